@@ -1,0 +1,56 @@
+"""One error shape for every REST API: `{"message": ..., "extra": {...}}`, never an HTML page."""
+
+from typing import Any
+
+from django.http import HttpRequest, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from system_apis.errors import (
+    SystemAPIError,
+    SystemAuthError,
+    SystemBadRequest,
+    SystemNotFound,
+    SystemRateLimited,
+    SystemTimeout,
+)
+
+SYSTEM_ERROR_STATUS: list[tuple[type[SystemAPIError], int]] = [
+    (SystemNotFound, status.HTTP_404_NOT_FOUND),
+    (SystemRateLimited, status.HTTP_429_TOO_MANY_REQUESTS),
+    (SystemBadRequest, status.HTTP_400_BAD_REQUEST),
+    (SystemTimeout, status.HTTP_504_GATEWAY_TIMEOUT),
+    # Our own credentials were refused downstream: the caller did nothing wrong.
+    (SystemAuthError, status.HTTP_502_BAD_GATEWAY),
+]
+
+
+def system_error_response(exc: SystemAPIError) -> Response:
+    code = next((code for kind, code in SYSTEM_ERROR_STATUS if isinstance(exc, kind)), 503)
+    response = Response({"message": str(exc), "extra": exc.as_dict()}, status=code)
+    if isinstance(exc, SystemRateLimited) and exc.retry_after is not None:
+        response["Retry-After"] = str(int(exc.retry_after + 0.999))
+    return response
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, SystemAPIError):
+        return system_error_response(exc)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = {"message": "The request is not valid.", "extra": {"fields": response.data}}
+    else:
+        detail = response.data.get("detail", "") if isinstance(response.data, dict) else response.data
+        response.data = {"message": str(detail), "extra": {"code": getattr(exc, "default_code", "error")}}
+    return response
+
+
+def json_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return JsonResponse({"message": f"No such resource: {request.path}", "extra": {}}, status=404)
+
+
+def json_server_error(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"message": "Internal error; it has been logged.", "extra": {}}, status=500)

@@ -1,0 +1,56 @@
+"""Pure helpers that turn environment values into Django/Celery settings (kept testable)."""
+
+from pathlib import Path
+from typing import Any
+
+
+def tune_database(config: dict[str, Any]) -> dict[str, Any]:
+    """Make a parsed DATABASE_URL safe for several processes (web, worker, beat) at once."""
+    engine = config.get("ENGINE", "")
+    options = config.setdefault("OPTIONS", {})
+    if engine.endswith("sqlite3"):
+        # Web, worker and beat share one file: WAL lets readers run beside a writer, IMMEDIATE
+        # takes the write lock up front so that a busy timeout (not "database is locked") applies.
+        options.setdefault("transaction_mode", "IMMEDIATE")
+        options.setdefault("timeout", 20)
+        options.setdefault("init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+    elif engine.endswith("postgresql"):
+        # Opening a connection per request halves throughput; keep them, but check before reuse.
+        config["CONN_MAX_AGE"] = 60
+        config["CONN_HEALTH_CHECKS"] = True
+        options.setdefault("connect_timeout", 5)
+    return config
+
+
+def celery_broker_options(broker_url: str, var_dir: Path) -> dict[str, Any]:
+    """Transport options for the broker: an embedded filesystem queue under var/, or Redis."""
+    if broker_url.startswith("filesystem://"):
+        queue_dir = var_dir / "broker" / "queue"
+        processed_dir = var_dir / "broker" / "processed"
+        queue_dir.mkdir(parents=True, exist_ok=True)
+        processed_dir.mkdir(parents=True, exist_ok=True)
+        return {
+            "data_folder_in": str(queue_dir),
+            "data_folder_out": str(queue_dir),
+            "processed_folder": str(processed_dir),
+            "store_processed": False,
+        }
+    if broker_url.startswith(("redis://", "rediss://")):
+        return {"socket_timeout": 5, "socket_connect_timeout": 3, "visibility_timeout": 3600}
+    return {}
+
+
+def cache_config(redis_url: str) -> dict[str, Any]:
+    """Redis when configured (shared by every process), else the database cache of the default DB."""
+    if redis_url:
+        return {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": redis_url,
+            "KEY_PREFIX": "incident_hub",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
+        }
+    return {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "incident_hub_cache",
+        "KEY_PREFIX": "incident_hub",
+    }

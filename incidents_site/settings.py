@@ -1,0 +1,174 @@
+"""Incident Hub settings: everything from the environment, with safe local defaults.
+
+Unset system URLs point at the sandbox (`make run` serves it on SANDBOX_PORT), so a fresh clone
+runs with no vendor account; pointing a connector at a real instance is a matter of settings.
+"""
+
+from pathlib import Path
+
+import environ
+
+from .config import cache_config, celery_broker_options, tune_database
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env")
+
+VAR_DIR = Path(env("INCIDENT_HUB_VAR_DIR", default=str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+SECRET_KEY = env("DJANGO_SECRET_KEY", default="django-insecure-local-development-only")
+DEBUG = env.bool("DJANGO_DEBUG", default=True)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "system_apis",
+    "process_apis",
+    "experience_apis",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "incidents_site.urls"
+WSGI_APPLICATION = "incidents_site.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": tune_database(env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'incident_hub.sqlite3'}")),
+    # The old customer database: its own alias, touched only by system_apis.legacy_db.
+    "legacy": tune_database(
+        env.db_url("LEGACY_DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'legacy_customers.sqlite3'}")
+    ),
+}
+DATABASE_ROUTERS = ["system_apis.legacy_db.router.LegacyDatabaseRouter"]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env("REDIS_URL", default="")
+CACHES = {"default": cache_config(REDIS_URL)}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+LOG_LEVEL = env("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+}
+
+# --- REST APIs -------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.BasicAuthentication",
+    ],
+    # System APIs are internal: staff only until API clients exist.
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    "EXCEPTION_HANDLER": "incidents_site.api_errors.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Incident Hub APIs",
+    "DESCRIPTION": "System, Process and Experience APIs of Incident Hub (API-led connectivity).",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# --- Celery ----------------------------------------------------------------------------------
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
+CELERY_BROKER_TRANSPORT_OPTIONS = celery_broker_options(CELERY_BROKER_URL, VAR_DIR)
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# --- The sandbox (stand-ins for ServiceNow, Salesforce and Slack) -------------------------------
+SANDBOX_PORT = env.int("SANDBOX_PORT", default=8001)
+SANDBOX_URL = env("SANDBOX_URL", default=f"http://127.0.0.1:{SANDBOX_PORT}")
+SANDBOX_SERVICENOW_USERNAME = env("SANDBOX_SERVICENOW_USERNAME", default="incident.hub")
+SANDBOX_SERVICENOW_PASSWORD = env("SANDBOX_SERVICENOW_PASSWORD", default="sandbox-servicenow-password")
+SANDBOX_SALESFORCE_CLIENT_ID = env("SANDBOX_SALESFORCE_CLIENT_ID", default="3MVG9sandbox.incident.hub")
+SANDBOX_SALESFORCE_CLIENT_SECRET = env("SANDBOX_SALESFORCE_CLIENT_SECRET", default="sandbox-salesforce-secret")
+SANDBOX_SALESFORCE_PAGE_SIZE = env.int("SANDBOX_SALESFORCE_PAGE_SIZE", default=2000)
+SANDBOX_SLACK_BOT_TOKEN = env("SANDBOX_SLACK_BOT_TOKEN", default="xoxb-sandbox-incident-hub")
+SANDBOX_SLACK_CHANNELS = {"incidents": "C0INCIDENTS", "general": "C0GENERAL01"}
+
+# --- System APIs: where the systems of record are ------------------------------------------------
+SERVICENOW_BASE_URL = env("SERVICENOW_BASE_URL", default=f"{SANDBOX_URL}/servicenow")
+SERVICENOW_USERNAME = env("SERVICENOW_USERNAME", default=SANDBOX_SERVICENOW_USERNAME)
+SERVICENOW_PASSWORD = env("SERVICENOW_PASSWORD", default=SANDBOX_SERVICENOW_PASSWORD)
+SERVICENOW_TIMEOUT = (
+    env.float("SERVICENOW_CONNECT_TIMEOUT", default=3.05),
+    env.float("SERVICENOW_READ_TIMEOUT", default=10.0),
+)
+
+SALESFORCE_BASE_URL = env("SALESFORCE_BASE_URL", default=f"{SANDBOX_URL}/salesforce")
+SALESFORCE_CLIENT_ID = env("SALESFORCE_CLIENT_ID", default=SANDBOX_SALESFORCE_CLIENT_ID)
+SALESFORCE_CLIENT_SECRET = env("SALESFORCE_CLIENT_SECRET", default=SANDBOX_SALESFORCE_CLIENT_SECRET)
+SALESFORCE_API_VERSION = env("SALESFORCE_API_VERSION", default="v62.0")
+SALESFORCE_TIMEOUT = (
+    env.float("SALESFORCE_CONNECT_TIMEOUT", default=3.05),
+    env.float("SALESFORCE_READ_TIMEOUT", default=5.0),
+)
+
+SLACK_API_URL = env("SLACK_API_URL", default=f"{SANDBOX_URL}/slack/api/")
+SLACK_BOT_TOKEN = env("SLACK_BOT_TOKEN", default=SANDBOX_SLACK_BOT_TOKEN)
+SLACK_CHANNEL = env("SLACK_CHANNEL", default="#incidents")
+SLACK_TIMEOUT = (
+    env.float("SLACK_CONNECT_TIMEOUT", default=3.05),
+    env.float("SLACK_READ_TIMEOUT", default=5.0),
+)
+
+# Seconds a query of the legacy customer database may run before it is abandoned.
+LEGACY_DB_TIMEOUT = env.float("LEGACY_DB_TIMEOUT", default=5.0)

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ProcessApisConfig(AppConfig):
+    name = "process_apis"
+    verbose_name = "Process APIs"

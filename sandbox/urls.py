@@ -1,0 +1,13 @@
+"""The sandbox's own port: each vendor's stand-in under its prefix, the inspection page at /."""
+
+from django.urls import include, path
+
+from . import views
+
+urlpatterns = [
+    path("", views.index, name="sandbox-index"),
+    path("_sandbox/faults/<str:system>", views.faults, name="sandbox-faults"),
+    path("servicenow/", include("sandbox.servicenow.urls")),
+    path("salesforce/", include("sandbox.salesforce.urls")),
+    path("slack/", include("sandbox.slack.urls")),
+]

@@ -1,0 +1,144 @@
+"""The one HTTP client every connector builds on.
+
+One `requests.Session` per client, `(connect, read)` timeouts on every call, and every transport
+failure or error status turned into a typed `SystemAPIError` raised `from` its cause. Connectors
+override `error_details()` to read their vendor's error body and `classify_error()` for quirks.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+import requests
+
+from .errors import (
+    SystemAPIError,
+    SystemAuthError,
+    SystemBadRequest,
+    SystemNotFound,
+    SystemProtocolError,
+    SystemRateLimited,
+    SystemTimeout,
+    SystemUnavailable,
+)
+
+logger = logging.getLogger("system_apis.http")
+
+Timeout = tuple[float, float]
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """`Retry-After` as seconds: either delta-seconds or an HTTP date (RFC 9110)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+
+
+class HttpClient:
+    """Base of the connectors. Subclasses set `system` and build paths on `base_url`."""
+
+    system: str = "system"
+
+    def __init__(self, *, base_url: str, timeout: Timeout, session: requests.Session | None = None) -> None:
+        self.base_url = base_url.rstrip("/") + "/"
+        self.timeout = timeout
+        self.session = session or requests.Session()
+
+    def url(self, path: str) -> str:
+        if path.startswith(("http://", "https://")):
+            return path
+        return self.base_url + path.lstrip("/")
+
+    def _request(self, method: str, path: str, *, operation: str, **kwargs: Any) -> requests.Response:
+        url = self.url(path)
+        started = time.monotonic()
+        try:
+            response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+        except requests.ConnectTimeout as exc:
+            self._log(method, url, operation, "connect-timeout", started)
+            raise SystemTimeout(
+                f"no connection within {self.timeout[0]} s",
+                request_sent=False,
+                system=self.system,
+                operation=operation,
+            ) from exc
+        except requests.Timeout as exc:
+            self._log(method, url, operation, "read-timeout", started)
+            raise SystemTimeout(
+                f"no answer within {self.timeout[1]} s", system=self.system, operation=operation
+            ) from exc
+        except requests.RequestException as exc:
+            self._log(method, url, operation, "unreachable", started)
+            raise SystemUnavailable(
+                f"cannot reach {self.system}: {type(exc).__name__}", system=self.system, operation=operation
+            ) from exc
+        self._log(method, url, operation, response.status_code, started)
+        error = self.classify_error(response, operation)
+        if error is not None:
+            raise error
+        return response
+
+    def _json(self, response: requests.Response, operation: str) -> Any:
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise SystemProtocolError(
+                "answer is not JSON",
+                system=self.system,
+                operation=operation,
+                status=response.status_code,
+                body=response.text,
+            ) from exc
+
+    def error_details(self, response: requests.Response) -> tuple[str, str | None]:
+        """The vendor's (message, error code) from an error answer; overridden per vendor."""
+        return (response.reason or f"HTTP {response.status_code}", None)
+
+    def classify_error(self, response: requests.Response, operation: str) -> SystemAPIError | None:
+        """The typed error an answer means, or None when it is a success."""
+        status = response.status_code
+        if status < 400:
+            return None
+        message, code = self.error_details(response)
+        common = {
+            "system": self.system,
+            "operation": operation,
+            "status": status,
+            "vendor_code": code,
+            "body": response.text,
+        }
+        if status == 429:
+            return SystemRateLimited(message, retry_after=parse_retry_after(response.headers.get("Retry-After")), **common)
+        if status in (401, 403):
+            return SystemAuthError(message, **common)
+        if status == 404:
+            return SystemNotFound(message, **common)
+        if status >= 500:
+            return SystemUnavailable(message, **common)
+        return SystemBadRequest(message, **common)
+
+    def _log(self, method: str, url: str, operation: str, outcome: object, started: float) -> None:
+        # The URL and outcome only: headers (Authorization) and bodies (customer text) stay out of logs.
+        logger.info(
+            "%s %s %s -> %s in %.0f ms",
+            self.system,
+            operation,
+            f"{method} {url.split('?', 1)[0]}",
+            outcome,
+            (time.monotonic() - started) * 1000,
+        )

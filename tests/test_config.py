@@ -1,0 +1,40 @@
+from pathlib import Path
+
+from incidents_site.config import cache_config, celery_broker_options, tune_database
+
+
+def test_embedded_broker_queues_in_var_when_no_broker_is_configured(tmp_path: Path):
+    options = celery_broker_options("filesystem://", tmp_path)
+
+    assert options["data_folder_in"] == options["data_folder_out"] == str(tmp_path / "broker" / "queue")
+    assert (tmp_path / "broker" / "queue").is_dir()
+    assert (tmp_path / "broker" / "processed").is_dir()
+
+
+def test_redis_broker_gets_socket_timeouts_so_an_outage_cannot_hang_a_request(tmp_path: Path):
+    options = celery_broker_options("redis://127.0.0.1:6379/0", tmp_path)
+
+    assert options["socket_timeout"] == 5
+    assert options["socket_connect_timeout"] == 3
+    assert not (tmp_path / "broker").exists()
+
+
+def test_sqlite_is_opened_for_several_processes():
+    config = tune_database({"ENGINE": "django.db.backends.sqlite3", "NAME": "x.sqlite3"})
+
+    assert config["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+    assert config["OPTIONS"]["timeout"] == 20
+    assert "journal_mode=WAL" in config["OPTIONS"]["init_command"]
+
+
+def test_postgres_connections_are_kept_and_health_checked():
+    config = tune_database({"ENGINE": "django.db.backends.postgresql", "NAME": "hub"})
+
+    assert config["CONN_MAX_AGE"] == 60
+    assert config["CONN_HEALTH_CHECKS"] is True
+    assert config["OPTIONS"]["connect_timeout"] == 5
+
+
+def test_cache_is_redis_when_configured_and_the_database_otherwise():
+    assert cache_config("redis://127.0.0.1:6379/1")["BACKEND"] == "django_redis.cache.RedisCache"
+    assert cache_config("")["BACKEND"] == "django.core.cache.backends.db.DatabaseCache"
