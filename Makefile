@@ -8,7 +8,7 @@ WEB_PORT := $(PORT)
 export WEB_PORT SANDBOX_PORT
 SANDBOX := DJANGO_SETTINGS_MODULE=incidents_site.settings_sandbox
 
-.PHONY: run test lint format check-deploy setup clean
+.PHONY: run test lint format setup clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=python3"; exit 1; }
@@ -24,15 +24,14 @@ $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 	touch $@
 
 setup: $(VENV)/.installed
-	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py migrate --noinput -v 0
 	$(BIN)/python manage.py createcachetable
 	$(BIN)/python manage.py seed_legacy_customers
-	$(BIN)/python manage.py ensure_demo_access
-	$(SANDBOX) $(BIN)/python manage.py migrate --noinput
+	$(SANDBOX) $(BIN)/python manage.py migrate --noinput -v 0
 	$(SANDBOX) $(BIN)/python manage.py seed_sandbox
 
 run: setup
-	@$(BIN)/python manage.py print_urls
+	@$(BIN)/python manage.py ensure_demo_access
 	$(BIN)/honcho start -f Procfile
 
 test: $(VENV)/.installed-dev

@@ -20,9 +20,7 @@ MIDDLEWARE = [
 ]
 ROOT_URLCONF = "sandbox.urls"
 DATABASES = {
-    "default": tune_database(
-        env.db_url("SANDBOX_DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'sandbox.sqlite3'}")
-    ),
+    "default": tune_database(env.db_url("SANDBOX_DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'sandbox.sqlite3'}")),
 }
 DATABASE_ROUTERS: list[str] = []
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

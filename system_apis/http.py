@@ -10,7 +10,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
@@ -45,8 +45,8 @@ def parse_retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 class HttpClient:
@@ -123,7 +123,9 @@ class HttpClient:
             "body": response.text,
         }
         if status == 429:
-            return SystemRateLimited(message, retry_after=parse_retry_after(response.headers.get("Retry-After")), **common)
+            return SystemRateLimited(
+                message, retry_after=parse_retry_after(response.headers.get("Retry-After")), **common
+            )
         if status in (401, 403):
             return SystemAuthError(message, **common)
         if status == 404:

@@ -22,6 +22,9 @@ class AccessToken(models.Model):
     issued_at = models.DateTimeField(auto_now_add=True)
     revoked = models.BooleanField(default=False)
 
+    def __str__(self) -> str:
+        return f"token issued {self.issued_at:%Y-%m-%d %H:%M:%S}"
+
 
 class QueryCursor(models.Model):
     """What a `nextRecordsUrl` locator points back to: the query and where its next batch starts."""
@@ -29,3 +32,6 @@ class QueryCursor(models.Model):
     locator = models.CharField(max_length=40, unique=True)
     soql = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.locator

@@ -4,9 +4,33 @@ from sandbox.salesforce.models import Contact
 
 # Overlaps the legacy customer database on some emails (with differing details) and not on others.
 DEMO_CONTACTS = [
-    ("0035g00000AdaLv1AB", "Ada", "Lovelace", "ada.lovelace@example.com", "+44 20 7946 0958", "0015g00000AnlEngAA", "Analytical Engines Ltd"),
-    ("0035g00000GrcHp2AB", "Grace", "Hopper", "grace.hopper@example.com", "+1 202 555 0147", "0015g00000CobolCAA", "COBOL & Co"),
-    ("0035g00000KthJn3AB", "Katherine", "Johnson", "katherine.johnson@example.com", "+1 757 555 0199", "0015g00000OrbitIAA", "Orbits Inc"),
+    (
+        "0035g00000AdaLv1AB",
+        "Ada",
+        "Lovelace",
+        "ada.lovelace@example.com",
+        "+44 20 7946 0958",
+        "0015g00000AnlEngAA",
+        "Analytical Engines Ltd",
+    ),
+    (
+        "0035g00000GrcHp2AB",
+        "Grace",
+        "Hopper",
+        "grace.hopper@example.com",
+        "+1 202 555 0147",
+        "0015g00000CobolCAA",
+        "COBOL & Co",
+    ),
+    (
+        "0035g00000KthJn3AB",
+        "Katherine",
+        "Johnson",
+        "katherine.johnson@example.com",
+        "+1 757 555 0199",
+        "0015g00000OrbitIAA",
+        "Orbits Inc",
+    ),
     ("0035g00000MrgHm4AB", "Margaret", "Hamilton", "margaret.hamilton@example.com", "+1 617 555 0123", "", ""),
     ("0035g00000OlgPt5AB", "Olga", "Petrova", "olga.petrova@example.com", "", "0015g00000TundrAAA", "Tundra Trading"),
 ]

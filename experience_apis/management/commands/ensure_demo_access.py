@@ -1,0 +1,43 @@
+import os
+import secrets
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+
+DEMO_ADMIN = "admin"
+
+
+class Command(BaseCommand):
+    help = "Make the demo staff user once (random password kept in var/) and print every URL of `make run`."
+
+    def handle(self, *args: object, **options: object) -> None:
+        password = self.ensure_staff_user(Path(settings.VAR_DIR) / "demo-admin-password")
+        web = f"http://127.0.0.1:{os.environ.get('WEB_PORT', '8000')}"
+        lines = [
+            "",
+            "Incident Hub is starting:",
+            f"  Web app           {web}/",
+            f"  Admin             {web}/admin/   (user {DEMO_ADMIN}, password {password})",
+            f"  API docs          {web}/api/docs/   (OpenAPI schema at {web}/api/schema/)",
+            f"  System APIs       {web}/api/system/...   (staff: log in to the admin first, or basic auth)",
+            f"  Sandbox           {settings.SANDBOX_URL}/   (what ServiceNow, Salesforce and Slack received)",
+            f"  ServiceNow        {settings.SERVICENOW_BASE_URL}",
+            f"  Salesforce        {settings.SALESFORCE_BASE_URL}",
+            f"  Slack API         {settings.SLACK_API_URL}",
+            f"  Celery broker     {settings.CELERY_BROKER_URL.split('@')[-1]}",
+            "Stop everything with Ctrl-C.",
+            "",
+        ]
+        self.stdout.write("\n".join(lines))
+
+    def ensure_staff_user(self, password_file: Path) -> str:
+        users = get_user_model().objects
+        if users.filter(username=DEMO_ADMIN).exists():
+            return password_file.read_text().strip() if password_file.exists() else "(unchanged)"
+        password = secrets.token_urlsafe(12)
+        users.create_superuser(DEMO_ADMIN, email="admin@example.com", password=password)
+        password_file.write_text(password + "\n")
+        password_file.chmod(0o600)
+        return password
