@@ -27,9 +27,11 @@ def celery_broker_options(broker_url: str, var_dir: Path) -> dict[str, Any]:
     if broker_url.startswith("filesystem://"):
         queue_dir = var_dir / "broker" / "queue"
         processed_dir = var_dir / "broker" / "processed"
-        queue_dir.mkdir(parents=True, exist_ok=True)
-        processed_dir.mkdir(parents=True, exist_ok=True)
+        control_dir = var_dir / "broker" / "control"
+        for folder in (queue_dir, processed_dir, control_dir):
+            folder.mkdir(parents=True, exist_ok=True)
         return {
+            "control_folder": str(control_dir),
             "data_folder_in": str(queue_dir),
             "data_folder_out": str(queue_dir),
             "processed_folder": str(processed_dir),

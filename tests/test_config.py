@@ -9,6 +9,7 @@ def test_embedded_broker_queues_in_var_when_no_broker_is_configured(tmp_path: Pa
     assert options["data_folder_in"] == options["data_folder_out"] == str(tmp_path / "broker" / "queue")
     assert (tmp_path / "broker" / "queue").is_dir()
     assert (tmp_path / "broker" / "processed").is_dir()
+    assert options["control_folder"] == str(tmp_path / "broker" / "control")
 
 
 def test_redis_broker_gets_socket_timeouts_so_an_outage_cannot_hang_a_request(tmp_path: Path):
