@@ -1,6 +1,6 @@
 from django.contrib import admin
-from django.urls import include, path
-from django.views.defaults import page_not_found, server_error
+from django.urls import include, path, re_path
+from django.views.defaults import server_error
 from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
@@ -13,13 +13,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("api/system/", include("system_apis.urls")),
+    # Last: any other /api/ path is a JSON 404, in DEBUG too, never Django's HTML page.
+    re_path(r"^api/", json_not_found),
 ]
-
-
-def handler404(request, exception):  # noqa: ANN001, ANN201
-    if request.path.startswith("/api/"):
-        return json_not_found(request, exception)
-    return page_not_found(request, exception)
 
 
 def handler500(request):  # noqa: ANN001, ANN201

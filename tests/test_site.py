@@ -1,0 +1,37 @@
+import pytest
+from django.core.management import call_command
+
+pytestmark = pytest.mark.django_db
+
+
+def test_home_page_links_the_docs_and_the_admin(client):
+    response = client.get("/")
+
+    assert response.status_code == 200
+    assert b'href="/api/docs/"' in response.content
+    assert b'href="/admin/"' in response.content
+
+
+def test_openapi_schema_is_valid_and_generated_without_warnings(tmp_path):
+    schema_file = tmp_path / "schema.yaml"
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(schema_file))
+
+    assert "/api/system/legacy-customers/v1/customers" in schema_file.read_text()
+
+
+def test_api_docs_page_is_served_from_our_own_static_files_so_it_works_offline(client):
+    response = client.get("/api/docs/")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
+    assert "cdn" not in html.lower()
+
+
+def test_unknown_api_path_answers_json_not_an_html_page(client):
+    response = client.get("/api/system/nothing-here")
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["message"] == "No such resource: /api/system/nothing-here"
