@@ -1,1 +1,9 @@
-urlpatterns: list = []
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("api/chat.postMessage", views.post_message, name="slack-post-message"),
+    path("api/<str:method>", views.unknown_method, name="slack-unknown-method"),
+    path("_sandbox/messages", views.messages, name="slack-sandbox-messages"),
+]

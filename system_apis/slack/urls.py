@@ -1,1 +1,7 @@
-urlpatterns: list = []
+from django.urls import path
+
+from .api import SlackMessageApi
+
+urlpatterns = [
+    path("messages", SlackMessageApi.as_view(), name="slack-messages"),
+]

@@ -1,0 +1,104 @@
+"""REST face of the Slack System API: post a notice to a channel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .client import SlackClient
+from .types import Notice, is_web_url
+
+ERROR_BODY = inline_serializer(
+    "SlackSystemApiError",
+    {"message": serializers.CharField(), "extra": serializers.DictField()},
+)
+
+
+class MessageFieldSerializer(serializers.Serializer):
+    label = serializers.CharField(max_length=100)
+    value = serializers.CharField(max_length=1500)
+
+    class Meta:
+        ref_name = "SlackMessageField"
+
+
+class SlackMessageApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        channel = serializers.CharField(
+            required=False, max_length=81, help_text="Channel id or name (`#incidents`); default SLACK_CHANNEL."
+        )
+        title = serializers.CharField(max_length=150)
+        text = serializers.CharField(max_length=3000, help_text="The body; also the notification's plain text.")
+        fields = MessageFieldSerializer(many=True, required=False, max_length=10)
+        context = serializers.CharField(required=False, max_length=300, help_text="A small line, e.g. a trace id.")
+        link_label = serializers.CharField(required=False, max_length=150)
+        link_url = serializers.CharField(required=False, max_length=2000, help_text="An http or https URL.")
+        thread_ts = serializers.RegexField(
+            r"^\d{1,12}\.\d{1,6}$", required=False, help_text="Reply in the thread of this message."
+        )
+
+        class Meta:
+            ref_name = "SlackMessageInput"
+
+        def validate_link_url(self, value: str) -> str:
+            if not is_web_url(value):
+                raise serializers.ValidationError("Enter an http or https URL.")
+            return value
+
+        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+            if "link_label" in attrs and "link_url" not in attrs:
+                raise serializers.ValidationError({"link_url": "A link label needs a link_url."})
+            return attrs
+
+    class OutputSerializer(serializers.Serializer):
+        channel = serializers.CharField(help_text="The channel id Slack posted to.")
+        ts = serializers.CharField(help_text="The message's timestamp id, e.g. `1700000000.000100`.")
+
+        class Meta:
+            ref_name = "SlackMessageOutput"
+
+    @extend_schema(
+        operation_id="slack_post_message",
+        tags=["System: Slack"],
+        summary="Post a message to a Slack channel",
+        request=InputSerializer,
+        parameters=[
+            OpenApiParameter(
+                "Retry-After",
+                int,
+                OpenApiParameter.HEADER,
+                response=[429],
+                description="Seconds to wait before posting again, as Slack said.",
+            )
+        ],
+        responses={
+            201: OutputSerializer,
+            400: OpenApiResponse(ERROR_BODY, description="Invalid input, or Slack refused the message."),
+            403: OpenApiResponse(ERROR_BODY, description="Not staff."),
+            404: OpenApiResponse(ERROR_BODY, description="Slack does not know the channel."),
+            429: OpenApiResponse(ERROR_BODY, description="Slack asks us to slow down; see Retry-After."),
+            502: OpenApiResponse(ERROR_BODY, description="Slack refused our bot token."),
+            503: OpenApiResponse(ERROR_BODY, description="Slack is unavailable."),
+            504: OpenApiResponse(ERROR_BODY, description="Slack did not answer in time."),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        link_url = values.get("link_url")
+        notice = Notice(
+            title=values["title"],
+            text=values["text"],
+            fields=tuple((field["label"], field["value"]) for field in values.get("fields", [])),
+            context=values.get("context"),
+            link=(values.get("link_label") or link_url, link_url) if link_url else None,
+            thread_ts=values.get("thread_ts"),
+        )
+        posted = SlackClient.from_settings().post_notice(notice, channel=values.get("channel"))
+        return Response(self.OutputSerializer(posted).data, status=status.HTTP_201_CREATED)

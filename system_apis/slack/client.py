@@ -1,0 +1,180 @@
+"""Slack Web API connector: posts Notices with `chat.postMessage`, speaks Block Kit so nobody above has to."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import requests
+from django.conf import settings
+
+from ..errors import (
+    SystemAPIError,
+    SystemAuthError,
+    SystemBadRequest,
+    SystemNotFound,
+    SystemProtocolError,
+    SystemRateLimited,
+    SystemUnavailable,
+)
+from ..http import HttpClient, Timeout, parse_retry_after
+from .blocks import fallback_text, notice_blocks
+from .types import Notice, PostedMessage
+
+logger = logging.getLogger("system_apis.slack")
+
+# Slack answers most failures with HTTP 200 and `{"ok": false, "error": "<code>"}`; the code decides.
+ERROR_KINDS: dict[str, type[SystemAPIError]] = {
+    **dict.fromkeys(
+        (
+            "not_authed",
+            "invalid_auth",
+            "account_inactive",
+            "token_revoked",
+            "token_expired",
+            "missing_scope",
+            "not_allowed_token_type",
+        ),
+        SystemAuthError,
+    ),
+    "channel_not_found": SystemNotFound,
+    "ratelimited": SystemRateLimited,
+    **dict.fromkeys(("internal_error", "fatal_error", "service_unavailable", "request_timeout"), SystemUnavailable),
+    **dict.fromkeys(
+        (
+            "not_in_channel",
+            "is_archived",
+            "msg_too_long",
+            "no_text",
+            "invalid_blocks",
+            "invalid_arguments",
+            # A wrong SLACK_API_URL shows as an unknown method: our configuration, not a missing record.
+            "unknown_method",
+        ),
+        SystemBadRequest,
+    ),
+}
+
+
+class SlackClient(HttpClient):
+    """Slack Web API with a bot token. `base_url` is the Web API base ending in `/api/`."""
+
+    system = "slack"
+    POST_MESSAGE = "chat.postMessage"
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        token: str,
+        default_channel: str,
+        timeout: Timeout,
+        session: requests.Session | None = None,
+    ) -> None:
+        super().__init__(base_url=base_url, timeout=timeout, session=session)
+        self.token = token
+        self.default_channel = default_channel
+
+    @classmethod
+    def from_settings(cls, *, session: requests.Session | None = None) -> SlackClient:
+        return cls(
+            base_url=settings.SLACK_API_URL,
+            token=settings.SLACK_BOT_TOKEN,
+            default_channel=settings.SLACK_CHANNEL,
+            timeout=settings.SLACK_TIMEOUT,
+            session=session,
+        )
+
+    def post_notice(self, notice: Notice, channel: str | None = None) -> PostedMessage:
+        """Post `notice` to `channel` (default: SLACK_CHANNEL), as a thread reply when it has `thread_ts`."""
+        operation = "post_message"
+        payload: dict[str, Any] = {
+            "channel": channel or self.default_channel,
+            "text": fallback_text(notice),
+            "blocks": notice_blocks(notice),
+        }
+        if notice.thread_ts:
+            payload["thread_ts"] = notice.thread_ts
+        answer = self._call(self.POST_MESSAGE, payload, operation=operation)
+        channel_id, ts = answer.get("channel"), answer.get("ts")
+        if not isinstance(channel_id, str) or not isinstance(ts, str) or not channel_id or not ts:
+            raise SystemProtocolError(
+                "chat.postMessage answered ok without channel and ts",
+                system=self.system,
+                operation=operation,
+                status=200,
+                # Without the echoed message: it holds customer text.
+                body=json.dumps({key: value for key, value in answer.items() if key != "message"}),
+            )
+        return PostedMessage(channel=channel_id, ts=ts)
+
+    def _call(self, method: str, payload: dict[str, Any], *, operation: str) -> dict[str, Any]:
+        response = self._request(
+            "POST",
+            method,
+            operation=operation,
+            data=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
+            headers={
+                "Authorization": f"Bearer {self.token}",
+                "Content-Type": "application/json; charset=utf-8",
+            },
+        )
+        answer = self._json(response, operation)
+        if not isinstance(answer, dict) or answer.get("ok") is not True:
+            raise SystemProtocolError(
+                "answer is not a Slack success envelope",
+                system=self.system,
+                operation=operation,
+                status=response.status_code,
+                body=response.text,
+            )
+        metadata = answer.get("response_metadata")
+        warnings = (metadata.get("warnings") if isinstance(metadata, dict) else None) or answer.get("warning")
+        if warnings:
+            logger.warning("slack %s answered with warnings: %s", operation, warnings)
+        return answer
+
+    def error_details(self, response: requests.Response) -> tuple[str, str | None]:
+        answer = _envelope(response)
+        if answer is None or not answer.get("error"):
+            return super().error_details(response)
+        code = str(answer["error"])
+        needed = answer.get("needed")
+        return (f"Slack refused the call: {code}" + (f" (needs {needed})" if needed else ""), code)
+
+    def classify_error(self, response: requests.Response, operation: str) -> SystemAPIError | None:
+        status = response.status_code
+        if status == 429:
+            return super().classify_error(response, operation)
+        answer = _envelope(response)
+        if answer is None or answer.get("ok") is not False:
+            return super().classify_error(response, operation)
+        message, code = self.error_details(response)
+        kind = ERROR_KINDS.get(code or "")
+        if kind is None:
+            if status >= 400:
+                return super().classify_error(response, operation)
+            kind = SystemBadRequest if code else SystemProtocolError
+        if code is None:
+            message = "Slack answered ok: false without an error code"
+        common: dict[str, Any] = {
+            "system": self.system,
+            "operation": operation,
+            "status": status,
+            "vendor_code": code,
+            "body": response.text,
+        }
+        if kind is SystemRateLimited:
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            return SystemRateLimited(message, retry_after=retry_after, **common)
+        return kind(message, **common)
+
+
+def _envelope(response: requests.Response) -> dict[str, Any] | None:
+    """Slack's `{"ok": ..., "error": ...}` answer, or None when the body is not one."""
+    try:
+        answer = response.json()
+    except ValueError:
+        return None
+    return answer if isinstance(answer, dict) else None
