@@ -1,0 +1,228 @@
+"""ServiceNow Table API connector: incidents in and out, as Incident Hub's own types.
+
+Speaks `/api/now/table/incident` with basic auth. Every value ServiceNow sends back is a string
+(reference fields are `{"link", "value"}` objects unless links are excluded), so all of it is
+parsed here and nothing vendor-shaped leaves this module.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from django.conf import settings
+
+from ..errors import SystemBadRequest, SystemProtocolError
+from ..http import HttpClient, Timeout
+from .types import Impact, Incident, IncidentState, IncidentUpdate, NewIncident, Urgency, priority_for
+
+DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+class ServiceNowClient(HttpClient):
+    system = "servicenow"
+
+    INCIDENTS_PATH = "api/now/table/incident"
+    INCIDENT_PATH = "api/now/table/incident/{sys_id}"
+    RECORD_PAGE_PATH = "nav_to.do?uri=incident.do?sys_id={sys_id}"
+    # Shown in the incident's "Correlation display" column: which system the correlation_id belongs to.
+    CORRELATION_DISPLAY = "Incident Hub"
+    # References as bare sys_ids: smaller answers, and no instance URLs to carry around.
+    READ_PARAMS = {"sysparm_exclude_reference_link": "true"}
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        username: str,
+        password: str,
+        timeout: Timeout,
+        session: requests.Session | None = None,
+    ) -> None:
+        super().__init__(base_url=base_url, timeout=timeout, session=session)
+        self.session.auth = (username, password)
+        self.session.headers["Accept"] = "application/json"
+
+    @classmethod
+    def from_settings(cls) -> ServiceNowClient:
+        connect, read = settings.SERVICENOW_TIMEOUT
+        return cls(
+            base_url=settings.SERVICENOW_BASE_URL,
+            username=settings.SERVICENOW_USERNAME,
+            password=settings.SERVICENOW_PASSWORD,
+            timeout=(float(connect), float(read)),
+        )
+
+    # --- operations ------------------------------------------------------------------------
+
+    def create_incident(self, new: NewIncident) -> Incident:
+        operation = "create_incident"
+        self._check_correlation_id(new.correlation_id, operation)
+        description = new.description
+        if new.caller_email:
+            # caller_id is a reference to sys_user; the reporter is not a ServiceNow user, so the
+            # address travels as text.
+            description = f"{description}\n\nCaller email: {new.caller_email}".lstrip()
+        body = {
+            "short_description": new.short_description,
+            "description": description,
+            "impact": str(int(new.impact)),
+            "urgency": str(int(new.urgency)),
+            "correlation_id": new.correlation_id,
+            "correlation_display": self.CORRELATION_DISPLAY,
+            "category": new.category,
+            "contact_type": new.contact_type,
+        }
+        response = self._request("POST", self.INCIDENTS_PATH, operation=operation, params=self.READ_PARAMS, json=body)
+        if response.status_code != 201:
+            raise SystemProtocolError(
+                f"expected 201 Created, got {response.status_code}",
+                system=self.system,
+                operation=operation,
+                status=response.status_code,
+                body=response.text,
+            )
+        return self._incident(self._result(response, operation), operation)
+
+    def get_incident(self, sys_id: str) -> Incident:
+        operation = "get_incident"
+        response = self._request(
+            "GET", self._incident_path(sys_id, operation), operation=operation, params=self.READ_PARAMS
+        )
+        return self._incident(self._result(response, operation), operation)
+
+    def find_by_correlation_id(self, correlation_id: str) -> Incident | None:
+        operation = "find_by_correlation_id"
+        self._check_correlation_id(correlation_id, operation)
+        params = {
+            "sysparm_query": f"correlation_id={correlation_id}",
+            "sysparm_limit": "1",
+            **self.READ_PARAMS,
+        }
+        response = self._request("GET", self.INCIDENTS_PATH, operation=operation, params=params)
+        records = self._result(response, operation, many=True)
+        if not records:
+            return None
+        return self._incident(records[0], operation)
+
+    def update_incident(self, sys_id: str, changes: IncidentUpdate) -> Incident:
+        operation = "update_incident"
+        body = {
+            name: str(int(value)) if isinstance(value, int) else value
+            for name, value in (
+                ("state", changes.state),
+                ("impact", changes.impact),
+                ("urgency", changes.urgency),
+                ("short_description", changes.short_description),
+                ("description", changes.description),
+                ("work_notes", changes.work_notes),
+                ("close_code", changes.close_code),
+                ("close_notes", changes.close_notes),
+            )
+            if value is not None
+        }
+        response = self._request(
+            "PATCH", self._incident_path(sys_id, operation), operation=operation, params=self.READ_PARAMS, json=body
+        )
+        return self._incident(self._result(response, operation), operation)
+
+    def _incident_path(self, sys_id: str, operation: str) -> str:
+        # An empty sys_id would turn a read of one record into a read of the table.
+        if not sys_id:
+            raise SystemBadRequest("sys_id must be non-empty", system=self.system, operation=operation)
+        return self.INCIDENT_PATH.format(sys_id=quote(sys_id, safe=""))
+
+    def incident_url(self, sys_id: str) -> str:
+        """The incident's form in the instance's UI, for a person to open."""
+        return self.url(self.RECORD_PAGE_PATH.format(sys_id=sys_id))
+
+    # --- the vendor's answers --------------------------------------------------------------
+
+    def error_details(self, response: requests.Response) -> tuple[str, str | None]:
+        try:
+            error = response.json().get("error")
+        except (ValueError, AttributeError):
+            error = None
+        if not isinstance(error, dict) or not error.get("message"):
+            return super().error_details(response)
+        message, detail = str(error["message"]), error.get("detail")
+        return (f"{message}: {detail}" if detail else message, None)
+
+    def _check_correlation_id(self, correlation_id: str, operation: str) -> None:
+        # `^` joins encoded-query terms, and an empty value would match every incident without one.
+        if not correlation_id or "^" in correlation_id:
+            raise SystemBadRequest(
+                "correlation_id must be non-empty and free of '^'", system=self.system, operation=operation
+            )
+
+    def _result(self, response: requests.Response, operation: str, *, many: bool = False) -> Any:
+        body = self._json(response, operation)
+        result = body.get("result") if isinstance(body, dict) else None
+        if not isinstance(result, list if many else dict):
+            raise self._protocol_error(
+                f"answer has no 'result' {'list' if many else 'object'}", operation, response=response
+            )
+        return result
+
+    def _incident(self, record: Any, operation: str) -> Incident:
+        if not isinstance(record, dict):
+            raise self._protocol_error("incident record is not an object", operation)
+        sys_id = _value(record, "sys_id")
+        number = _value(record, "number")
+        if not sys_id or not number:
+            raise self._protocol_error("incident without sys_id or number", operation)
+        try:
+            state = IncidentState(int(_value(record, "state")))
+            impact = Impact(int(_value(record, "impact")))
+            urgency = Urgency(int(_value(record, "urgency")))
+            priority_text = _value(record, "priority")
+            priority = int(priority_text) if priority_text else priority_for(impact, urgency)
+            opened_at = _datetime(_value(record, "opened_at"))
+            updated_at = _datetime(_value(record, "sys_updated_on"))
+        except ValueError as exc:
+            raise self._protocol_error(f"incident {number} has an unreadable value: {exc}", operation) from exc
+        return Incident(
+            sys_id=sys_id,
+            number=number,
+            state=state,
+            impact=impact,
+            urgency=urgency,
+            priority=priority,
+            short_description=_value(record, "short_description"),
+            description=_value(record, "description"),
+            correlation_id=_value(record, "correlation_id"),
+            category=_value(record, "category"),
+            opened_at=opened_at,
+            updated_at=updated_at,
+            url=self.incident_url(sys_id),
+        )
+
+    def _protocol_error(
+        self, message: str, operation: str, *, response: requests.Response | None = None
+    ) -> SystemProtocolError:
+        return SystemProtocolError(
+            message,
+            system=self.system,
+            operation=operation,
+            status=response.status_code if response is not None else None,
+            body=response.text if response is not None else None,
+        )
+
+
+def _value(record: dict[str, Any], name: str) -> str:
+    """A column as text: plain strings, or the `value` of a reference field's `{"link", "value"}`."""
+    value = record.get(name)
+    if isinstance(value, dict):
+        value = value.get("value")
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else str(value)
+
+
+def _datetime(text: str) -> datetime | None:
+    """Table API date-times are UTC, `YYYY-MM-DD HH:MM:SS`; empty means unset."""
+    if not text:
+        return None
+    return datetime.strptime(text, DATETIME_FORMAT).replace(tzinfo=UTC)
