@@ -1,0 +1,278 @@
+"""Salesforce System API: contacts by email over the REST API, authorised by OAuth 2.0 client credentials.
+
+The access token and its `instance_url` are kept in Django's cache, shared by every process, and
+used until Salesforce refuses them (401 INVALID_SESSION_ID); then one new token and one retry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import requests
+from django.conf import settings
+from django.core.cache import cache as default_cache
+from django.core.cache.backends.base import BaseCache
+
+from ..errors import SystemAPIError, SystemAuthError, SystemBadRequest, SystemProtocolError, SystemRateLimited
+from ..http import HttpClient, Timeout, parse_retry_after
+from .types import Contact
+
+logger = logging.getLogger("system_apis.salesforce")
+
+# `api-usage=N/M`, possibly beside `per-app-api-usage=...` which must not be mistaken for it.
+API_USAGE = re.compile(r"(?:^|[\s;,])api-usage=(\d+)/(\d+)")
+
+SOQL_ESCAPES = {"\\": "\\\\", "'": "\\'", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def soql_literal(value: str) -> str:
+    """`value` as a quoted SOQL string literal; ValueError for characters a literal cannot carry safely."""
+    if any((ord(char) < 32 and char not in SOQL_ESCAPES) or ord(char) == 127 for char in value):
+        raise ValueError("control characters cannot go into a SOQL string literal")
+    return "'" + "".join(SOQL_ESCAPES.get(char, char) for char in value) + "'"
+
+
+def parse_api_usage(value: str | None) -> tuple[int, int] | None:
+    """`Sforce-Limit-Info: api-usage=18/15000` as (used, limit)."""
+    match = API_USAGE.search(value or "")
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+@dataclass(frozen=True)
+class AccessGrant:
+    """A token from the token endpoint and the instance it is valid on."""
+
+    access_token: str
+    instance_url: str
+
+
+class SalesforceClient(HttpClient):
+    system = "salesforce"
+
+    TOKEN_PATH = "/services/oauth2/token"  # noqa: S105 - a path, not a secret
+    QUERY_PATH = "/services/data/{version}/query"
+    CONTACT_FIELDS = "Id, FirstName, LastName, Email, Phone, AccountId, Account.Name"
+    TOKEN_OPERATION = "oauth_token"  # noqa: S105 - an operation name
+    # Client-credentials tokens carry no expiry; Salesforce's default session timeout is 2 h of inactivity,
+    # and a token that dies earlier costs one refused call, so an hour keeps refreshes rare and bounded.
+    TOKEN_CACHE_SECONDS = 60 * 60
+    # A contact lookup by email never needs this many batches; a server that keeps paging is broken.
+    MAX_PAGES = 50
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        client_id: str,
+        client_secret: str,
+        api_version: str,
+        timeout: Timeout,
+        session: requests.Session | None = None,
+        cache: BaseCache | None = None,
+    ) -> None:
+        super().__init__(base_url=base_url, timeout=timeout, session=session)
+        self.client_id = client_id
+        self._client_secret = client_secret
+        self.api_version = api_version
+        self.cache = cache if cache is not None else default_cache
+        self.last_api_usage: tuple[int, int] | None = None
+        digest = hashlib.sha256(f"{self.base_url}\n{client_id}".encode()).hexdigest()[:32]
+        self.token_cache_key = f"system_apis:salesforce:token:{digest}"
+
+    @classmethod
+    def from_settings(cls) -> SalesforceClient:
+        connect, read = settings.SALESFORCE_TIMEOUT
+        return cls(
+            base_url=settings.SALESFORCE_BASE_URL,
+            client_id=settings.SALESFORCE_CLIENT_ID,
+            client_secret=settings.SALESFORCE_CLIENT_SECRET,
+            api_version=settings.SALESFORCE_API_VERSION,
+            timeout=(connect, read),
+        )
+
+    # --- the interface -------------------------------------------------------------------------
+
+    def find_contacts_by_email(self, email: str) -> list[Contact]:
+        """Every contact whose email is `email` (Salesforce compares it case-insensitively)."""
+        operation = "find_contacts_by_email"
+        # `Email = ''` would match every contact without an email: never a lookup anyone meant.
+        if not email.strip():
+            raise SystemBadRequest("an email is required", system=self.system, operation=operation)
+        try:
+            literal = soql_literal(email)
+        except ValueError as exc:
+            raise SystemBadRequest(str(exc), system=self.system, operation=operation) from exc
+        soql = f"SELECT {self.CONTACT_FIELDS} FROM Contact WHERE Email = {literal}"  # noqa: S608 - escaped above
+        return [self._contact(record, operation) for record in self._query_all(soql, operation)]
+
+    # --- queries -------------------------------------------------------------------------------
+
+    def _query_all(self, soql: str, operation: str) -> list[Any]:
+        path: str = self.QUERY_PATH.format(version=self.api_version)
+        params: dict[str, str] | None = {"q": soql}
+        records: list[Any] = []
+        for _ in range(self.MAX_PAGES):
+            page = self._get(path, operation, params=params)
+            batch, done = page.get("records"), page.get("done")
+            if not isinstance(batch, list) or not isinstance(done, bool):
+                raise SystemProtocolError("query answer lacks records or done", system=self.system, operation=operation)
+            records.extend(batch)
+            if done:
+                return records
+            next_url = page.get("nextRecordsUrl")
+            # Relative to instance_url; an absolute URL could carry our token to another host.
+            if not isinstance(next_url, str) or not next_url.startswith("/"):
+                raise SystemProtocolError(
+                    "query answer is not done but has no relative nextRecordsUrl",
+                    system=self.system,
+                    operation=operation,
+                )
+            path, params = next_url, None
+        raise SystemProtocolError(
+            f"query still not done after {self.MAX_PAGES} batches", system=self.system, operation=operation
+        )
+
+    def _get(self, path: str, operation: str, *, params: dict[str, str] | None) -> dict[str, Any]:
+        grant = self._grant()
+        try:
+            response = self._send(grant, path, operation, params)
+        except SystemAuthError as exc:
+            if exc.status != 401:
+                raise
+            self._forget(grant)
+            grant = self._grant()
+            try:
+                response = self._send(grant, path, operation, params)
+            except SystemAuthError as again:
+                if again.status == 401:
+                    self._forget(grant)
+                raise
+        body = self._json(response, operation)
+        if not isinstance(body, dict):
+            raise SystemProtocolError("query answer is not an object", system=self.system, operation=operation)
+        return body
+
+    def _send(self, grant: AccessGrant, path: str, operation: str, params: dict[str, str] | None) -> requests.Response:
+        return self._request(
+            "GET",
+            grant.instance_url + path,
+            operation=operation,
+            params=params,
+            headers={"Authorization": f"Bearer {grant.access_token}", "Accept": "application/json"},
+        )
+
+    def _contact(self, record: Any, operation: str) -> Contact:
+        if not isinstance(record, dict) or not isinstance(record.get("Id"), str):
+            raise SystemProtocolError("a contact record has no Id", system=self.system, operation=operation)
+        account = record.get("Account")
+        return Contact(
+            id=record["Id"],
+            first_name=_text(record.get("FirstName")),
+            last_name=_text(record.get("LastName")) or "",
+            email=_text(record.get("Email")),
+            phone=_text(record.get("Phone")),
+            account_id=_text(record.get("AccountId")),
+            account_name=_text(account.get("Name")) if isinstance(account, dict) else None,
+        )
+
+    # --- the access token ----------------------------------------------------------------------
+
+    def _grant(self) -> AccessGrant:
+        return self._cached_grant() or self._fetch_grant()
+
+    def _fetch_grant(self) -> AccessGrant:
+        operation = self.TOKEN_OPERATION
+        response = self._request(
+            "POST",
+            self.TOKEN_PATH,
+            operation=operation,
+            data={
+                "grant_type": "client_credentials",
+                "client_id": self.client_id,
+                "client_secret": self._client_secret,
+            },
+            headers={"Accept": "application/json"},
+        )
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        token = body.get("access_token") if isinstance(body, dict) else None
+        instance_url = body.get("instance_url") if isinstance(body, dict) else None
+        # No body in this error: it might hold the token.
+        if not (isinstance(token, str) and token and isinstance(instance_url, str)):
+            raise SystemProtocolError("token answer lacks access_token", system=self.system, operation=operation)
+        if not instance_url.startswith(("https://", "http://")):
+            raise SystemProtocolError("token answer lacks an instance_url", system=self.system, operation=operation)
+        grant = AccessGrant(access_token=token, instance_url=instance_url.rstrip("/"))
+        self._cache_call("set", self.token_cache_key, asdict(grant), self.TOKEN_CACHE_SECONDS)
+        return grant
+
+    def _cached_grant(self) -> AccessGrant | None:
+        cached = self._cache_call("get", self.token_cache_key)
+        if not isinstance(cached, dict):
+            return None
+        try:
+            return AccessGrant(**cached)
+        except TypeError:
+            return None
+
+    def _forget(self, grant: AccessGrant) -> None:
+        # Another process may already have stored a fresh token; only the refused one is dropped.
+        if self._cached_grant() == grant:
+            self._cache_call("delete", self.token_cache_key)
+
+    def _cache_call(self, method: str, *args: Any) -> Any:
+        # A cache outage costs a token request per call, not the lookup itself.
+        try:
+            return getattr(self.cache, method)(*args)
+        except Exception as exc:  # any backend's failure means "no cache"
+            logger.warning("salesforce token cache %s failed: %s", method, type(exc).__name__)
+            return None
+
+    # --- errors --------------------------------------------------------------------------------
+
+    def error_details(self, response: requests.Response) -> tuple[str, str | None]:
+        try:
+            body = response.json()
+        except ValueError:
+            return super().error_details(response)
+        if isinstance(body, list) and body and isinstance(body[0], dict):
+            code = body[0].get("errorCode")
+            message = body[0].get("message") or code or f"HTTP {response.status_code}"
+            return (str(message), str(code) if code else None)
+        if isinstance(body, dict) and body.get("error"):
+            return (str(body.get("error_description") or body["error"]), str(body["error"]))
+        return super().error_details(response)
+
+    def classify_error(self, response: requests.Response, operation: str) -> SystemAPIError | None:
+        # Every answer passes here, errors included, and usage matters most when a limit is near.
+        usage = parse_api_usage(response.headers.get("Sforce-Limit-Info"))
+        if usage is not None:
+            self.last_api_usage = usage
+        status = response.status_code
+        if status < 400:
+            return None
+        message, code = self.error_details(response)
+        common: dict[str, Any] = {
+            "system": self.system,
+            "operation": operation,
+            "status": status,
+            "vendor_code": code,
+            "body": response.text,
+        }
+        # The REST API says REQUEST_LIMIT_EXCEEDED (with 403), the token endpoint rate_limit_exceeded (with 400).
+        if status == 429 or code in ("REQUEST_LIMIT_EXCEEDED", "rate_limit_exceeded"):
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            return SystemRateLimited(message, retry_after=retry_after, **common)
+        if operation == self.TOKEN_OPERATION and status in (400, 401, 403):
+            return SystemAuthError(message, **common)
+        return super().classify_error(response, operation)
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
