@@ -35,3 +35,12 @@ def test_unknown_api_path_answers_json_not_an_html_page(client):
     assert response.status_code == 404
     assert response["Content-Type"] == "application/json"
     assert response.json()["message"] == "No such resource: /api/system/nothing-here"
+
+
+def test_unknown_api_path_answers_json_404_to_a_post_too_not_a_csrf_page(client):
+    client_enforcing_csrf = client.__class__(enforce_csrf_checks=True)
+
+    response = client_enforcing_csrf.post("/api/v9/whatever", {"a": 1})
+
+    assert response.status_code == 404
+    assert response.json()["message"] == "No such resource: /api/v9/whatever"
