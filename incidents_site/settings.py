@@ -172,3 +172,8 @@ SLACK_TIMEOUT = (
 
 # Seconds a query of the legacy customer database may run before it is abandoned.
 LEGACY_DB_TIMEOUT = env.float("LEGACY_DB_TIMEOUT", default=5.0)
+
+# --- Notifications ------------------------------------------------------------------------------
+NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=5)
+NOTIFICATION_RETRY_BASE = env.float("NOTIFICATION_RETRY_BASE", default=2.0)
+NOTIFICATION_RETRY_CAP = env.float("NOTIFICATION_RETRY_CAP", default=300.0)

@@ -9,3 +9,10 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if not REDIS_URL:  # noqa: F405
     # Tests clear the cache around each test; the in-memory one needs no database for that.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Tasks run in-process in tests; the real worker is exercised by tests/integration (services tier).
+CELERY_TASK_ALWAYS_EAGER = True
+# Not propagated: Celery runs eager retries itself only then (a task bug still shows in the state asserted).
+CELERY_TASK_EAGER_PROPAGATES = False
+NOTIFICATION_RETRY_BASE = 0.01
+NOTIFICATION_RETRY_CAP = 0.05

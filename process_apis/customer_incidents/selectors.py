@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from ..customers.types import Customer
+from ..models import IncidentRequest, NotificationDelivery
+from .types import ReportSummary
+
+
+def incident_get(*, reference: str, api_client_id: str | None = None) -> IncidentRequest | None:
+    """One report by reference; with `api_client_id`, only if that client reported it."""
+    reports = IncidentRequest.objects.filter(reference=reference)
+    if api_client_id is not None:
+        reports = reports.filter(api_client_id=api_client_id)
+    return reports.first()
+
+
+def incident_list(*, api_client_id: str | None = None) -> QuerySet[IncidentRequest]:
+    reports = IncidentRequest.objects.prefetch_related("notifications").order_by("-created_at", "-id")
+    if api_client_id is not None:
+        reports = reports.filter(api_client_id=api_client_id)
+    return reports
+
+
+def incident_summary(request: IncidentRequest) -> ReportSummary:
+    created = request.sync_state == IncidentRequest.SyncState.CREATED
+    customer = Customer.from_dict(request.customer) if request.customer else Customer(email=request.email)
+    notification = next((n for n in request.notifications.all() if n.kind == NotificationDelivery.NEW_INCIDENT), None)
+    return ReportSummary(
+        reference=request.reference,
+        status=request.servicenow_state_label if created else "Accepted; the ServiceNow incident follows",
+        accepted=True,
+        servicenow_number=request.servicenow_number or None,
+        servicenow_state=request.servicenow_state_label or None,
+        priority=request.servicenow_priority,
+        category=request.category,
+        urgency=request.urgency,
+        short_description=request.short_description,
+        created_at=request.created_at,
+        customer={
+            "display_name": customer.display_name,
+            "email": customer.email,
+            "is_new": customer.is_new,
+            "found_in": list(customer.found_in),
+            "unavailable": list(customer.unavailable),
+        },
+        notification=notification.state if notification else None,
+    )

@@ -1,0 +1,136 @@
+"""Business state of the Process APIs: every accepted report, what happened to it, and its notices.
+
+Nothing here is deleted or overwritten silently: state changes are also kept as events.
+"""
+
+from django.db import models
+
+
+class Category(models.TextChoices):
+    ORDER = "order", "Order or delivery"
+    PAYMENT = "payment", "Payment"
+    WEBSITE = "website", "Website problem"
+    ACCOUNT = "account", "Account or login"
+    OTHER = "other", "Something else"
+
+
+class Urgency(models.IntegerChoices):
+    HIGH = 1, "High: I cannot go on"
+    MEDIUM = 2, "Medium: it gets in my way"
+    LOW = 3, "Low: it can wait"
+
+
+class Impact(models.IntegerChoices):
+    HIGH = 1, "High"
+    MEDIUM = 2, "Medium"
+    LOW = 3, "Low"
+
+
+class Channel(models.TextChoices):
+    WEB = "web", "Web form"
+    API = "api", "REST API"
+
+
+class IncidentRequest(models.Model):
+    class SyncState(models.TextChoices):
+        PENDING = "pending", "ServiceNow incident pending"
+        CREATED = "created", "Created in ServiceNow"
+        FAILED = "failed", "ServiceNow create failed"
+
+    reference = models.CharField(max_length=13, unique=True, editable=False)
+    trace_id = models.CharField(max_length=64, blank=True, editable=False)
+    channel = models.CharField(max_length=10, choices=Channel.choices, editable=False)
+    api_client_id = models.CharField(
+        max_length=100, blank=True, db_index=True, editable=False, help_text="The REST client that reported it."
+    )
+
+    email = models.EmailField(db_index=True)
+    name = models.CharField(max_length=200)
+    order_number = models.CharField(max_length=40, blank=True)
+    category = models.CharField(max_length=20, choices=Category.choices)
+    urgency = models.PositiveSmallIntegerField(choices=Urgency.choices)
+    impact = models.PositiveSmallIntegerField(choices=Impact.choices)
+    short_description = models.CharField(max_length=160)
+    description = models.TextField(max_length=4000)
+
+    customer = models.JSONField(default=dict, help_text="The merged customer as it was when the report arrived.")
+    customer_degraded = models.BooleanField(default=False, help_text="A customer source was down.")
+
+    sync_state = models.CharField(max_length=10, choices=SyncState.choices, default=SyncState.PENDING)
+    sync_error = models.TextField(blank=True)
+    servicenow_sys_id = models.CharField(max_length=32, blank=True)
+    servicenow_number = models.CharField(max_length=40, blank=True, db_index=True)
+    servicenow_state = models.PositiveSmallIntegerField(null=True, blank=True)
+    servicenow_state_label = models.CharField(max_length=40, blank=True)
+    servicenow_priority = models.PositiveSmallIntegerField(null=True, blank=True)
+    servicenow_url = models.URLField(max_length=500, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class IncidentEvent(models.Model):
+    """Something that happened to a report: accepted, created in ServiceNow, state changed, ..."""
+
+    request = models.ForeignKey(IncidentRequest, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(auto_now_add=True)
+    kind = models.CharField(max_length=40)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class NotificationDelivery(models.Model):
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        RETRYING = "retrying", "Waiting to retry"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    NEW_INCIDENT = "new_incident"
+
+    request = models.ForeignKey(IncidentRequest, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=40, default=NEW_INCIDENT)
+    channel = models.CharField(max_length=100, help_text="Slack channel it goes to (name or id).")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING, db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    slack_channel_id = models.CharField(max_length=40, blank=True)
+    slack_ts = models.CharField(max_length=40, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["request", "kind"], name="one_notification_per_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.request_id}: {self.state}"
+
+
+class NotificationAttempt(models.Model):
+    delivery = models.ForeignKey(NotificationDelivery, on_delete=models.CASCADE, related_name="attempt_log")
+    at = models.DateTimeField(auto_now_add=True)
+    number = models.PositiveSmallIntegerField()
+    outcome = models.CharField(max_length=10)
+    error = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number}: {self.outcome}"

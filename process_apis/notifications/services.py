@@ -1,0 +1,196 @@
+"""Notifications Process API: tell the team on Slack, asynchronously, exactly when it is safe.
+
+A delivery is queued in the same transaction as what it announces and handed to Celery only after
+that commits. Posting is claimed first (pending -> sending in one UPDATE), so two workers never post
+the same delivery; a claim older than the lease is taken over, which is what keeps a killed worker's
+message from being lost (and the one window where Slack can see a message twice).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from system_apis.errors import SystemAPIError, SystemRateLimited
+from system_apis.slack.client import SlackClient
+from system_apis.slack.types import Notice, PostedMessage
+
+from ..customers.types import LEGACY_DB, SALESFORCE, Customer
+from ..errors import ApplicationError, NotFoundError
+from ..models import (
+    Category,
+    Channel,
+    IncidentEvent,
+    IncidentRequest,
+    NotificationAttempt,
+    NotificationDelivery,
+    Urgency,
+)
+
+logger = logging.getLogger("process_apis.notifications")
+
+State = NotificationDelivery.State
+CLAIM_LEASE = timedelta(minutes=5)
+PRIORITY_LABELS = {1: "Critical", 2: "High", 3: "Moderate", 4: "Low", 5: "Planning"}
+SOURCE_LABELS = {LEGACY_DB: "legacy DB", SALESFORCE: "Salesforce"}
+
+
+def notification_queue(*, request: IncidentRequest) -> NotificationDelivery:
+    """Record the new-incident notice for `request` and enqueue it once the transaction commits."""
+    delivery, _ = NotificationDelivery.objects.get_or_create(
+        request=request, kind=NotificationDelivery.NEW_INCIDENT, defaults={"channel": settings.SLACK_CHANNEL}
+    )
+    transaction.on_commit(lambda: notification_enqueue(delivery_id=delivery.pk))
+    return delivery
+
+
+def notification_enqueue(*, delivery_id: int, countdown: float | None = None) -> bool:
+    """Hand the delivery to Celery; a broker outage leaves it pending instead of failing the caller."""
+    from ..tasks import deliver_notification
+
+    try:
+        deliver_notification.apply_async(args=[delivery_id], countdown=countdown)
+    except Exception:  # the broker's own errors vary by transport; the delivery stays pending either way
+        logger.exception("could not enqueue notification %s; it stays pending", delivery_id)
+        return False
+    return True
+
+
+def notification_deliver(*, delivery_id: int) -> float | None:
+    """Post the delivery unless it is already done or being done.
+
+    Returns the seconds to wait before the next attempt, or None when there is nothing more to do.
+    """
+    if not _claim(delivery_id):
+        return None
+    delivery = NotificationDelivery.objects.select_related("request").get(pk=delivery_id)
+    started = time.monotonic()
+    try:
+        posted = SlackClient.from_settings().post_notice(
+            new_incident_notice(delivery.request), channel=delivery.channel
+        )
+    except SystemAPIError as exc:
+        return _record_failure(delivery, exc, started)
+    _record_sent(delivery, posted, started)
+    return None
+
+
+def notification_resend(*, delivery_id: int) -> NotificationDelivery:
+    """Staff's retry of a failed delivery: a fresh round of bounded attempts."""
+    with transaction.atomic():
+        delivery = NotificationDelivery.objects.select_for_update().filter(pk=delivery_id).first()
+        if delivery is None:
+            raise NotFoundError(f"No notification {delivery_id}.")
+        if delivery.state != State.FAILED:
+            raise ApplicationError(
+                f"Only a failed notification can be re-sent; this one is {delivery.get_state_display().lower()}.",
+                extra={"state": delivery.state},
+            )
+        delivery.state = State.PENDING
+        delivery.attempts = 0
+        delivery.save(update_fields=["state", "attempts", "updated_at"])
+        IncidentEvent.objects.create(request_id=delivery.request_id, kind="notification_resend_requested")
+        transaction.on_commit(lambda: notification_enqueue(delivery_id=delivery.pk))
+    return delivery
+
+
+def new_incident_notice(request: IncidentRequest) -> Notice:
+    customer = Customer.from_dict(request.customer) if request.customer else Customer(email=request.email)
+    priority = request.servicenow_priority
+    number = request.servicenow_number or "New incident"
+    title = (
+        f"{number} · P{priority} · {request.short_description}"
+        if priority
+        else f"{number} · {request.short_description}"
+    )
+    fields = [
+        ("Priority", f"P{priority} {PRIORITY_LABELS.get(priority, '')}".strip() if priority else "not set"),
+        ("Urgency", Urgency(request.urgency).label),
+        ("Category", Category(request.category).label),
+        ("Customer", f"{customer.display_name} ({request.email})"),
+        ("Known in", _known_in(customer)),
+        ("Reported via", Channel(request.channel).label),
+        ("Order", request.order_number or "none given"),
+        ("Reference", request.reference),
+    ]
+    link = (
+        (f"Open {request.servicenow_number} in ServiceNow", request.servicenow_url) if request.servicenow_url else None
+    )
+    context = f"Incident Hub · {request.reference}" + (f" · trace {request.trace_id}" if request.trace_id else "")
+    return Notice(title=title, text=request.description, fields=tuple(fields), context=context, link=link)
+
+
+def retry_delay(*, attempt: int, retry_after: float | None = None) -> float:
+    """Exponential backoff with full jitter, capped; a system's own Retry-After wins when it is longer."""
+    backoff = min(settings.NOTIFICATION_RETRY_CAP, settings.NOTIFICATION_RETRY_BASE * 2 ** (attempt - 1))
+    delay = random.uniform(backoff / 2, backoff)
+    return max(delay, retry_after or 0.0)
+
+
+def _claim(delivery_id: int) -> bool:
+    now = timezone.now()
+    claimable = Q(state__in=[State.PENDING, State.RETRYING]) | Q(state=State.SENDING, claimed_at__lt=now - CLAIM_LEASE)
+    claimed = NotificationDelivery.objects.filter(claimable, pk=delivery_id).update(
+        state=State.SENDING, claimed_at=now, attempts=F("attempts") + 1, updated_at=now
+    )
+    return claimed == 1
+
+
+def _record_sent(delivery: NotificationDelivery, posted: PostedMessage, started: float) -> None:
+    with transaction.atomic():
+        NotificationDelivery.objects.filter(pk=delivery.pk).update(
+            state=State.SENT,
+            slack_channel_id=posted.channel,
+            slack_ts=posted.ts,
+            sent_at=timezone.now(),
+            last_error="",
+            updated_at=timezone.now(),
+        )
+        NotificationAttempt.objects.create(
+            delivery=delivery, number=delivery.attempts, outcome="sent", duration_ms=_elapsed_ms(started)
+        )
+        IncidentEvent.objects.create(
+            request_id=delivery.request_id,
+            kind="notification_sent",
+            detail={"channel": posted.channel, "ts": posted.ts},
+        )
+    logger.info("notification %s sent to %s as %s", delivery.pk, posted.channel, posted.ts)
+
+
+def _record_failure(delivery: NotificationDelivery, exc: SystemAPIError, started: float) -> float | None:
+    retry = exc.retryable and delivery.attempts < settings.NOTIFICATION_MAX_ATTEMPTS
+    retry_after = exc.retry_after if isinstance(exc, SystemRateLimited) else None
+    with transaction.atomic():
+        NotificationDelivery.objects.filter(pk=delivery.pk).update(
+            state=State.RETRYING if retry else State.FAILED, last_error=str(exc), updated_at=timezone.now()
+        )
+        NotificationAttempt.objects.create(
+            delivery=delivery,
+            number=delivery.attempts,
+            outcome="retrying" if retry else "failed",
+            error=str(exc),
+            duration_ms=_elapsed_ms(started),
+        )
+        if not retry:
+            IncidentEvent.objects.create(
+                request_id=delivery.request_id, kind="notification_failed", detail={"error": str(exc)}
+            )
+    logger.warning("notification %s attempt %s failed: %s", delivery.pk, delivery.attempts, exc)
+    return retry_delay(attempt=delivery.attempts, retry_after=retry_after) if retry else None
+
+
+def _known_in(customer: Customer) -> str:
+    found = ", ".join(SOURCE_LABELS[source] for source in customer.found_in) or "new customer"
+    missing = ", ".join(SOURCE_LABELS[source] for source in customer.unavailable)
+    return f"{found} ({missing} unavailable)" if missing else found
+
+
+def _elapsed_ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)

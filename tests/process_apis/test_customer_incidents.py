@@ -1,0 +1,236 @@
+import re
+from unittest import mock
+
+import pytest
+from django.db import DatabaseError
+
+from process_apis.customer_incidents.references import normalize_reference
+from process_apis.customer_incidents.selectors import incident_summary
+from process_apis.customer_incidents.services import (
+    incident_refresh_state,
+    incident_report,
+    incident_status,
+    incident_sync_to_servicenow,
+)
+from process_apis.errors import NotAcceptedError, NotFoundError
+from process_apis.models import IncidentRequest, NotificationDelivery
+from tests.process_apis.conftest import SLACK_POST, SN_INCIDENTS, sf_contact, sn_record
+
+pytestmark = pytest.mark.django_db(databases=["default", "legacy"])
+
+REPORT = {
+    "email": "ada.lovelace@example.com",
+    "name": "Ada Lovelace",
+    "category": "order",
+    "urgency": 2,
+    "short_description": "Parcel never arrived",
+    "description": "Ordered on the 3rd, still nothing. <!channel>",
+    "order_number": "1042",
+}
+
+
+def report(django_capture_on_commit_callbacks, **overrides) -> IncidentRequest:
+    with django_capture_on_commit_callbacks(execute=True):
+        return incident_report(**{**REPORT, **overrides})
+
+
+def test_a_report_is_stored_created_in_servicenow_and_announced_once(
+    vendors, legacy_customers, django_capture_on_commit_callbacks
+):
+    vendors.salesforce_knows(sf_contact("ada.lovelace@example.com"))
+    vendors.servicenow_creates("INC0010007")
+    vendors.slack_accepts()
+
+    request = report(django_capture_on_commit_callbacks, trace_id="trace-123")
+
+    request.refresh_from_db()
+    assert re.fullmatch(r"IH-[0-9A-HJKMNP-TV-Z]{10}", request.reference)
+    assert (request.sync_state, request.servicenow_number, request.servicenow_state_label) == (
+        "created",
+        "INC0010007",
+        "New",
+    )
+    assert request.customer["found_in"] == ["legacy_db", "salesforce"]
+    [created] = vendors.created
+    assert created["correlation_id"] == request.reference
+    assert (created["impact"], created["urgency"], created["category"]) == ("3", "2", "inquiry")
+    assert "Reference: " + request.reference in created["description"]
+    assert "Trace id: trace-123" in created["description"]
+    [message] = vendors.slack_bodies()
+    assert message["channel"] == "#incidents"
+    assert message["blocks"][0]["text"]["text"] == "INC0010007 · P4 · Parcel never arrived"
+    assert "&lt;!channel&gt;" in message["text"] and "<!channel>" not in message["text"]
+    delivery = request.notifications.get()
+    assert (delivery.state, delivery.attempts, delivery.slack_ts) == ("sent", 1, "1700000000.000100")
+    assert [e.kind for e in request.events.all()] == ["accepted", "servicenow_created", "notification_sent"]
+
+
+def test_the_notification_is_enqueued_only_after_the_commit(
+    vendors, legacy_customers, django_capture_on_commit_callbacks
+):
+    vendors.salesforce_knows()
+    vendors.servicenow_creates()
+    vendors.slack_accepts()
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        request = incident_report(**REPORT)
+
+    assert vendors.slack_bodies() == []
+    assert request.notifications.get().state == "pending"
+    assert len(callbacks) == 1
+
+
+def test_servicenow_down_leaves_the_report_accepted_and_nothing_announced(
+    vendors, legacy_customers, django_capture_on_commit_callbacks
+):
+    vendors.salesforce_knows()
+    vendors.servicenow_fails(503)
+
+    request = report(django_capture_on_commit_callbacks)
+
+    request.refresh_from_db()
+    assert request.sync_state == "failed"
+    assert "Could not create the ServiceNow incident" in request.sync_error
+    assert request.servicenow_number == ""
+    assert not NotificationDelivery.objects.exists()
+    assert vendors.calls_to(SLACK_POST) == []
+    summary = incident_summary(request)
+    assert summary.accepted and summary.servicenow_number is None
+    assert summary.status == "Accepted; the ServiceNow incident follows"
+
+
+def test_a_retry_adopts_the_incident_an_earlier_attempt_made_instead_of_creating_another(
+    vendors, legacy_customers, django_capture_on_commit_callbacks
+):
+    vendors.salesforce_knows()
+    vendors.servicenow_fails(504)
+    request = report(django_capture_on_commit_callbacks)
+    vendors.mock.add("GET", SN_INCIDENTS, json={"result": [sn_record("INC0010042", correlation_id=request.reference)]})
+    vendors.slack_accepts()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        incident_sync_to_servicenow(request=request)
+
+    request.refresh_from_db()
+    assert (request.sync_state, request.servicenow_number) == ("created", "INC0010042")
+    creates = [c for c in vendors.calls_to(SN_INCIDENTS) if c.request.method == "POST"]
+    assert len(creates) == 1, "the retry must not create a second incident"
+    assert "sysparm_query=correlation_id%3D" + request.reference in vendors.calls_to(SN_INCIDENTS)[-1].request.url
+    assert [e.kind for e in request.events.all()][-2:] == ["servicenow_adopted", "notification_sent"]
+
+
+def test_salesforce_down_still_creates_the_incident_with_a_degraded_customer(
+    vendors, legacy_customers, django_capture_on_commit_callbacks
+):
+    vendors.salesforce_down()
+    vendors.servicenow_creates()
+    vendors.slack_accepts()
+
+    request = report(django_capture_on_commit_callbacks)
+
+    assert request.customer_degraded
+    assert request.sync_state == "created"
+    fields = vendors.slack_bodies()[0]["blocks"][1]["fields"]
+    assert any("legacy DB (Salesforce unavailable)" in f["text"] for f in fields)
+
+
+def test_slack_refusing_for_good_fails_the_delivery_after_one_attempt_without_touching_the_report(
+    vendors, legacy_customers, django_capture_on_commit_callbacks
+):
+    vendors.salesforce_knows()
+    vendors.servicenow_creates()
+    vendors.slack_refuses("channel_not_found")
+
+    request = report(django_capture_on_commit_callbacks)
+
+    delivery = request.notifications.get()
+    assert (delivery.state, delivery.attempts) == ("failed", 1)
+    assert "channel_not_found" in delivery.last_error
+    assert request.sync_state == "created"
+    assert len(vendors.calls_to(SLACK_POST)) == 1
+
+
+def test_slack_failing_for_a_while_is_retried_and_posts_exactly_once(
+    vendors, legacy_customers, django_capture_on_commit_callbacks
+):
+    vendors.salesforce_knows()
+    vendors.servicenow_creates()
+    vendors.slack_unavailable()
+    vendors.slack_unavailable()
+    vendors.slack_accepts()
+
+    request = report(django_capture_on_commit_callbacks)
+
+    delivery = request.notifications.get()
+    assert (delivery.state, delivery.attempts) == ("sent", 3)
+    assert [a.outcome for a in delivery.attempt_log.all()] == ["retrying", "retrying", "sent"]
+    assert len(vendors.calls_to(SLACK_POST)) == 3
+
+
+def test_a_report_that_cannot_be_stored_is_not_accepted_and_nothing_is_sent(vendors, legacy_customers):
+    vendors.salesforce_knows()
+
+    with mock.patch.object(IncidentRequest.objects, "create", side_effect=DatabaseError("disk full")):
+        with pytest.raises(NotAcceptedError):
+            incident_report(**REPORT)
+
+    assert vendors.calls_to(SN_INCIDENTS) == []
+    assert not IncidentRequest.objects.exists()
+
+
+def test_status_needs_the_reporting_email_and_refreshes_the_state(
+    vendors, legacy_customers, django_capture_on_commit_callbacks
+):
+    vendors.salesforce_knows()
+    vendors.servicenow_creates()
+    vendors.slack_accepts()
+    request = report(django_capture_on_commit_callbacks)
+    vendors.mock.add("GET", f"{SN_INCIDENTS}/{'a' * 32}", json={"result": sn_record(state="2")})
+
+    with pytest.raises(NotFoundError):
+        incident_status(reference=request.reference, email="someone.else@example.com")
+    seen = incident_status(reference=request.reference, email="ADA.LOVELACE@example.com")
+
+    assert seen.servicenow_state_label == "In Progress"
+    assert request.events.filter(kind="state_changed").get().detail == {"from": "New", "to": "In Progress"}
+
+
+def test_status_falls_back_to_the_stored_state_when_servicenow_is_down(
+    vendors, legacy_customers, django_capture_on_commit_callbacks
+):
+    vendors.salesforce_knows()
+    vendors.servicenow_creates()
+    vendors.slack_accepts()
+    request = report(django_capture_on_commit_callbacks)
+    vendors.mock.add("GET", f"{SN_INCIDENTS}/{'a' * 32}", status=503, json={"error": {"message": "down"}})
+
+    seen = incident_status(reference=request.reference, email=request.email)
+
+    assert seen.servicenow_state_label == "New"
+
+
+def test_refresh_without_a_change_records_no_event(vendors, legacy_customers, django_capture_on_commit_callbacks):
+    vendors.salesforce_knows()
+    vendors.servicenow_creates()
+    vendors.slack_accepts()
+    request = report(django_capture_on_commit_callbacks)
+    vendors.mock.add("GET", f"{SN_INCIDENTS}/{'a' * 32}", json={"result": sn_record()})
+
+    incident_refresh_state(request=request)
+
+    assert not request.events.filter(kind="state_changed").exists()
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("IH-ABCDEFGHJK", "IH-ABCDEFGHJK"),
+        ("ih-abcdefghjk", "IH-ABCDEFGHJK"),
+        ("IH-O0IL1ABCDE", "IH-00111ABCDE"),
+        ("abcdefghjk", "IH-ABCDEFGHJK"),
+        ("IH-SHORT", None),
+        ("IH-ABCDEFGHJU", None),
+    ],
+)
+def test_references_are_read_the_crockford_way(typed, expected):
+    assert normalize_reference(typed) == expected
