@@ -8,6 +8,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from process_apis.errors import ApplicationError, DownstreamError, NotAcceptedError, NotFoundError
 from system_apis.errors import (
     SystemAPIError,
     SystemAuthError,
@@ -35,9 +36,29 @@ def system_error_response(exc: SystemAPIError) -> Response:
     return response
 
 
+def application_error_response(exc: ApplicationError) -> Response:
+    if isinstance(exc, NotFoundError):
+        code = status.HTTP_404_NOT_FOUND
+    elif isinstance(exc, NotAcceptedError):
+        code = status.HTTP_503_SERVICE_UNAVAILABLE
+    elif isinstance(exc, DownstreamError):
+        code = status.HTTP_503_SERVICE_UNAVAILABLE if exc.retryable else status.HTTP_502_BAD_GATEWAY
+    else:
+        code = status.HTTP_409_CONFLICT
+    response = Response({"message": exc.message, "extra": exc.extra}, status=code)
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:
+        response["Retry-After"] = str(int(retry_after + 0.999))
+    elif isinstance(exc, NotAcceptedError):
+        response["Retry-After"] = "60"
+    return response
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, SystemAPIError):
         return system_error_response(exc)
+    if isinstance(exc, ApplicationError):
+        return application_error_response(exc)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

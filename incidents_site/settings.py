@@ -122,6 +122,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "NotificationStateEnum": "process_apis.models.NotificationDelivery.State",
+        "IncidentStateEnum": "system_apis.servicenow.api.STATE_CHOICES",
+    },
 }
 
 # --- Celery ----------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("api/system/", include("system_apis.urls")),
+    path("api/process/", include("process_apis.urls")),
     # Last: any other /api/ path is a JSON 404, in DEBUG too, never Django's HTML page.
     re_path(r"^api/", json_not_found),
 ]

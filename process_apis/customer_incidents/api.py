@@ -1,0 +1,87 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ..errors import NotFoundError
+from ..models import Category, Channel, IncidentRequest, Urgency
+from .selectors import incident_get, incident_summary
+from .services import incident_refresh_state, incident_report
+
+
+class ReportSummaryOutputSerializer(serializers.Serializer):
+    class CustomerSummarySerializer(serializers.Serializer):
+        display_name = serializers.CharField()
+        email = serializers.EmailField()
+        is_new = serializers.BooleanField()
+        found_in = serializers.ListField(child=serializers.CharField())
+        unavailable = serializers.ListField(child=serializers.CharField())
+
+    reference = serializers.CharField()
+    status = serializers.CharField()
+    accepted = serializers.BooleanField()
+    servicenow_number = serializers.CharField(allow_null=True)
+    servicenow_state = serializers.CharField(allow_null=True)
+    priority = serializers.IntegerField(allow_null=True)
+    category = serializers.ChoiceField(choices=Category.choices)
+    urgency = serializers.ChoiceField(choices=Urgency.choices)
+    short_description = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    customer = CustomerSummarySerializer()
+    notification = serializers.CharField(allow_null=True)
+
+
+class ReportInputSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    name = serializers.CharField(max_length=200)
+    order_number = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    category = serializers.ChoiceField(choices=Category.choices)
+    urgency = serializers.ChoiceField(choices=Urgency.choices)
+    short_description = serializers.CharField(max_length=160)
+    description = serializers.CharField(max_length=4000)
+
+
+class ReportCreateApi(APIView):
+    @extend_schema(
+        operation_id="process_customer_incidents_report",
+        tags=["Process: customer incidents"],
+        request=ReportInputSerializer,
+        responses={201: ReportSummaryOutputSerializer},
+        description="The whole orchestration: customer lookup, local record, ServiceNow incident, Slack notice.",
+    )
+    def post(self, request: Request) -> Response:
+        data = ReportInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        report = incident_report(**data.validated_data, channel=Channel.API, api_client_id=f"staff:{request.user}")
+        return Response(ReportSummaryOutputSerializer(incident_summary(report)).data, status=status.HTTP_201_CREATED)
+
+
+class ReportDetailApi(APIView):
+    @extend_schema(
+        operation_id="process_customer_incidents_get",
+        tags=["Process: customer incidents"],
+        responses={200: ReportSummaryOutputSerializer},
+    )
+    def get(self, request: Request, reference: str) -> Response:
+        return Response(ReportSummaryOutputSerializer(incident_summary(_report(reference))).data)
+
+
+class ReportSyncApi(APIView):
+    @extend_schema(
+        operation_id="process_customer_incidents_sync",
+        tags=["Process: customer incidents"],
+        request=None,
+        responses={200: ReportSummaryOutputSerializer},
+        description="Create the ServiceNow incident if still missing, else refresh its state from ServiceNow.",
+    )
+    def post(self, request: Request, reference: str) -> Response:
+        report = incident_refresh_state(request=_report(reference))
+        return Response(ReportSummaryOutputSerializer(incident_summary(report)).data)
+
+
+def _report(reference: str) -> IncidentRequest:
+    report = incident_get(reference=reference)
+    if report is None:
+        raise NotFoundError(f"No report {reference}.")
+    return report

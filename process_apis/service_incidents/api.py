@@ -1,0 +1,77 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from system_apis.servicenow.types import IncidentState
+
+from ..models import Impact, Urgency
+from .services import service_incident_create, service_incident_get, service_incident_update
+
+STATE_CHOICES = [(state.value, state.label) for state in IncidentState]
+
+
+class ServiceIncidentOutputSerializer(serializers.Serializer):
+    sys_id = serializers.CharField()
+    number = serializers.CharField()
+    state = serializers.IntegerField()
+    state_label = serializers.CharField()
+    impact = serializers.IntegerField()
+    urgency = serializers.IntegerField()
+    priority = serializers.IntegerField()
+    short_description = serializers.CharField()
+    correlation_id = serializers.CharField()
+    url = serializers.URLField()
+    opened_at = serializers.DateTimeField(allow_null=True)
+    updated_at = serializers.DateTimeField(allow_null=True)
+
+
+class ServiceIncidentCreateApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        reference = serializers.RegexField(r"^[A-Za-z0-9-]{1,100}$", help_text="Goes into correlation_id.")
+        short_description = serializers.CharField(max_length=160)
+        description = serializers.CharField(max_length=4000)
+        impact = serializers.ChoiceField(choices=Impact.choices)
+        urgency = serializers.ChoiceField(choices=Urgency.choices)
+        caller_email = serializers.EmailField(required=False)
+
+    @extend_schema(
+        operation_id="process_service_incidents_create",
+        tags=["Process: service incidents"],
+        request=InputSerializer,
+        responses={201: ServiceIncidentOutputSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        incident = service_incident_create(**data.validated_data)
+        return Response(ServiceIncidentOutputSerializer(incident).data, status=status.HTTP_201_CREATED)
+
+
+class ServiceIncidentDetailApi(APIView):
+    class UpdateSerializer(serializers.Serializer):
+        state = serializers.ChoiceField(choices=STATE_CHOICES, required=False)
+        impact = serializers.ChoiceField(choices=Impact.choices, required=False)
+        urgency = serializers.ChoiceField(choices=Urgency.choices, required=False)
+        work_notes = serializers.CharField(max_length=4000, required=False)
+
+    @extend_schema(
+        operation_id="process_service_incidents_get",
+        tags=["Process: service incidents"],
+        responses={200: ServiceIncidentOutputSerializer},
+    )
+    def get(self, request: Request, sys_id: str) -> Response:
+        return Response(ServiceIncidentOutputSerializer(service_incident_get(sys_id=sys_id)).data)
+
+    @extend_schema(
+        operation_id="process_service_incidents_update",
+        tags=["Process: service incidents"],
+        request=UpdateSerializer,
+        responses={200: ServiceIncidentOutputSerializer},
+    )
+    def patch(self, request: Request, sys_id: str) -> Response:
+        data = self.UpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        incident = service_incident_update(sys_id=sys_id, **data.validated_data)
+        return Response(ServiceIncidentOutputSerializer(incident).data)

@@ -1,0 +1,110 @@
+import pytest
+
+from process_apis.models import IncidentRequest, NotificationDelivery
+from tests.process_apis.conftest import SLACK_POST, sf_contact
+
+pytestmark = pytest.mark.django_db(databases=["default", "legacy"])
+
+REPORT = {
+    "email": "grace.hopper@example.com",
+    "name": "Grace Hopper",
+    "category": "payment",
+    "urgency": 1,
+    "short_description": "Card charged twice",
+    "description": "Two charges for order 77.",
+}
+
+
+def post_report(admin_client, django_capture_on_commit_callbacks, **overrides):
+    with django_capture_on_commit_callbacks(execute=True):
+        return admin_client.post(
+            "/api/process/customer-incidents/v1/reports", {**REPORT, **overrides}, content_type="application/json"
+        )
+
+
+def test_staff_can_run_the_whole_orchestration_through_the_process_api(
+    admin_client, vendors, legacy_customers, django_capture_on_commit_callbacks
+):
+    vendors.salesforce_knows(sf_contact("grace.hopper@example.com", first="Grace", last="Hopper"))
+    vendors.servicenow_creates("INC0010003")
+    vendors.slack_accepts()
+
+    response = post_report(admin_client, django_capture_on_commit_callbacks)
+
+    assert response.status_code == 201
+    body = response.json()
+    assert body["servicenow_number"] == "INC0010003"
+    assert body["status"] == "New"
+    assert body["customer"] == {
+        "display_name": "Grace Hopper",
+        "email": "grace.hopper@example.com",
+        "is_new": False,
+        "found_in": ["legacy_db", "salesforce"],
+        "unavailable": [],
+    }
+    assert body["notification"] == "pending"  # sent by Celery after the commit
+    assert NotificationDelivery.objects.get().state == "sent"
+    assert vendors.created[0]["impact"] == "2"  # a payment problem: medium impact
+    assert admin_client.get(f"/api/process/customer-incidents/v1/reports/{body['reference']}").json() == {
+        **body,
+        "notification": "sent",
+    }
+
+
+def test_report_input_errors_are_listed_per_field_and_nothing_is_stored(admin_client, vendors):
+    response = admin_client.post(
+        "/api/process/customer-incidents/v1/reports",
+        {**REPORT, "email": "nope", "category": "weather"},
+        content_type="application/json",
+    )
+
+    assert response.status_code == 400
+    assert set(response.json()["extra"]["fields"]) == {"email", "category"}
+    assert not IncidentRequest.objects.exists()
+    assert [call.request.url for call in vendors.mock.calls] == []
+
+
+def test_customer_lookup_says_which_source_was_unavailable(admin_client, vendors, legacy_customers):
+    vendors.salesforce_down()
+
+    response = admin_client.get("/api/process/customers/v1/customers", {"email": "alan.turing@example.com"})
+
+    assert response.status_code == 200
+    assert response.json()["unavailable"] == ["salesforce"]
+    assert response.json()["display_name"] == "Alan Turing"
+
+
+def test_a_failed_notification_can_be_resent_once_and_a_sent_one_cannot(
+    admin_client, vendors, legacy_customers, django_capture_on_commit_callbacks
+):
+    vendors.salesforce_knows()
+    vendors.servicenow_creates()
+    vendors.slack_refuses("is_archived")
+    post_report(admin_client, django_capture_on_commit_callbacks)
+    delivery = NotificationDelivery.objects.get()
+    assert delivery.state == "failed"
+    vendors.slack_accepts()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        resent = admin_client.post(f"/api/process/notifications/v1/deliveries/{delivery.pk}/resend")
+    again = admin_client.post(f"/api/process/notifications/v1/deliveries/{delivery.pk}/resend")
+
+    assert resent.status_code == 202
+    delivery.refresh_from_db()
+    assert delivery.state == "sent"
+    assert again.status_code == 409
+    assert "Only a failed notification can be re-sent" in again.json()["message"]
+    assert len(vendors.calls_to(SLACK_POST)) == 2
+
+
+def test_unknown_report_is_a_json_404(admin_client):
+    response = admin_client.get("/api/process/customer-incidents/v1/reports/IH-0000000000")
+
+    assert response.status_code == 404
+    assert response.json()["message"] == "No report IH-0000000000."
+
+
+def test_process_apis_are_for_staff_only(client):
+    response = client.get("/api/process/customers/v1/customers", {"email": "a@example.com"})
+
+    assert response.status_code in (401, 403)
