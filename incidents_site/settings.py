@@ -32,12 +32,14 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "oauth2_provider",
     "system_apis",
     "process_apis",
     "experience_apis",
 ]
 
 MIDDLEWARE = [
+    "incidents_site.middleware.TraceIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -107,13 +109,25 @@ LOGGING = {
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "oauth2_provider.contrib.rest_framework.OAuth2Authentication",
         "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.BasicAuthentication",
     ],
-    # System APIs are internal: staff only until API clients exist.
+    # System and Process APIs are internal (staff); the Experience API v1 opens itself to API clients.
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     "EXCEPTION_HANDLER": "incidents_site.api_errors.exception_handler",
 }
+# REST clients: OAuth 2.0 client credentials (POST /o/token/, then Authorization: Bearer).
+OAUTH2_PROVIDER = {
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("API_TOKEN_LIFETIME", default=3600),
+    "SCOPES": {"incidents": "Report incidents and read your own reports"},
+    "DEFAULT_SCOPES": ["incidents"],
+}
+
+# Named explicitly so that migrations referring to the toolkit's models resolve the swappable name.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Incident Hub APIs",
     "DESCRIPTION": "System, Process and Experience APIs of Incident Hub (API-led connectivity).",

@@ -3,7 +3,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import responses
 from django.core.cache import cache
+
+from system_apis.legacy_db.router import LEGACY_ALIAS
+from system_apis.legacy_db.schema import seed_demo_customers
+from tests.vendors import SF, SLACK, SN, Vendors
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -25,3 +30,20 @@ def sandbox_url(live_server, settings) -> str:
     """The sandbox served over real HTTP by a live server thread (its own urlconf, the test DB)."""
     settings.ROOT_URLCONF = "sandbox.urls"
     return live_server.url
+
+
+@pytest.fixture
+def vendors(settings) -> Vendors:
+    """ServiceNow, Salesforce and Slack faked with `responses`; the connectors pointed at them."""
+    settings.SERVICENOW_BASE_URL = SN
+    settings.SALESFORCE_BASE_URL = SF
+    settings.SLACK_API_URL = SLACK
+    settings.SLACK_CHANNEL = "#incidents"
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield Vendors(mock)
+
+
+@pytest.fixture
+def legacy_customers() -> None:
+    """The legacy database with its demo customers (tests need databases=["default", "legacy"])."""
+    seed_demo_customers(LEGACY_ALIAS)

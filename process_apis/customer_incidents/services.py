@@ -135,10 +135,15 @@ def incident_status(*, reference: str, email: str) -> IncidentRequest:
     if request is None:
         # The same answer for a wrong reference and a wrong email: nothing to learn by guessing.
         raise NotFoundError("No report matches that reference and email.")
+    return incident_refreshed_if_possible(request=request)
+
+
+def incident_refreshed_if_possible(*, request: IncidentRequest) -> IncidentRequest:
+    """The report with its state fresh from ServiceNow, or as last known when ServiceNow is down."""
     try:
         return incident_refresh_state(request=request)
     except ApplicationError as exc:
-        logger.warning("report %s: state not refreshed: %s", reference, exc.message)
+        logger.warning("report %s: state not refreshed: %s", request.reference, exc.message)
         return request
 
 

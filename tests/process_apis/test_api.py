@@ -1,7 +1,7 @@
 import pytest
 
 from process_apis.models import IncidentRequest, NotificationDelivery
-from tests.process_apis.conftest import SLACK_POST, sf_contact
+from tests.vendors import SLACK_POST, sf_contact
 
 pytestmark = pytest.mark.django_db(databases=["default", "legacy"])
 

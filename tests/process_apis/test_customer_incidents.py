@@ -14,7 +14,7 @@ from process_apis.customer_incidents.services import (
 )
 from process_apis.errors import NotAcceptedError, NotFoundError
 from process_apis.models import IncidentRequest, NotificationDelivery
-from tests.process_apis.conftest import SLACK_POST, SN_INCIDENTS, sf_contact, sn_record
+from tests.vendors import SLACK_POST, SN_INCIDENTS, sf_contact, sn_record
 
 pytestmark = pytest.mark.django_db(databases=["default", "legacy"])
 

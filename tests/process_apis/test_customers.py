@@ -5,7 +5,7 @@ import pytest
 from process_apis.customers.services import customer_find, merge_customer
 from process_apis.customers.types import LEGACY_DB, SALESFORCE, Customer
 from system_apis.legacy_db.client import LegacyCustomerDatabase
-from tests.process_apis.conftest import SF, SF_QUERY, SF_TOKEN, sf_contact
+from tests.vendors import SF, SF_QUERY, SF_TOKEN, sf_contact
 
 pytestmark = pytest.mark.django_db(databases=["default", "legacy"])
 

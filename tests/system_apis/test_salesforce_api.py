@@ -87,7 +87,7 @@ def test_no_match_is_an_empty_list(admin_client, salesforce):
 def test_anonymous_callers_are_refused_and_salesforce_is_not_called(client, salesforce):
     response = client.get(URL, {"email": "ada.lovelace@example.com"})
 
-    assert response.status_code == 403
+    assert response.status_code == 401  # not authenticated: asked to authenticate
     assert response.json()["message"] == "Authentication credentials were not provided."
     assert len(salesforce.calls) == 0
 

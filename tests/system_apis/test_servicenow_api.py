@@ -71,7 +71,7 @@ def patch_json(client, path, body):
 def test_anonymous_callers_are_refused_before_servicenow_is_called(client, servicenow, method, path):
     response = client.generic(method.upper(), path, json.dumps(VALID_INPUT), content_type="application/json")
 
-    assert response.status_code == 403
+    assert response.status_code == 401  # not authenticated: asked to authenticate
     assert response.json()["extra"] == {"code": "not_authenticated"}
     assert len(servicenow.calls) == 0
 

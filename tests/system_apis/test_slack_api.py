@@ -72,7 +72,7 @@ def test_channel_defaults_to_the_configured_one_and_link_label_to_the_url(admin_
 def test_anonymous_callers_are_refused_and_nothing_is_posted(client):
     response = post(client, {"title": "T", "text": "B"})
 
-    assert response.status_code == 403
+    assert response.status_code == 401  # not authenticated: asked to authenticate
     assert len(responses.calls) == 0
 
 

@@ -6,7 +6,11 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
+from experience_apis.clients.services import api_client_create
+from experience_apis.models import ApiClient
+
 DEMO_ADMIN = "admin"
+DEMO_CLIENT = "demo-client"
 
 
 class Command(BaseCommand):
@@ -14,6 +18,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         password = self.ensure_staff_user(Path(settings.VAR_DIR) / "demo-admin-password")
+        client_id, secret = self.ensure_api_client(Path(settings.VAR_DIR) / "demo-api-client")
         web = f"http://127.0.0.1:{os.environ.get('WEB_PORT', '8000')}"
         lines = [
             "",
@@ -21,7 +26,11 @@ class Command(BaseCommand):
             f"  Web app           {web}/",
             f"  Admin             {web}/admin/   (user {DEMO_ADMIN}, password {password})",
             f"  API docs          {web}/api/docs/   (OpenAPI schema at {web}/api/schema/)",
+            f"  REST API v1       {web}/api/v1/incidents   (token: POST {web}/o/token/, client credentials)",
+            f"  Demo API client   client_id={client_id}",
+            f"                    client_secret={secret}",
             f"  System APIs       {web}/api/system/...   (staff: log in to the admin first, or basic auth)",
+            f"  Process APIs      {web}/api/process/...",
             f"  Sandbox           {settings.SANDBOX_URL}/   (what ServiceNow, Salesforce and Slack received)",
             f"  ServiceNow        {settings.SERVICENOW_BASE_URL}",
             f"  Salesforce        {settings.SALESFORCE_BASE_URL}",
@@ -41,3 +50,14 @@ class Command(BaseCommand):
         password_file.write_text(password + "\n")
         password_file.chmod(0o600)
         return password
+
+    def ensure_api_client(self, secret_file: Path) -> tuple[str, str]:
+        client = ApiClient.objects.filter(application__name=DEMO_CLIENT).select_related("application").first()
+        if client and secret_file.exists():
+            return client.client_id, secret_file.read_text().strip()
+        if client:  # the secret was lost with var/: a new client is the only way to show one
+            client.application.delete()
+        client, secret = api_client_create(name=DEMO_CLIENT, tier=ApiClient.Tier.GOLD)
+        secret_file.write_text(secret + "\n")
+        secret_file.chmod(0o600)
+        return client.client_id, secret

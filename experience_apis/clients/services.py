@@ -1,0 +1,38 @@
+"""API clients: made with a secret shown once (the toolkit stores it hashed), disabled with their tokens."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from oauth2_provider.generators import generate_client_secret
+from oauth2_provider.models import AccessToken, Application, RefreshToken
+
+from ..models import ApiClient
+
+
+@transaction.atomic
+def api_client_create(*, name: str, tier: str = ApiClient.Tier.BRONZE) -> tuple[ApiClient, str]:
+    """A new client and its secret in clear text: the only moment anyone sees it."""
+    secret = generate_client_secret()
+    application = Application.objects.create(
+        name=name,
+        client_type=Application.CLIENT_CONFIDENTIAL,
+        authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
+        client_secret=secret,
+        hash_client_secret=True,
+    )
+    return ApiClient.objects.create(application=application, tier=ApiClient.Tier(tier)), secret
+
+
+@transaction.atomic
+def api_client_set_active(*, client: ApiClient, active: bool) -> ApiClient:
+    client.active = active
+    client.save(update_fields=["active"])
+    if not active:
+        api_client_revoke_tokens(client=client)
+    return client
+
+
+def api_client_revoke_tokens(*, client: ApiClient) -> int:
+    RefreshToken.objects.filter(application=client.application).delete()
+    revoked, _ = AccessToken.objects.filter(application=client.application).delete()
+    return revoked

@@ -1,0 +1,115 @@
+"""REST v1 for clients (mobile app, partners): report incidents and follow your own reports."""
+
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from oauth2_provider.contrib.rest_framework import OAuth2Authentication
+from rest_framework import generics, serializers, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from process_apis.customer_incidents.references import normalize_reference
+from process_apis.customer_incidents.selectors import incident_get, incident_list, incident_summary
+from process_apis.customer_incidents.services import incident_refreshed_if_possible, incident_report
+from process_apis.errors import NotFoundError
+from process_apis.models import Category, Channel, Urgency
+
+from .permissions import IsActiveApiClient, current_client
+
+
+class IncidentOutputSerializer(serializers.Serializer):
+    class CustomerSerializer(serializers.Serializer):
+        display_name = serializers.CharField()
+        email = serializers.EmailField()
+        is_new = serializers.BooleanField(help_text="Known to neither customer system yet.")
+
+    reference = serializers.CharField(help_text="Your report's reference, e.g. IH-7K2M9Q4TZX.")
+    status = serializers.CharField(help_text="The ServiceNow state, or that the ServiceNow incident is to follow.")
+    servicenow_number = serializers.CharField(allow_null=True)
+    servicenow_state = serializers.CharField(allow_null=True)
+    priority = serializers.IntegerField(allow_null=True, help_text="1 Critical .. 5 Planning, as ServiceNow set it.")
+    category = serializers.ChoiceField(choices=Category.choices)
+    urgency = serializers.ChoiceField(choices=Urgency.choices)
+    short_description = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    customer = CustomerSerializer()
+
+
+class IncidentInputSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    name = serializers.CharField(max_length=200)
+    order_number = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    category = serializers.ChoiceField(choices=Category.choices)
+    urgency = serializers.ChoiceField(choices=Urgency.choices, help_text="1 High, 2 Medium, 3 Low.")
+    short_description = serializers.CharField(max_length=160)
+    description = serializers.CharField(max_length=4000)
+
+    def validate(self, attrs: dict) -> dict:
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return attrs
+
+
+class IncidentPagination(PageNumberPagination):
+    page_size = 20
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+class ClientApi(generics.GenericAPIView):
+    authentication_classes = [OAuth2Authentication]
+    permission_classes = [IsActiveApiClient]
+
+
+class IncidentListCreateApi(ClientApi):
+    pagination_class = IncidentPagination
+    serializer_class = IncidentOutputSerializer
+
+    @extend_schema(
+        operation_id="v1_incidents_report",
+        tags=["v1: incidents"],
+        request=IncidentInputSerializer,
+        responses={201: IncidentOutputSerializer},
+        description="Report an incident. 201 once it is accepted; the ServiceNow number may follow later.",
+    )
+    def post(self, request: Request) -> Response:
+        data = IncidentInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        report = incident_report(
+            **data.validated_data,
+            channel=Channel.API,
+            api_client_id=current_client(request).client_id,
+            trace_id=getattr(request, "trace_id", ""),
+        )
+        response = Response(IncidentOutputSerializer(incident_summary(report)).data, status=status.HTTP_201_CREATED)
+        response["Location"] = reverse("v1-incident", kwargs={"reference": report.reference})
+        return response
+
+    @extend_schema(
+        operation_id="v1_incidents_list",
+        tags=["v1: incidents"],
+        responses={200: IncidentOutputSerializer(many=True)},
+        description="Your reports, newest first.",
+    )
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(incident_list(api_client_id=current_client(request).client_id))
+        return self.get_paginated_response(IncidentOutputSerializer(map(incident_summary, page), many=True).data)
+
+
+class IncidentDetailApi(ClientApi):
+    serializer_class = IncidentOutputSerializer
+
+    @extend_schema(
+        operation_id="v1_incidents_get",
+        tags=["v1: incidents"],
+        parameters=[OpenApiParameter("reference", str, OpenApiParameter.PATH)],
+        responses={200: IncidentOutputSerializer},
+        description="One of your reports, its state fresh from ServiceNow (as last known if ServiceNow is down).",
+    )
+    def get(self, request: Request, reference: str) -> Response:
+        normalized = normalize_reference(reference)
+        report = normalized and incident_get(reference=normalized, api_client_id=current_client(request).client_id)
+        if not report:
+            raise NotFoundError(f"You have no report {reference}.")
+        return Response(IncidentOutputSerializer(incident_summary(incident_refreshed_if_possible(request=report))).data)
