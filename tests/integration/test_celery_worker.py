@@ -1,0 +1,111 @@
+"""A real Celery worker process on real Redis and PostgreSQL: the Slack message arrives after commit.
+
+Runs in the services tier of .ci/run (DATABASE_URL on PostgreSQL and REDIS_URL set); a worker cannot
+share the in-memory SQLite test database, so on the embedded defaults it is skipped.
+"""
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection, transaction
+
+from incidents_site.celery import app as celery_app
+from process_apis.models import IncidentRequest, NotificationDelivery
+from process_apis.notifications.services import notification_queue
+
+pytestmark = [
+    pytest.mark.services,
+    pytest.mark.skipif(
+        not (os.environ.get("REDIS_URL") and os.environ.get("DATABASE_URL", "").startswith("postgres")),
+        reason="needs PostgreSQL and Redis (DATABASE_URL, REDIS_URL): run by .ci/run's services tier",
+    ),
+]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def queue():
+    """Real publishing, to a queue of this test's own so the worker takes only what this test sends."""
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    saved = {key: celery_app.conf[key] for key in ("task_always_eager", "task_default_queue")}
+    celery_app.conf.update(task_always_eager=False, task_default_queue=name)
+    yield name
+    celery_app.conf.update(saved)
+
+
+@pytest.fixture
+def worker(queue, live_server, settings, tmp_path):
+    settings.ROOT_URLCONF = "tests.urls_with_sandbox"
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "incidents_site.settings",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "SLACK_API_URL": f"{live_server.url}/sandbox/slack/api/",
+        "INCIDENT_HUB_VAR_DIR": str(tmp_path),
+    }
+    command = [sys.executable, "-m", "celery", "-A", "incidents_site", "worker", "--pool=threads", "-c", "2"]
+    command += ["-Q", queue, "--without-gossip", "--without-mingle", "--loglevel=INFO"]
+    log = (tmp_path / "worker.log").open("w")
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+    print((tmp_path / "worker.log").read_text()[-3000:])
+
+
+def wait_for(predicate, timeout: float = 60.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_posts_the_slack_message_only_after_the_commit(worker):
+    from sandbox.slack.models import Message
+
+    request = IncidentRequest.objects.create(
+        reference="IH-C3LERY0TST",
+        channel="web",
+        email="ada.lovelace@example.com",
+        name="Ada Lovelace",
+        category="order",
+        urgency=2,
+        impact=3,
+        short_description="Parcel never arrived",
+        description="Order 1042",
+        sync_state="created",
+        servicenow_number="INC0010001",
+        servicenow_priority=4,
+        servicenow_state=1,
+        servicenow_state_label="New",
+        servicenow_sys_id="a" * 32,
+        servicenow_url="https://sn.example/incident",
+    )
+
+    with transaction.atomic():
+        delivery = notification_queue(request=request)
+        time.sleep(2)  # the worker is up and waiting; nothing may reach it before the commit
+        assert not Message.objects.exists()
+        assert worker.poll() is None, "the worker died"
+
+    assert wait_for(lambda: Message.objects.filter(text__contains="Order 1042").exists()), "no Slack message"
+    assert wait_for(lambda: NotificationDelivery.objects.get(pk=delivery.pk).state == "sent")
+    delivery.refresh_from_db()
+    message = Message.objects.get()
+    assert (delivery.slack_ts, delivery.slack_channel_id, delivery.attempts) == (message.ts, message.channel_id, 1)
+    assert message.blocks[0]["text"]["text"] == "INC0010001 · P4 · Parcel never arrived"
+    assert settings.SANDBOX_SLACK_CHANNELS["incidents"] == message.channel_id
