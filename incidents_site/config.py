@@ -36,6 +36,8 @@ def celery_broker_options(broker_url: str, var_dir: Path) -> dict[str, Any]:
             "data_folder_out": str(queue_dir),
             "processed_folder": str(processed_dir),
             "store_processed": False,
+            # A folder is polled, not pushed to: look often so a notice leaves within a second.
+            "polling_interval": 0.2,
         }
     if broker_url.startswith(("redis://", "rediss://")):
         return {"socket_timeout": 5, "socket_connect_timeout": 3, "visibility_timeout": 3600}
