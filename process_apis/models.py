@@ -41,7 +41,12 @@ class IncidentRequest(models.Model):
     trace_id = models.CharField(max_length=64, blank=True, editable=False)
     channel = models.CharField(max_length=10, choices=Channel.choices, editable=False)
     api_client_id = models.CharField(
-        max_length=100, blank=True, db_index=True, editable=False, help_text="The REST client that reported it."
+        "API client id",
+        max_length=100,
+        blank=True,
+        db_index=True,
+        editable=False,
+        help_text="The REST client that reported it.",
     )
 
     email = models.EmailField(db_index=True)
@@ -115,6 +120,8 @@ class NotificationDelivery(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        verbose_name = "notification delivery"
+        verbose_name_plural = "notification deliveries"
         constraints = [models.UniqueConstraint(fields=["request", "kind"], name="one_notification_per_kind")]
 
     def __str__(self) -> str:

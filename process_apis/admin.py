@@ -1,0 +1,522 @@
+"""Staff's view of every report: what was submitted, who the customer is, what ServiceNow and Slack got.
+
+Read-only on purpose: a record says what was sent, so editing it here would lie. Staff act through
+the Process APIs instead (re-send a failed notification, refresh the state from ServiceNow), as
+changelist actions and as buttons on a report's page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from .customer_incidents.references import normalize_reference
+from .customer_incidents.services import incident_refresh_state
+from .customers.types import Customer
+from .errors import ApplicationError
+from .models import IncidentEvent, IncidentRequest, NotificationAttempt, NotificationDelivery
+from .notifications.services import PRIORITY_LABELS, SOURCE_LABELS, notification_resend
+
+EMPTY = "—"
+
+
+def _servicenow_link(request: IncidentRequest) -> str | SafeString:
+    if not request.servicenow_number:
+        return EMPTY
+    # The URL comes from ServiceNow's answer: only a web address becomes a link, never `javascript:`.
+    if not request.servicenow_url.startswith(("https://", "http://")):
+        return request.servicenow_number
+    return format_html(
+        '<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>',
+        request.servicenow_url,
+        request.servicenow_number,
+    )
+
+
+def _sources(sources: Iterable[str], errors: dict[str, str] | None = None) -> str:
+    errors = errors or {}
+    labels = []
+    for source in sources:
+        label = SOURCE_LABELS.get(source, source)
+        labels.append(f"{label} ({errors[source]})" if errors.get(source) else label)
+    return ", ".join(labels)
+
+
+def _plain(value: Any) -> str:
+    if value is None or value == "":
+        return EMPTY
+    if isinstance(value, list | tuple):
+        return ", ".join(str(item) for item in value) or EMPTY
+    return str(value)
+
+
+def _attempt_table(attempts: Iterable[NotificationAttempt]) -> str | SafeString:
+    rows = [(f"{a.at:%Y-%m-%d %H:%M:%S}", a.number, a.outcome, a.error or EMPTY, a.duration_ms) for a in attempts]
+    if not rows:
+        return "No attempt yet."
+    return format_html(
+        '<table class="attempt-history"><thead><tr><th>At (UTC)</th><th>Attempt</th><th>Outcome</th>'
+        "<th>Error</th><th>Duration (ms)</th></tr></thead><tbody>{}</tbody></table>",
+        format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows),
+    )
+
+
+def _queue_resends(
+    model_admin: admin.ModelAdmin, request: HttpRequest, deliveries: Iterable[NotificationDelivery]
+) -> None:
+    """Re-send what failed; say what was queued and, for everything else, why it was skipped."""
+    queued: list[str] = []
+    for delivery in deliveries:
+        try:
+            notification_resend(delivery_id=delivery.pk)
+        except ApplicationError as exc:
+            model_admin.message_user(request, f"Skipped {delivery.request.reference}: {exc.message}", messages.WARNING)
+        else:
+            queued.append(delivery.request.reference)
+    count = f"{len(queued)} notification{'' if len(queued) == 1 else 's'}"
+    if queued:
+        model_admin.message_user(request, f"Queued {count} for re-sending: {', '.join(queued)}.", messages.SUCCESS)
+    else:
+        model_admin.message_user(request, "Queued 0 notifications for re-sending.", messages.WARNING)
+
+
+def _refresh_states(model_admin: admin.ModelAdmin, request: HttpRequest, reports: Iterable[IncidentRequest]) -> None:
+    """Ask ServiceNow for each report's state; a ServiceNow failure is a message, never an error page."""
+    for report in reports:
+        was_created = report.sync_state == IncidentRequest.SyncState.CREATED
+        before = report.servicenow_state_label
+        try:
+            report = incident_refresh_state(request=report)
+        except ApplicationError as exc:
+            model_admin.message_user(request, f"{report.reference}: {exc.message}", messages.ERROR)
+            continue
+        if report.sync_state != IncidentRequest.SyncState.CREATED:
+            model_admin.message_user(
+                request, f"{report.reference}: still not in ServiceNow: {report.sync_error}", messages.ERROR
+            )
+        elif not was_created:
+            model_admin.message_user(
+                request,
+                f"{report.reference}: now linked to {report.servicenow_number} ({report.servicenow_state_label}).",
+                messages.SUCCESS,
+            )
+        elif report.servicenow_state_label != before:
+            model_admin.message_user(
+                request,
+                f"{report.reference}: {report.servicenow_state_label} in ServiceNow (was {before}).",
+                messages.SUCCESS,
+            )
+        else:
+            model_admin.message_user(
+                request, f"{report.reference}: unchanged, {report.servicenow_state_label}.", messages.SUCCESS
+            )
+
+
+def _search_reference_too(queryset: QuerySet, searched: QuerySet, search_term: str, field: str) -> QuerySet:
+    """A reference as a person types it (lower case, O for 0) finds the report as well."""
+    reference = normalize_reference(search_term) if search_term.strip() else None
+    if reference is None:
+        return searched
+    return searched | queryset.filter(**{field: reference})
+
+
+class ReadOnlyAdminMixin:
+    """Nothing is added, changed or deleted here; `operate` is the right to run the actions."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_operate_permission(self, request: HttpRequest) -> bool:
+        opts = self.opts  # type: ignore[attr-defined]
+        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+
+
+class ReportPartInline(admin.options.InlineModelAdmin):
+    """Part of a report's record: shown to whoever may see the report, never edited."""
+
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("process_apis.view_incidentrequest") or request.user.has_perm(
+            "process_apis.change_incidentrequest"
+        )
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class NotificationDeliveryInline(ReportPartInline, admin.StackedInline):
+    model = NotificationDelivery
+    verbose_name = "notification delivery"
+    fields = readonly_fields = (
+        "kind",
+        "channel",
+        "state",
+        "attempts",
+        "last_error",
+        "slack_channel_id",
+        "slack_ts",
+        "sent_at",
+        "attempt_history",
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[NotificationDelivery]:
+        return super().get_queryset(request).prefetch_related("attempt_log")
+
+    @admin.display(description="Attempts history")
+    def attempt_history(self, delivery: NotificationDelivery) -> str | SafeString:
+        return _attempt_table(delivery.attempt_log.all())
+
+
+class IncidentEventInline(ReportPartInline, admin.TabularInline):
+    model = IncidentEvent
+    verbose_name = "event"
+    verbose_name_plural = "events timeline"
+    fields = readonly_fields = ("at", "kind", "details")
+
+    @admin.display(description="Detail")
+    def details(self, event: IncidentEvent) -> str | SafeString:
+        if not event.detail:
+            return EMPTY
+        # Spans, not a list: the tabular inline puts a read-only value inside a <p>.
+        return format_html_join(
+            "", '<span class="event-detail">{}: {}</span><br>', ((k, _plain(v)) for k, v in event.detail.items())
+        )
+
+
+class ServiceNowStateFilter(admin.SimpleListFilter):
+    title = "ServiceNow state"
+    parameter_name = "servicenow_state"
+    NONE = "none"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        # The states our reports are in, with ServiceNow's own labels as they were stored.
+        seen = (
+            IncidentRequest.objects.exclude(servicenow_state=None)
+            .values_list("servicenow_state", "servicenow_state_label")
+            .order_by("servicenow_state")
+            .distinct()
+        )
+        labels = dict(seen)
+        return [(str(code), label or str(code)) for code, label in labels.items()] + [
+            (self.NONE, "Not in ServiceNow yet")
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[IncidentRequest]) -> QuerySet[IncidentRequest]:
+        value = self.value()
+        if value == self.NONE:
+            return queryset.filter(servicenow_state=None)
+        if value and value.isdigit():
+            return queryset.filter(servicenow_state=int(value))
+        return queryset
+
+
+class NotificationStateFilter(admin.SimpleListFilter):
+    title = "notification state"
+    parameter_name = "notification_state"
+    NONE = "none"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [*NotificationDelivery.State.choices, (self.NONE, "No notification")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[IncidentRequest]) -> QuerySet[IncidentRequest]:
+        value = self.value()
+        deliveries = NotificationDelivery.objects.filter(request=OuterRef("pk"))
+        if value == self.NONE:
+            return queryset.filter(~Exists(deliveries))
+        if value in NotificationDelivery.State.values:
+            # Exists rather than a join over notifications__state: one row per report, however many notices.
+            return queryset.filter(Exists(deliveries.filter(state=value)))
+        return queryset
+
+
+@admin.register(IncidentRequest)
+class IncidentRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "reference",
+        "created_at",
+        "email",
+        "category",
+        "urgency",
+        "servicenow_link",
+        "servicenow_state_label",
+        "sync_state",
+        "notification_state",
+    )
+    search_fields = ("=reference", "email", "=servicenow_number")
+    search_help_text = "Reference, email (or part of it) or ServiceNow number."
+    list_filter = (
+        "sync_state",
+        ServiceNowStateFilter,
+        "category",
+        "urgency",
+        NotificationStateFilter,
+        ("created_at", admin.DateFieldListFilter),
+    )
+    date_hierarchy = "created_at"
+    list_per_page = 50
+    show_full_result_count = False
+    actions = ("resend_failed_notifications", "refresh_from_servicenow")
+    inlines = (NotificationDeliveryInline, IncidentEventInline)
+    change_form_template = "admin/process_apis/incidentrequest/change_form.html"
+    fieldsets = (
+        (
+            "The report as submitted",
+            {
+                "fields": (
+                    ("reference", "created_at", "updated_at"),
+                    ("channel", "api_client_id", "trace_id"),
+                    ("name", "email", "order_number"),
+                    ("category", "urgency", "impact"),
+                    "short_description",
+                    "description",
+                )
+            },
+        ),
+        ("The customer as merged from its sources", {"fields": ("customer_merged",)}),
+        (
+            "The ServiceNow incident",
+            {
+                "fields": (
+                    ("servicenow_link", "servicenow_sys_id_display"),
+                    ("servicenow_state_display", "servicenow_priority_display"),
+                    ("sync_state", "sync_error"),
+                )
+            },
+        ),
+    )
+    readonly_fields = (
+        "reference",
+        "created_at",
+        "updated_at",
+        "channel",
+        "api_client_id",
+        "trace_id",
+        "name",
+        "email",
+        "order_number",
+        "category",
+        "urgency",
+        "impact",
+        "short_description",
+        "description",
+        "customer_merged",
+        "servicenow_link",
+        "servicenow_sys_id_display",
+        "servicenow_state_display",
+        "servicenow_priority_display",
+        "sync_state",
+        "sync_error",
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[IncidentRequest]:
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related(Prefetch("notifications", queryset=NotificationDelivery.objects.only("request", "state")))
+        )
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[IncidentRequest], search_term: str
+    ) -> tuple[QuerySet[IncidentRequest], bool]:
+        searched, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        return _search_reference_too(queryset, searched, search_term, "reference"), may_have_duplicates
+
+    @admin.display(description="ServiceNow", ordering="servicenow_number")
+    def servicenow_link(self, report: IncidentRequest) -> str | SafeString:
+        return _servicenow_link(report)
+
+    @admin.display(description="sys_id")
+    def servicenow_sys_id_display(self, report: IncidentRequest) -> str:
+        return report.servicenow_sys_id or EMPTY
+
+    @admin.display(description="ServiceNow state")
+    def servicenow_state_display(self, report: IncidentRequest) -> str:
+        if report.servicenow_state is None:
+            return EMPTY
+        return f"{report.servicenow_state_label} ({report.servicenow_state})"
+
+    @admin.display(description="Priority")
+    def servicenow_priority_display(self, report: IncidentRequest) -> str:
+        priority = report.servicenow_priority
+        return f"P{priority} {PRIORITY_LABELS.get(priority, '')}".strip() if priority else EMPTY
+
+    @admin.display(description="Notification")
+    def notification_state(self, report: IncidentRequest) -> str:
+        return ", ".join(delivery.get_state_display() for delivery in report.notifications.all()) or EMPTY
+
+    @admin.display(description="Customer")
+    def customer_merged(self, report: IncidentRequest) -> str | SafeString:
+        customer = Customer.from_dict(report.customer) if report.customer else Customer(email=report.email)
+        if customer.is_new:
+            found = "nowhere: a new customer"
+        else:
+            found = _sources(customer.found_in) or "nowhere"
+        rows = [
+            ("Name", customer.display_name),
+            ("Email", customer.email),
+            ("Phone", customer.phone),
+            ("Account", customer.account_name),
+            ("Customer since", customer.customer_since),
+            ("Legacy customer number", customer.legacy_customer_number),
+            ("Legacy account status", customer.legacy_account_status),
+            ("Salesforce contact id", customer.salesforce_contact_id),
+            ("Salesforce account id", customer.salesforce_account_id),
+            ("Found in", found),
+            ("Unavailable", _sources(customer.unavailable, customer.source_errors) or "none"),
+        ]
+        return format_html(
+            '<table class="merged-customer"><tbody>{}</tbody></table>',
+            format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", ((k, _plain(v)) for k, v in rows)),
+        )
+
+    @admin.action(description="Re-send failed notification", permissions=["operate"])
+    def resend_failed_notifications(self, request: HttpRequest, queryset: QuerySet[IncidentRequest]) -> None:
+        reports = list(queryset)
+        deliveries = list(
+            NotificationDelivery.objects.filter(request__in=reports).select_related("request").order_by("pk")
+        )
+        with_delivery = {delivery.request_id for delivery in deliveries}
+        for report in reports:
+            if report.pk not in with_delivery:
+                self.message_user(
+                    request, f"Skipped {report.reference}: it has no notification (yet).", messages.WARNING
+                )
+        _queue_resends(self, request, deliveries)
+
+    @admin.action(description="Refresh state from ServiceNow", permissions=["operate"])
+    def refresh_from_servicenow(self, request: HttpRequest, queryset: QuerySet[IncidentRequest]) -> None:
+        _refresh_states(self, request, queryset)
+
+    def get_urls(self) -> list[URLPattern]:
+        name = f"{self.opts.app_label}_{self.opts.model_name}"
+        own = [
+            path(
+                "<path:object_id>/resend-notification/",
+                self.admin_site.admin_view(self.resend_view),
+                name=f"{name}_resend_notification",
+            ),
+            path(
+                "<path:object_id>/refresh-state/",
+                self.admin_site.admin_view(self.refresh_view),
+                name=f"{name}_refresh_state",
+            ),
+        ]
+        # Before the defaults: their `<path:object_id>/` would swallow these.
+        return own + super().get_urls()
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None
+    ) -> HttpResponse:
+        failed = NotificationDelivery.objects.filter(
+            request_id=object_id if str(object_id).isdigit() else None, state=NotificationDelivery.State.FAILED
+        )
+        extra_context = {
+            **(extra_context or {}),
+            "can_operate": self.has_operate_permission(request),
+            "has_failed_notification": failed.exists(),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def resend_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        report = self._operable_object(request, object_id)
+        if isinstance(report, HttpResponse):
+            return report
+        self.resend_failed_notifications(request, IncidentRequest.objects.filter(pk=report.pk))
+        return HttpResponseRedirect(reverse("admin:process_apis_incidentrequest_change", args=[report.pk]))
+
+    def refresh_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        report = self._operable_object(request, object_id)
+        if isinstance(report, HttpResponse):
+            return report
+        self.refresh_from_servicenow(request, IncidentRequest.objects.filter(pk=report.pk))
+        return HttpResponseRedirect(reverse("admin:process_apis_incidentrequest_change", args=[report.pk]))
+
+    def _operable_object(self, request: HttpRequest, object_id: str) -> IncidentRequest | HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_operate_permission(request):
+            raise PermissionDenied
+        report = self.get_object(request, unquote(object_id))
+        if report is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        return report
+
+
+@admin.register(NotificationDelivery)
+class NotificationDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "request_reference",
+        "kind",
+        "channel",
+        "state",
+        "attempts",
+        "last_error",
+        "slack_channel_id",
+        "slack_ts",
+        "sent_at",
+        "created_at",
+    )
+    list_filter = ("state", "kind", "channel")
+    search_fields = ("=request__reference",)
+    search_help_text = "Reference of the report."
+    list_select_related = ("request",)
+    show_full_result_count = False
+    actions = ("resend_failed_notifications",)
+    fields = readonly_fields = (
+        "request_reference",
+        "kind",
+        "channel",
+        "state",
+        "attempts",
+        "last_error",
+        "claimed_at",
+        "slack_channel_id",
+        "slack_ts",
+        "sent_at",
+        "created_at",
+        "updated_at",
+        "attempt_history",
+    )
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[NotificationDelivery], search_term: str
+    ) -> tuple[QuerySet[NotificationDelivery], bool]:
+        searched, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        return _search_reference_too(queryset, searched, search_term, "request__reference"), may_have_duplicates
+
+    @admin.display(description="Report", ordering="request__reference")
+    def request_reference(self, delivery: NotificationDelivery) -> SafeString:
+        url = reverse("admin:process_apis_incidentrequest_change", args=[delivery.request_id])
+        return format_html('<a href="{}">{}</a>', url, delivery.request.reference)
+
+    @admin.display(description="Attempts history")
+    def attempt_history(self, delivery: NotificationDelivery) -> str | SafeString:
+        return _attempt_table(delivery.attempt_log.all())
+
+    @admin.action(description="Re-send failed notification", permissions=["operate"])
+    def resend_failed_notifications(self, request: HttpRequest, queryset: QuerySet[NotificationDelivery]) -> None:
+        _queue_resends(self, request, queryset.select_related("request").order_by("pk"))
