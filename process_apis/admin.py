@@ -24,7 +24,8 @@ from .customer_incidents.services import incident_refresh_state
 from .customers.types import Customer
 from .errors import ApplicationError
 from .models import IncidentEvent, IncidentRequest, NotificationAttempt, NotificationDelivery
-from .notifications.services import PRIORITY_LABELS, SOURCE_LABELS, notification_resend
+from .notifications.services import SOURCE_LABELS, notification_resend
+from .service_incidents.types import priority_text
 
 EMPTY = "—"
 
@@ -362,7 +363,7 @@ class IncidentRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="Priority")
     def servicenow_priority_display(self, report: IncidentRequest) -> str:
         priority = report.servicenow_priority
-        return f"P{priority} {PRIORITY_LABELS.get(priority, '')}".strip() if priority else EMPTY
+        return priority_text(priority) or EMPTY
 
     @admin.display(description="Notification")
     def notification_state(self, report: IncidentRequest) -> str:

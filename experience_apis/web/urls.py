@@ -1,6 +1,11 @@
 from django.urls import path
-from django.views.generic import TemplateView
+
+from . import views
+
+app_name = "web"
 
 urlpatterns = [
-    path("", TemplateView.as_view(template_name="home.html"), name="home"),
+    path("", views.report, name="report"),
+    path("reports/<str:reference>", views.report_done, name="report-done"),
+    path("status", views.status, name="status"),
 ]

@@ -24,6 +24,7 @@ class ReportSummaryOutputSerializer(serializers.Serializer):
     servicenow_number = serializers.CharField(allow_null=True)
     servicenow_state = serializers.CharField(allow_null=True)
     priority = serializers.IntegerField(allow_null=True)
+    priority_label = serializers.CharField(allow_null=True)
     category = serializers.ChoiceField(choices=Category.choices)
     urgency = serializers.ChoiceField(choices=Urgency.choices)
     short_description = serializers.CharField()

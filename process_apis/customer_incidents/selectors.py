@@ -4,6 +4,7 @@ from django.db.models import QuerySet
 
 from ..customers.types import Customer
 from ..models import IncidentRequest, NotificationDelivery
+from ..service_incidents.types import priority_text
 from .types import ReportSummary
 
 
@@ -33,6 +34,7 @@ def incident_summary(request: IncidentRequest) -> ReportSummary:
         servicenow_number=request.servicenow_number or None,
         servicenow_state=request.servicenow_state_label or None,
         priority=request.servicenow_priority,
+        priority_label=priority_text(request.servicenow_priority),
         category=request.category,
         urgency=request.urgency,
         short_description=request.short_description,

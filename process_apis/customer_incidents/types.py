@@ -15,6 +15,7 @@ class ReportSummary:
     servicenow_number: str | None
     servicenow_state: str | None
     priority: int | None
+    priority_label: str | None
     category: str
     urgency: int
     short_description: str

@@ -33,12 +33,12 @@ from ..models import (
     NotificationDelivery,
     Urgency,
 )
+from ..service_incidents.types import priority_text
 
 logger = logging.getLogger("process_apis.notifications")
 
 State = NotificationDelivery.State
 CLAIM_LEASE = timedelta(minutes=5)
-PRIORITY_LABELS = {1: "Critical", 2: "High", 3: "Moderate", 4: "Low", 5: "Planning"}
 SOURCE_LABELS = {LEGACY_DB: "legacy DB", SALESFORCE: "Salesforce"}
 
 
@@ -111,7 +111,7 @@ def new_incident_notice(request: IncidentRequest) -> Notice:
         else f"{number} · {request.short_description}"
     )
     fields = [
-        ("Priority", f"P{priority} {PRIORITY_LABELS.get(priority, '')}".strip() if priority else "not set"),
+        ("Priority", priority_text(priority) or "not set"),
         ("Urgency", Urgency(request.urgency).label),
         ("Category", Category(request.category).label),
         ("Customer", f"{customer.display_name} ({request.email})"),

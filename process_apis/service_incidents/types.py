@@ -3,6 +3,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+# ServiceNow's default names of the priorities it derives from impact and urgency.
+PRIORITY_LABELS = {1: "Critical", 2: "High", 3: "Moderate", 4: "Low", 5: "Planning"}
+
+
+def priority_text(priority: int | None) -> str | None:
+    """ "P2 High" for priority 2; None when there is none yet."""
+    return f"P{priority} {PRIORITY_LABELS.get(priority, '')}".strip() if priority else None
+
 
 @dataclass(frozen=True)
 class ServiceIncident:

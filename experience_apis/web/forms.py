@@ -1,0 +1,117 @@
+"""The browser's forms: what a customer types, checked before the Process APIs see it.
+
+Every error message names its field, so that the error summary at the top of a page reads on its own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from process_apis.customer_incidents.references import normalize_reference
+from process_apis.models import Category, Urgency
+
+EMAIL_ERRORS = {
+    "required": "Enter your email address.",
+    "invalid": "Enter an email address like name@example.com.",
+    "max_length": "An email address can have at most %(limit_value)d characters.",
+}
+
+
+class _WebForm(forms.Form):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class IncidentReportForm(_WebForm):
+    # Lengths as the process layer stores them, so that a valid form is always storable.
+    email = forms.EmailField(
+        label="Email",
+        max_length=254,
+        help_text="We use it to find your customer record and to let you look the report up later.",
+        error_messages=EMAIL_ERRORS,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    name = forms.CharField(
+        label="Name",
+        max_length=200,
+        error_messages={
+            "required": "Enter your name.",
+            "max_length": "A name can have at most %(limit_value)d characters (it has %(show_value)d).",
+        },
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    order_number = forms.CharField(
+        label="Order number (optional)",
+        max_length=40,
+        required=False,
+        help_text="From your order confirmation, if the problem is about an order.",
+        error_messages={
+            "max_length": "An order number can have at most %(limit_value)d characters (it has %(show_value)d)."
+        },
+    )
+    category = forms.ChoiceField(
+        label="What is it about?",
+        choices=[("", "Choose one"), *Category.choices],
+        initial="",
+        error_messages={
+            "required": "Choose what the problem is about.",
+            "invalid_choice": "Choose one of the listed topics.",
+        },
+    )
+    urgency = forms.TypedChoiceField(
+        label="How urgent is it?",
+        choices=Urgency.choices,
+        coerce=int,
+        error_messages={
+            "required": "Choose how urgent it is.",
+            "invalid_choice": "Choose one of the listed urgencies.",
+        },
+        widget=forms.RadioSelect,
+    )
+    short_description = forms.CharField(
+        label="Short description",
+        max_length=160,
+        help_text="One line, up to 160 characters.",
+        error_messages={
+            "required": "Describe the problem in one line.",
+            "max_length": "The short description can have at most %(limit_value)d characters (it has %(show_value)d).",
+        },
+    )
+    description = forms.CharField(
+        label="Description",
+        max_length=4000,
+        help_text="What happened, when, and what you expected instead. Up to 4000 characters.",
+        error_messages={
+            "required": "Describe what happened.",
+            "max_length": "The description can have at most %(limit_value)d characters (it has %(show_value)d).",
+        },
+        widget=forms.Textarea(attrs={"rows": 6}),
+    )
+
+
+class StatusLookupForm(_WebForm):
+    reference = forms.CharField(
+        label="Reference",
+        max_length=40,
+        help_text="As on your confirmation, for example IH-7Q4M2X9K0B.",
+        error_messages={
+            "required": "Enter the reference from your confirmation.",
+            "max_length": "A reference looks like IH-7Q4M2X9K0B: IH- and 10 letters or digits.",
+        },
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}),
+    )
+    email = forms.EmailField(
+        label="Email you reported with",
+        max_length=254,
+        error_messages={**EMAIL_ERRORS, "required": "Enter the email address you reported with."},
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
+    def clean_reference(self) -> str:
+        reference = normalize_reference(self.cleaned_data["reference"])
+        if reference is None:
+            raise forms.ValidationError("A reference looks like IH-7Q4M2X9K0B: IH- and 10 letters or digits.")
+        return reference

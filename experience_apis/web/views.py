@@ -1,0 +1,85 @@
+"""The browser Experience API: the report form, its confirmation and the status page (no JavaScript needed).
+
+Views parse, call the Process APIs and render; nothing here decides anything about a report.
+"""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from process_apis.customer_incidents.selectors import incident_get, incident_summary
+from process_apis.customer_incidents.services import incident_report, incident_status
+from process_apis.errors import NotAcceptedError, NotFoundError
+from process_apis.models import Channel
+
+from .forms import IncidentReportForm, StatusLookupForm
+
+# The references this browser session reported: only those have a readable confirmation page.
+REPORTED_IN_SESSION = "incident_hub.reported_references"
+REMEMBERED_REPORTS = 20
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def report(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return _report_page(request, IncidentReportForm())
+    form = IncidentReportForm(request.POST)
+    if not form.is_valid():
+        return _report_page(request, form)
+    try:
+        accepted = incident_report(**form.cleaned_data, channel=Channel.WEB, trace_id=request.trace_id)
+    except NotAcceptedError as exc:
+        return _report_page(request, form, not_accepted=exc.message, status=503)
+    _remember_reported(request, accepted.reference)
+    return redirect("web:report-done", reference=accepted.reference)
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+def report_done(request: HttpRequest, reference: str) -> HttpResponse:
+    # A reference alone opens nothing: the confirmation is for the browser that sent the report.
+    if reference not in request.session.get(REPORTED_IN_SESSION, []):
+        raise Http404("No report with that reference was sent from this browser.")
+    accepted = incident_get(reference=reference)
+    if accepted is None:
+        raise Http404("No report with that reference.")
+    return render(request, "experience/report_done.html", {"report": incident_summary(accepted), "nav": "report"})
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def status(request: HttpRequest) -> HttpResponse:
+    # The lookup is POSTed so that the email never lands in a URL (access logs, history, Referer);
+    # GET only pre-fills the reference, as the confirmation page links it.
+    if request.method == "POST":
+        form = StatusLookupForm(request.POST)
+    else:
+        form = StatusLookupForm(initial={"reference": request.GET.get("reference", "")[:40]})
+    found = not_found = None
+    if form.is_bound and form.is_valid():
+        try:
+            found = incident_summary(incident_status(**form.cleaned_data))
+        except NotFoundError as exc:
+            not_found = exc.message
+    context = {
+        "form": form,
+        "report": found,
+        "not_found": not_found,
+        "nav": "status",
+    }
+    return render(request, "experience/status.html", context)
+
+
+def _report_page(
+    request: HttpRequest, form: IncidentReportForm, *, not_accepted: str | None = None, status: int = 200
+) -> HttpResponse:
+    context = {"form": form, "not_accepted": not_accepted, "nav": "report"}
+    return render(request, "experience/report_form.html", context, status=status)
+
+
+def _remember_reported(request: HttpRequest, reference: str) -> None:
+    reported = [known for known in request.session.get(REPORTED_IN_SESSION, []) if known != reference]
+    request.session[REPORTED_IN_SESSION] = [*reported, reference][-REMEMBERED_REPORTS:]

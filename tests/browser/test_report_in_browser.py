@@ -1,0 +1,103 @@
+"""A customer's report in a real browser, over real HTTP, through every layer to the sandbox and the admin."""
+
+import json
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from process_apis.models import IncidentRequest
+from sandbox.servicenow.models import Incident as ServiceNowIncident
+from sandbox.slack.models import Message as SlackMessage
+
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "legacy"])
+
+REFERENCE = re.compile(r"IH-[0-9A-HJKMNP-TV-Z]{10}")
+STAFF_PASSWORD = "browser-test-staff-password"
+
+
+def test_a_report_in_the_browser_reaches_servicenow_slack_the_status_page_and_the_admin(site, page, screenshot):
+    from playwright.sync_api import expect
+
+    page.goto(f"{site}/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Report an incident")
+    screenshot("form")
+
+    page.get_by_label("Email", exact=True).fill("grace.hopper@example.com")
+    page.get_by_label("Name", exact=True).fill("Grace Hopper")
+    page.get_by_label("Order number (optional)").fill("A-1042")
+    page.get_by_label("What is it about?").select_option(label="Payment")
+    page.get_by_label("High: I cannot go on").check()
+    page.get_by_label("Short description", exact=True).fill("Card charged twice for one order")
+    page.get_by_label("Description", exact=True).fill("Paid once at checkout, the bank shows two charges.")
+    screenshot("filled-in")
+    page.get_by_role("button", name="Send report").click()
+
+    expect(page).to_have_url(re.compile(r"/reports/IH-[0-9A-Z]{10}$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Thank you: we have your report")
+    reference = page.locator("#reference").inner_text()
+    number = page.locator("#servicenow-number").inner_text()
+    assert REFERENCE.fullmatch(reference)
+    assert re.fullmatch(r"INC00\d{5}", number)
+    screenshot("confirmation")
+
+    stored = IncidentRequest.objects.get(reference=reference)
+    incident = ServiceNowIncident.objects.get(correlation_id=reference)
+    [message] = SlackMessage.objects.all()
+    assert (stored.channel, stored.sync_state, stored.servicenow_number) == ("web", "created", number)
+    assert incident.number == number
+    assert (incident.fields["short_description"], incident.fields["urgency"], incident.fields["impact"]) == (
+        "Card charged twice for one order",
+        "1",
+        "2",
+    )
+    assert message.channel_id == "C0INCIDENTS"
+    assert reference in json.dumps(message.blocks) and number in json.dumps(message.blocks)
+    assert stored.notifications.get().state == "sent"
+
+    page.get_by_role("link", name="Check the status of this report").click()
+    expect(page.get_by_label("Reference", exact=True)).to_have_value(reference)
+    page.get_by_label("Email you reported with").fill("Grace.Hopper@example.com")
+    page.get_by_role("button", name="Look it up").click()
+    result = page.get_by_role("region", name=f"Report {reference}")
+    expect(result).to_contain_text(number)
+    expect(result).to_contain_text("New")
+    expect(result).to_contain_text("Card charged twice for one order")
+    screenshot("status")
+
+    get_user_model().objects.create_superuser("staff", "staff@example.com", STAFF_PASSWORD)
+    page.goto(f"{site}/admin/login/?next=/admin/")
+    page.get_by_label("Username").fill("staff")
+    page.get_by_label("Password").fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("link", name="Log out").or_(page.get_by_role("button", name="Log out"))).to_be_visible()
+    page.goto(f"{site}/admin/process_apis/incidentrequest/?q={reference}")
+    expect(page.locator("#result_list")).to_contain_text(reference)
+    expect(page.locator("#result_list tbody tr")).to_have_count(1)
+    screenshot("admin-search")
+
+
+def test_an_empty_report_shows_every_field_error_in_the_browser(site, page, screenshot):
+    from playwright.sync_api import expect
+
+    page.goto(f"{site}/")
+    page.get_by_label("Name", exact=True).fill("Grace Hopper")
+    page.get_by_role("button", name="Send report").click()
+
+    summary = page.get_by_role("alert")
+    expect(summary).to_contain_text("There is a problem")
+    expect(summary.get_by_role("link")).to_have_count(5)
+    email = page.get_by_label("Email", exact=True)
+    expect(email).to_have_attribute("aria-invalid", "true")
+    expect(email).to_have_accessible_description(re.compile(r"Enter your email address\.$"))
+    expect(page.get_by_label("Description", exact=True)).to_have_accessible_description(
+        "What happened, when, and what you expected instead. Up to 4000 characters. Describe what happened."
+    )
+    expect(page.get_by_label("Name", exact=True)).to_have_value("Grace Hopper")
+    expect(page.get_by_label("Name", exact=True)).not_to_have_attribute("aria-invalid", "true")
+    screenshot("errors")
+
+    summary.get_by_role("link", name="Describe the problem in one line.").click()
+    expect(page.get_by_label("Short description", exact=True)).to_be_focused()
+    assert IncidentRequest.objects.count() == 0
+    assert ServiceNowIncident.objects.count() == 0
