@@ -15,7 +15,7 @@ from pytest_django.asserts import assertContains
 
 from process_apis.customer_incidents.services import incident_report
 from process_apis.models import IncidentEvent, IncidentRequest, NotificationDelivery
-from tests.process_apis.conftest import SLACK_POST, SN, SN_INCIDENTS, sf_contact, sn_record
+from tests.vendors import SLACK_POST, SN, SN_INCIDENTS, sf_contact, sn_record
 
 pytestmark = pytest.mark.django_db(databases=["default", "legacy"])
 
