@@ -1,5 +1,6 @@
 """One error shape for every REST API: `{"message": ..., "extra": {...}}`, never an HTML page."""
 
+import logging
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
@@ -17,6 +18,8 @@ from system_apis.errors import (
     SystemRateLimited,
     SystemTimeout,
 )
+
+logger = logging.getLogger("incidents_site.api")
 
 SYSTEM_ERROR_STATUS: list[tuple[type[SystemAPIError], int]] = [
     (SystemNotFound, status.HTTP_404_NOT_FOUND),
@@ -61,7 +64,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return application_error_response(exc)
     response = drf_exception_handler(exc, context)
     if response is None:
-        return None
+        # A bug, not a client error: logged with its traceback, answered as JSON even in DEBUG.
+        logger.exception("unhandled error in %s", type(context.get("view")).__name__)
+        return Response({"message": "Internal error; it has been logged.", "extra": {}}, status=500)
     if isinstance(exc, exceptions.ValidationError):
         response.data = {"message": "The request is not valid.", "extra": {"fields": response.data}}
     else:

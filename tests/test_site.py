@@ -44,3 +44,15 @@ def test_unknown_api_path_answers_json_404_to_a_post_too_not_a_csrf_page(client)
 
     assert response.status_code == 404
     assert response.json()["message"] == "No such resource: /api/v9/whatever"
+
+
+def test_an_unexpected_error_in_an_api_view_is_json_even_in_debug(admin_client, settings, monkeypatch):
+    from system_apis.legacy_db.client import LegacyCustomerDatabase
+
+    settings.DEBUG = True
+    monkeypatch.setattr(LegacyCustomerDatabase, "find_by_email", lambda self, email: 1 / 0)
+
+    response = admin_client.get("/api/system/legacy-customers/v1/customers", {"email": "a@example.com"})
+
+    assert response.status_code == 500
+    assert response.json() == {"message": "Internal error; it has been logged.", "extra": {}}
