@@ -34,7 +34,7 @@ SYSTEM_ERROR_STATUS: list[tuple[type[SystemAPIError], int]] = [
 def system_error_response(exc: SystemAPIError) -> Response:
     code = next((code for kind, code in SYSTEM_ERROR_STATUS if isinstance(exc, kind)), 503)
     response = Response({"message": str(exc), "extra": exc.as_dict()}, status=code)
-    if isinstance(exc, SystemRateLimited) and exc.retry_after is not None:
+    if exc.retry_after is not None:
         response["Retry-After"] = str(int(exc.retry_after + 0.999))
     return response
 

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "oauth2_provider",
+    "django_celery_beat",
     "system_apis",
     "process_apis",
     "experience_apis",
@@ -150,6 +151,12 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Enqueuing must never hold a request up for long: a broker outage leaves work to the sweeper.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULE = {
+    "sweep-unfinished-work": {"task": "process_apis.sweep_unfinished_work", "schedule": 30.0},
+}
 
 # --- The sandbox (stand-ins for ServiceNow, Salesforce and Slack) -------------------------------
 SANDBOX_PORT = env.int("SANDBOX_PORT", default=8001)
@@ -188,10 +195,22 @@ SLACK_TIMEOUT = (
     env.float("SLACK_READ_TIMEOUT", default=5.0),
 )
 
+# All downstream calls of one report (customer lookup + ServiceNow create) share this many seconds, kept
+# below the web server's own timeout (gunicorn's default is 30 s); what does not fit is retried later.
+REPORT_DOWNSTREAM_BUDGET = env.float("REPORT_DOWNSTREAM_BUDGET", default=20.0)
+
 # Seconds a query of the legacy customer database may run before it is abandoned.
 LEGACY_DB_TIMEOUT = env.float("LEGACY_DB_TIMEOUT", default=5.0)
 
-# --- Notifications ------------------------------------------------------------------------------
+# --- Retries and the sweeper (seconds) ------------------------------------------------------------
 NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=5)
 NOTIFICATION_RETRY_BASE = env.float("NOTIFICATION_RETRY_BASE", default=2.0)
 NOTIFICATION_RETRY_CAP = env.float("NOTIFICATION_RETRY_CAP", default=300.0)
+# A delivery claimed longer ago than this belongs to a worker that died: it is taken over.
+NOTIFICATION_CLAIM_LEASE = env.float("NOTIFICATION_CLAIM_LEASE", default=120.0)
+SERVICENOW_MAX_ATTEMPTS = env.int("SERVICENOW_MAX_ATTEMPTS", default=8)
+# Retrying sooner than a read timeout invites a duplicate: ServiceNow may still be making the first one.
+SERVICENOW_RETRY_BASE = env.float("SERVICENOW_RETRY_BASE", default=15.0)
+SERVICENOW_RETRY_CAP = env.float("SERVICENOW_RETRY_CAP", default=900.0)
+SERVICENOW_SYNC_LEASE = env.float("SERVICENOW_SYNC_LEASE", default=120.0)
+SWEEPER_GRACE = env.float("SWEEPER_GRACE", default=30.0)

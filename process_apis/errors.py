@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from system_apis.errors import SystemAPIError, SystemNotFound, SystemRateLimited
+from system_apis.errors import SystemAPIError, SystemNotFound
 
 
 class ApplicationError(Exception):
@@ -53,6 +53,6 @@ def downstream_errors(doing: str) -> Iterator[None]:
             f"Could not {doing}: {exc.message}",
             system=exc.system,
             retryable=exc.retryable,
-            retry_after=exc.retry_after if isinstance(exc, SystemRateLimited) else None,
+            retry_after=exc.retry_after,
             extra={"operation": exc.operation, "status": exc.status},
         ) from exc

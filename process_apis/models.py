@@ -4,6 +4,7 @@ Nothing here is deleted or overwritten silently: state changes are also kept as 
 """
 
 from django.db import models
+from django.utils import timezone
 
 
 class Category(models.TextChoices):
@@ -35,7 +36,7 @@ class IncidentRequest(models.Model):
     class SyncState(models.TextChoices):
         PENDING = "pending", "ServiceNow incident pending"
         CREATED = "created", "Created in ServiceNow"
-        FAILED = "failed", "ServiceNow create failed"
+        FAILED = "failed", "ServiceNow create failed (retries exhausted)"
 
     reference = models.CharField(max_length=13, unique=True, editable=False)
     trace_id = models.CharField(max_length=64, blank=True, editable=False)
@@ -63,6 +64,12 @@ class IncidentRequest(models.Model):
 
     sync_state = models.CharField(max_length=10, choices=SyncState.choices, default=SyncState.PENDING)
     sync_error = models.TextField(blank=True)
+    sync_attempts = models.PositiveSmallIntegerField(default=0)
+    next_sync_at = models.DateTimeField(null=True, blank=True)
+    # Who is creating the incident right now (a web request, a worker): a stale claim is taken over.
+    sync_claimed_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
+    # Set before the first create is sent: from then on every attempt looks the incident up first.
+    servicenow_create_sent = models.BooleanField(default=False)
     servicenow_sys_id = models.CharField(max_length=32, blank=True)
     servicenow_number = models.CharField(max_length=40, blank=True, db_index=True)
     servicenow_state = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -111,6 +118,7 @@ class NotificationDelivery(models.Model):
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING, db_index=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     slack_channel_id = models.CharField(max_length=40, blank=True)
     slack_ts = models.CharField(max_length=40, blank=True)

@@ -23,6 +23,7 @@ class SystemAPIError(Exception):
         status: int | None = None,
         vendor_code: str | None = None,
         body: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -31,6 +32,8 @@ class SystemAPIError(Exception):
         self.status = status
         self.vendor_code = vendor_code
         self.body = body[:MAX_BODY_CHARS] if body else body
+        # Seconds the system asked us to wait (Retry-After on a 429 or 503), when it said so.
+        self.retry_after = retry_after
 
     def __str__(self) -> str:
         status = f" (HTTP {self.status})" if self.status is not None else ""
@@ -44,6 +47,7 @@ class SystemAPIError(Exception):
             "operation": self.operation,
             "status": self.status,
             "vendor_code": self.vendor_code,
+            "retry_after": self.retry_after,
         }
 
 
@@ -67,13 +71,6 @@ class SystemRateLimited(SystemAPIError):
     """The system asks us to slow down; `retry_after` is in seconds when it said so."""
 
     retryable = True
-
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: object) -> None:
-        super().__init__(message, **kwargs)  # type: ignore[arg-type]
-        self.retry_after = retry_after
-
-    def as_dict(self) -> dict[str, object]:
-        return {**super().as_dict(), "retry_after": self.retry_after}
 
 
 class SystemAuthError(SystemAPIError):

@@ -10,6 +10,9 @@ from __future__ import annotations
 import email.utils
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +32,31 @@ from .errors import (
 logger = logging.getLogger("system_apis.http")
 
 Timeout = tuple[float, float]
+
+# The monotonic time by which every call of the current flow must be over (None: no deadline).
+_deadline: ContextVar[float | None] = ContextVar("system_apis_deadline", default=None)
+
+
+@contextmanager
+def downstream_deadline(seconds: float) -> Iterator[None]:
+    """Every call to a system inside must end within `seconds` from now; a nested deadline can only shorten it.
+
+    It bounds the time a web request spends on downstreams, below the web server's own timeout. It lives
+    in a context variable: threads started inside need `contextvars.copy_context().run` to keep it.
+    """
+    deadline = time.monotonic() + seconds
+    outer = _deadline.get()
+    token = _deadline.set(deadline if outer is None else min(deadline, outer))
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def time_left() -> float | None:
+    """Seconds left before the current deadline, or None when there is none."""
+    deadline = _deadline.get()
+    return None if deadline is None else deadline - time.monotonic()
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -66,13 +94,14 @@ class HttpClient:
 
     def _request(self, method: str, path: str, *, operation: str, **kwargs: Any) -> requests.Response:
         url = self.url(path)
+        timeout = self._timeout_within_deadline(operation)
         started = time.monotonic()
         try:
-            response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+            response = self.session.request(method, url, timeout=timeout, **kwargs)
         except requests.ConnectTimeout as exc:
             self._log(method, url, operation, "connect-timeout", started)
             raise SystemTimeout(
-                f"no connection within {self.timeout[0]} s",
+                f"no connection within {round(timeout[0], 2)} s",
                 request_sent=False,
                 system=self.system,
                 operation=operation,
@@ -80,7 +109,7 @@ class HttpClient:
         except requests.Timeout as exc:
             self._log(method, url, operation, "read-timeout", started)
             raise SystemTimeout(
-                f"no answer within {self.timeout[1]} s", system=self.system, operation=operation
+                f"no answer within {round(timeout[1], 2)} s", system=self.system, operation=operation
             ) from exc
         except requests.RequestException as exc:
             self._log(method, url, operation, "unreachable", started)
@@ -92,6 +121,19 @@ class HttpClient:
         if error is not None:
             raise error
         return response
+
+    def _timeout_within_deadline(self, operation: str) -> Timeout:
+        left = time_left()
+        if left is None:
+            return self.timeout
+        if left < 0.05:
+            raise SystemTimeout(
+                "the time allowed for this request's downstream calls is used up",
+                request_sent=False,
+                system=self.system,
+                operation=operation,
+            )
+        return (min(self.timeout[0], left), min(self.timeout[1], left))
 
     def _json(self, response: requests.Response, operation: str) -> Any:
         try:
@@ -122,16 +164,15 @@ class HttpClient:
             "vendor_code": code,
             "body": response.text,
         }
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
         if status == 429:
-            return SystemRateLimited(
-                message, retry_after=parse_retry_after(response.headers.get("Retry-After")), **common
-            )
+            return SystemRateLimited(message, retry_after=retry_after, **common)
         if status in (401, 403):
             return SystemAuthError(message, **common)
         if status == 404:
             return SystemNotFound(message, **common)
         if status >= 500:
-            return SystemUnavailable(message, **common)
+            return SystemUnavailable(message, retry_after=retry_after, **common)
         return SystemBadRequest(message, **common)
 
     def _log(self, method: str, url: str, operation: str, outcome: object, started: float) -> None:

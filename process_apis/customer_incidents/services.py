@@ -11,13 +11,20 @@ by correlation_id first, so that an earlier attempt that did reach ServiceNow is
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from system_apis.http import downstream_deadline
 
 from ..customers.services import customer_find
-from ..errors import ApplicationError, NotAcceptedError, NotFoundError
+from ..errors import ApplicationError, DownstreamError, NotAcceptedError, NotFoundError
 from ..models import Category, Channel, Impact, IncidentEvent, IncidentRequest
 from ..notifications.services import notification_queue
+from ..retries import backoff_delay
 from ..service_incidents.services import (
     service_incident_create,
     service_incident_find,
@@ -48,74 +55,172 @@ def incident_report(
     api_client_id: str = "",
     trace_id: str = "",
 ) -> IncidentRequest:
-    """Accept one report and take it as far as the systems of record allow right now."""
-    customer = customer_find(email=email)
-    category = Category(category)
-    try:
-        request = _store(
-            email=customer.email,
-            name=name.strip(),
-            category=category,
-            urgency=int(urgency),
-            impact=int(IMPACT_BY_CATEGORY.get(category, Impact.LOW)),
-            short_description=short_description.strip(),
-            description=description.strip(),
-            order_number=order_number.strip(),
-            channel=Channel(channel),
-            api_client_id=api_client_id,
-            trace_id=trace_id,
-            customer=customer.as_dict(),
-            customer_degraded=customer.degraded,
-        )
-    except DatabaseError as exc:
-        logger.exception("report could not be stored")
-        raise NotAcceptedError("Incident Hub cannot store reports right now; please try again in a minute.") from exc
-    return incident_sync_to_servicenow(request=request)
+    """Accept one report and take it as far as the systems of record allow right now.
+
+    All downstream calls together get REPORT_DOWNSTREAM_BUDGET seconds, below the web server's timeout:
+    what does not fit is left to the background retries.
+    """
+    with downstream_deadline(settings.REPORT_DOWNSTREAM_BUDGET):
+        customer = customer_find(email=email)
+        category = Category(category)
+        try:
+            request = _store(
+                email=customer.email,
+                name=name.strip(),
+                category=category,
+                urgency=int(urgency),
+                impact=int(IMPACT_BY_CATEGORY.get(category, Impact.LOW)),
+                short_description=short_description.strip(),
+                description=description.strip(),
+                order_number=order_number.strip(),
+                channel=Channel(channel),
+                api_client_id=api_client_id,
+                trace_id=trace_id,
+                customer=customer.as_dict(),
+                customer_degraded=customer.degraded,
+            )
+        except DatabaseError as exc:
+            logger.exception("report could not be stored")
+            raise NotAcceptedError(
+                "Incident Hub cannot store reports right now; please try again in a minute."
+            ) from exc
+        # Stored with its claim taken (sync_claimed_at), so no sweeper races this first attempt.
+        return _attempt_sync(request)
 
 
 def incident_sync_to_servicenow(*, request: IncidentRequest) -> IncidentRequest:
-    """Make sure the report has its ServiceNow incident; never raises for a ServiceNow failure."""
-    if request.sync_state == SyncState.CREATED:
+    """One attempt at the report's ServiceNow incident, if it is due and nobody else is on it.
+
+    Never raises for a ServiceNow failure: a retryable one schedules the next attempt (after commit),
+    the last one or one retrying cannot fix marks the report failed for staff to see and retry.
+    """
+    if request.sync_state == SyncState.CREATED or not _claim_sync(request):
         return request
-    retrying = request.sync_state == SyncState.FAILED
-    try:
-        incident = service_incident_find(reference=request.reference) if retrying else None
-        adopted = incident is not None
-        incident = incident or service_incident_create(
-            reference=request.reference,
-            short_description=request.short_description,
-            description=_servicenow_description(request),
-            impact=request.impact,
-            urgency=request.urgency,
-            category=SERVICENOW_CATEGORY.get(Category(request.category), "inquiry"),
-            contact_type="web" if request.channel == Channel.WEB else "self-service",
-            caller_email=request.email,
+    return _attempt_sync(request)
+
+
+def incident_sync_by_id(*, request_id: int) -> None:
+    request = IncidentRequest.objects.filter(pk=request_id).first()
+    if request is not None:
+        incident_sync_to_servicenow(request=request)
+
+
+def incident_retry_sync(*, request: IncidentRequest) -> IncidentRequest:
+    """Staff's "try again now": a fresh round of attempts for a report not yet in ServiceNow."""
+    if request.sync_state != SyncState.CREATED:
+        IncidentRequest.objects.filter(pk=request.pk, sync_state=SyncState.FAILED).update(
+            sync_state=SyncState.PENDING, sync_attempts=0
         )
+        IncidentRequest.objects.filter(pk=request.pk, sync_state=SyncState.PENDING).update(next_sync_at=None)
+        request.refresh_from_db()
+    return incident_sync_to_servicenow(request=request)
+
+
+def incident_sync_enqueue(*, request_id: int, countdown: float | None = None) -> bool:
+    """Hand a sync attempt to Celery; a broker outage leaves it to the sweeper instead of failing."""
+    from ..tasks import sync_incident
+
+    try:
+        sync_incident.apply_async(args=[request_id], countdown=countdown)
+    except Exception:  # the broker's own errors vary by transport; the report stays pending either way
+        logger.exception("could not enqueue ServiceNow sync of report %s; the sweeper will", request_id)
+        return False
+    return True
+
+
+def _claim_sync(request: IncidentRequest) -> bool:
+    """Take the report for one attempt: pending, due, and not claimed by a live attempt elsewhere."""
+    now = timezone.now()
+    lease = timedelta(seconds=settings.SERVICENOW_SYNC_LEASE)
+    claimed = (
+        IncidentRequest.objects.filter(pk=request.pk, sync_state=SyncState.PENDING)
+        .filter(Q(next_sync_at__isnull=True) | Q(next_sync_at__lte=now))
+        .filter(Q(sync_claimed_at__isnull=True) | Q(sync_claimed_at__lt=now - lease))
+        .update(sync_claimed_at=now)
+    )
+    if claimed:
+        request.refresh_from_db()
+    return claimed == 1
+
+
+def _attempt_sync(request: IncidentRequest) -> IncidentRequest:
+    request.sync_attempts += 1
+    request.save(update_fields=["sync_attempts", "updated_at"])
+    try:
+        # Any earlier create may have reached ServiceNow even if its answer never reached us.
+        incident = service_incident_find(reference=request.reference) if request.servicenow_create_sent else None
+        adopted = incident is not None
+        if incident is None:
+            request.servicenow_create_sent = True
+            request.save(update_fields=["servicenow_create_sent", "updated_at"])
+            incident = service_incident_create(
+                reference=request.reference,
+                short_description=request.short_description,
+                description=_servicenow_description(request),
+                impact=request.impact,
+                urgency=request.urgency,
+                category=SERVICENOW_CATEGORY.get(Category(request.category), "inquiry"),
+                contact_type="web" if request.channel == Channel.WEB else "self-service",
+                caller_email=request.email,
+            )
     except ApplicationError as exc:
-        request.sync_state = SyncState.FAILED
-        request.sync_error = exc.message
-        request.save(update_fields=["sync_state", "sync_error", "updated_at"])
-        IncidentEvent.objects.create(request=request, kind="servicenow_failed", detail={"error": exc.message})
-        logger.warning("report %s: ServiceNow create failed: %s", request.reference, exc.message)
-        return request
+        return _sync_failed(request, exc)
     with transaction.atomic():
         _apply_incident(request, incident)
         request.sync_state = SyncState.CREATED
         request.sync_error = ""
+        request.sync_claimed_at = None
+        request.next_sync_at = None
         request.save()
         IncidentEvent.objects.create(
             request=request,
             kind="servicenow_adopted" if adopted else "servicenow_created",
-            detail={"number": incident.number, "sys_id": incident.sys_id},
+            detail={"number": incident.number, "sys_id": incident.sys_id, "attempt": request.sync_attempts},
         )
         notification_queue(request=request)
+    return request
+
+
+def _sync_failed(request: IncidentRequest, exc: ApplicationError) -> IncidentRequest:
+    retryable = isinstance(exc, DownstreamError) and exc.retryable
+    retry = retryable and request.sync_attempts < settings.SERVICENOW_MAX_ATTEMPTS
+    delay = (
+        backoff_delay(
+            attempt=request.sync_attempts,
+            base=settings.SERVICENOW_RETRY_BASE,
+            cap=settings.SERVICENOW_RETRY_CAP,
+            retry_after=getattr(exc, "retry_after", None),
+        )
+        if retry
+        else None
+    )
+    with transaction.atomic():
+        request.sync_state = SyncState.PENDING if retry else SyncState.FAILED
+        request.sync_error = exc.message
+        request.sync_claimed_at = None
+        request.next_sync_at = timezone.now() + timedelta(seconds=delay) if delay is not None else None
+        request.save()
+        IncidentEvent.objects.create(
+            request=request,
+            kind="servicenow_failed",
+            detail={"error": exc.message, "attempt": request.sync_attempts, "retry_in_seconds": delay},
+        )
+        if retry:
+            transaction.on_commit(lambda: incident_sync_enqueue(request_id=request.pk, countdown=delay))
+    logger.warning(
+        "report %s: ServiceNow attempt %s failed (%s): %s",
+        request.reference,
+        request.sync_attempts,
+        f"retry in {delay:.0f} s" if retry else "giving up",
+        exc.message,
+    )
     return request
 
 
 def incident_refresh_state(*, request: IncidentRequest) -> IncidentRequest:
     """Read the incident's state from ServiceNow; a change is recorded as an event."""
     if request.sync_state != SyncState.CREATED:
-        return incident_sync_to_servicenow(request=request)
+        return incident_retry_sync(request=request)
     incident = service_incident_get(sys_id=request.servicenow_sys_id)
     if incident.state != request.servicenow_state or incident.priority != request.servicenow_priority:
         with transaction.atomic():

@@ -9,6 +9,7 @@ Both sources are asked at once; one that fails is listed as unavailable instead 
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -35,7 +36,8 @@ def customer_find(*, email: str) -> Customer:
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="salesforce-lookup") as pool:
         # Salesforce is HTTP: it waits in the pool while the legacy query runs on this thread
         # (on this thread's database connection), so the total is the slower of the two.
-        contacts_future = pool.submit(_salesforce_contacts, email)
+        # The copied context carries the flow's downstream deadline into the pool thread.
+        contacts_future = pool.submit(contextvars.copy_context().run, _salesforce_contacts, email)
         legacy = _ask(LEGACY_DB, errors, lambda: LegacyCustomerDatabase.from_settings().find_by_email(email))
         contacts = _ask(SALESFORCE, errors, contacts_future.result)
     return merge_customer(email=email, legacy=legacy, contacts=contacts, errors=errors)

@@ -9,7 +9,6 @@ message from being lost (and the one window where Slack can see a message twice)
 from __future__ import annotations
 
 import logging
-import random
 import time
 from datetime import timedelta
 
@@ -18,7 +17,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from system_apis.errors import SystemAPIError, SystemRateLimited
+from system_apis.errors import SystemAPIError
 from system_apis.slack.client import SlackClient
 from system_apis.slack.types import Notice, PostedMessage
 
@@ -33,12 +32,14 @@ from ..models import (
     NotificationDelivery,
     Urgency,
 )
+from ..retries import backoff_delay
 from ..service_incidents.types import priority_text
 
 logger = logging.getLogger("process_apis.notifications")
 
 State = NotificationDelivery.State
-CLAIM_LEASE = timedelta(minutes=5)
+# A retry may be run by Celery's countdown a moment before the recorded time on another host's clock.
+EARLY_TOLERANCE = timedelta(seconds=1)
 SOURCE_LABELS = {LEGACY_DB: "legacy DB", SALESFORCE: "Salesforce"}
 
 
@@ -95,7 +96,8 @@ def notification_resend(*, delivery_id: int) -> NotificationDelivery:
             )
         delivery.state = State.PENDING
         delivery.attempts = 0
-        delivery.save(update_fields=["state", "attempts", "updated_at"])
+        delivery.next_attempt_at = None
+        delivery.save(update_fields=["state", "attempts", "next_attempt_at", "updated_at"])
         IncidentEvent.objects.create(request_id=delivery.request_id, kind="notification_resend_requested")
         transaction.on_commit(lambda: notification_enqueue(delivery_id=delivery.pk))
     return delivery
@@ -127,16 +129,13 @@ def new_incident_notice(request: IncidentRequest) -> Notice:
     return Notice(title=title, text=request.description, fields=tuple(fields), context=context, link=link)
 
 
-def retry_delay(*, attempt: int, retry_after: float | None = None) -> float:
-    """Exponential backoff with full jitter, capped; a system's own Retry-After wins when it is longer."""
-    backoff = min(settings.NOTIFICATION_RETRY_CAP, settings.NOTIFICATION_RETRY_BASE * 2 ** (attempt - 1))
-    delay = random.uniform(backoff / 2, backoff)
-    return max(delay, retry_after or 0.0)
-
-
 def _claim(delivery_id: int) -> bool:
     now = timezone.now()
-    claimable = Q(state__in=[State.PENDING, State.RETRYING]) | Q(state=State.SENDING, claimed_at__lt=now - CLAIM_LEASE)
+    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + EARLY_TOLERANCE)
+    lease = timedelta(seconds=settings.NOTIFICATION_CLAIM_LEASE)
+    claimable = (Q(state__in=[State.PENDING, State.RETRYING]) & due) | Q(
+        state=State.SENDING, claimed_at__lt=now - lease
+    )
     claimed = NotificationDelivery.objects.filter(claimable, pk=delivery_id).update(
         state=State.SENDING, claimed_at=now, attempts=F("attempts") + 1, updated_at=now
     )
@@ -166,10 +165,23 @@ def _record_sent(delivery: NotificationDelivery, posted: PostedMessage, started:
 
 def _record_failure(delivery: NotificationDelivery, exc: SystemAPIError, started: float) -> float | None:
     retry = exc.retryable and delivery.attempts < settings.NOTIFICATION_MAX_ATTEMPTS
-    retry_after = exc.retry_after if isinstance(exc, SystemRateLimited) else None
+    delay = (
+        backoff_delay(
+            attempt=delivery.attempts,
+            base=settings.NOTIFICATION_RETRY_BASE,
+            cap=settings.NOTIFICATION_RETRY_CAP,
+            retry_after=exc.retry_after,
+        )
+        if retry
+        else None
+    )
+    now = timezone.now()
     with transaction.atomic():
         NotificationDelivery.objects.filter(pk=delivery.pk).update(
-            state=State.RETRYING if retry else State.FAILED, last_error=str(exc), updated_at=timezone.now()
+            state=State.RETRYING if retry else State.FAILED,
+            last_error=str(exc),
+            next_attempt_at=now + timedelta(seconds=delay) if delay is not None else None,
+            updated_at=now,
         )
         NotificationAttempt.objects.create(
             delivery=delivery,
@@ -183,7 +195,7 @@ def _record_failure(delivery: NotificationDelivery, exc: SystemAPIError, started
                 request_id=delivery.request_id, kind="notification_failed", detail={"error": str(exc)}
             )
     logger.warning("notification %s attempt %s failed: %s", delivery.pk, delivery.attempts, exc)
-    return retry_delay(attempt=delivery.attempts, retry_after=retry_after) if retry else None
+    return delay
 
 
 def _known_in(customer: Customer) -> str:

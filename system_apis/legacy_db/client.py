@@ -10,7 +10,8 @@ from typing import Any
 from django.conf import settings
 from django.db import DatabaseError, connections
 
-from system_apis.errors import SystemNotFound, SystemUnavailable
+from system_apis.errors import SystemNotFound, SystemTimeout, SystemUnavailable
+from system_apis.http import time_left
 
 from .router import LEGACY_ALIAS
 from .types import AccountStatus, LegacyCustomer
@@ -51,10 +52,19 @@ class LegacyCustomerDatabase:
     def _query(self, operation: str, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
         started = time.monotonic()
         connection = connections[self.alias]
+        left = time_left()
+        if left is not None and left < 0.05:
+            raise SystemTimeout(
+                "the time allowed for this request's downstream calls is used up",
+                request_sent=False,
+                system=SYSTEM,
+                operation=operation,
+            )
+        timeout = self.timeout if left is None else min(self.timeout, left)
         try:
             with connection.cursor() as cursor:
                 if connection.vendor == "postgresql":
-                    cursor.execute("SET statement_timeout = %s", [int(self.timeout * 1000)])
+                    cursor.execute("SET statement_timeout = %s", [int(timeout * 1000)])
                 cursor.execute(sql, params)
                 rows = cursor.fetchall()
         except DatabaseError as exc:

@@ -199,7 +199,7 @@ def test_servicenow_down_the_confirmation_says_accepted_and_that_the_number_foll
     request = IncidentRequest.objects.get()
     html = page.content.decode()
     assert (response.status_code, page.status_code) == (302, 200)
-    assert request.sync_state == "failed"
+    assert request.sync_state == "pending"
     assert f'<p class="reference" id="reference">{request.reference}</p>' in html
     assert "<h2>Accepted: the ServiceNow number follows</h2>" in html
     assert "Check the status page a little later" in html

@@ -134,7 +134,7 @@ def test_search_for_a_number_that_is_only_part_of_a_servicenow_number_finds_noth
     ("params", "expected"),
     [
         ({"sync_state__exact": "created"}, {"sent", "refused"}),
-        ({"sync_state__exact": "failed"}, {"down"}),
+        ({"sync_state__exact": "pending"}, {"down"}),
         ({"servicenow_state": "1"}, {"sent", "refused"}),
         ({"servicenow_state": "none"}, {"down"}),
         ({"category__exact": "payment"}, {"refused"}),

@@ -3,6 +3,7 @@ from unittest import mock
 
 import pytest
 from django.db import DatabaseError
+from django.utils import timezone
 
 from process_apis.customer_incidents.references import normalize_reference
 from process_apis.customer_incidents.selectors import incident_summary
@@ -10,6 +11,7 @@ from process_apis.customer_incidents.services import (
     incident_refresh_state,
     incident_report,
     incident_status,
+    incident_sync_by_id,
     incident_sync_to_servicenow,
 )
 from process_apis.errors import NotAcceptedError, NotFoundError
@@ -80,7 +82,7 @@ def test_the_notification_is_enqueued_only_after_the_commit(
     assert len(callbacks) == 1
 
 
-def test_servicenow_down_leaves_the_report_accepted_and_nothing_announced(
+def test_servicenow_down_leaves_the_report_accepted_and_schedules_a_retry(
     vendors, legacy_customers, django_capture_on_commit_callbacks
 ):
     vendors.salesforce_knows()
@@ -89,14 +91,57 @@ def test_servicenow_down_leaves_the_report_accepted_and_nothing_announced(
     request = report(django_capture_on_commit_callbacks)
 
     request.refresh_from_db()
-    assert request.sync_state == "failed"
+    assert (request.sync_state, request.sync_attempts) == ("pending", 1)
     assert "Could not create the ServiceNow incident" in request.sync_error
+    assert request.next_sync_at > timezone.now()
+    assert request.sync_claimed_at is None
     assert request.servicenow_number == ""
     assert not NotificationDelivery.objects.exists()
     assert vendors.calls_to(SLACK_POST) == []
     summary = incident_summary(request)
     assert summary.accepted and summary.servicenow_number is None
     assert summary.status == "Accepted; the ServiceNow incident follows"
+
+
+def test_a_retry_that_is_not_due_yet_does_nothing(vendors, legacy_customers, django_capture_on_commit_callbacks):
+    vendors.salesforce_knows()
+    vendors.servicenow_fails(503)
+    request = report(django_capture_on_commit_callbacks)
+
+    incident_sync_to_servicenow(request=request)
+
+    assert len(vendors.calls_to(SN_INCIDENTS)) == 1
+    assert request.sync_attempts == 1
+
+
+def test_servicenow_refusing_our_credentials_fails_at_once_for_staff_to_see(
+    vendors, legacy_customers, django_capture_on_commit_callbacks
+):
+    vendors.salesforce_knows()
+    vendors.servicenow_fails(401)
+
+    request = report(django_capture_on_commit_callbacks)
+
+    request.refresh_from_db()
+    assert (request.sync_state, request.sync_attempts, request.next_sync_at) == ("failed", 1, None)
+
+
+def test_the_last_attempt_gives_up(vendors, legacy_customers, django_capture_on_commit_callbacks, settings):
+    settings.SERVICENOW_MAX_ATTEMPTS = 2
+    vendors.salesforce_knows()
+    vendors.servicenow_fails(503)
+    request = report(django_capture_on_commit_callbacks)
+    vendors.mock.add("GET", SN_INCIDENTS, json={"result": []})
+    IncidentRequest.objects.filter(pk=request.pk).update(next_sync_at=timezone.now())
+
+    incident_sync_to_servicenow(request=request)
+
+    request.refresh_from_db()
+    assert (request.sync_state, request.sync_attempts) == ("failed", 2)
+    assert [e.detail["retry_in_seconds"] is None for e in request.events.filter(kind="servicenow_failed")] == [
+        False,
+        True,
+    ]
 
 
 def test_a_retry_adopts_the_incident_an_earlier_attempt_made_instead_of_creating_another(
@@ -107,16 +152,30 @@ def test_a_retry_adopts_the_incident_an_earlier_attempt_made_instead_of_creating
     request = report(django_capture_on_commit_callbacks)
     vendors.mock.add("GET", SN_INCIDENTS, json={"result": [sn_record("INC0010042", correlation_id=request.reference)]})
     vendors.slack_accepts()
+    IncidentRequest.objects.filter(pk=request.pk).update(next_sync_at=timezone.now())
 
     with django_capture_on_commit_callbacks(execute=True):
-        incident_sync_to_servicenow(request=request)
+        incident_sync_by_id(request_id=request.pk)
 
     request.refresh_from_db()
-    assert (request.sync_state, request.servicenow_number) == ("created", "INC0010042")
+    assert (request.sync_state, request.servicenow_number, request.sync_attempts) == ("created", "INC0010042", 2)
     creates = [c for c in vendors.calls_to(SN_INCIDENTS) if c.request.method == "POST"]
     assert len(creates) == 1, "the retry must not create a second incident"
     assert "sysparm_query=correlation_id%3D" + request.reference in vendors.calls_to(SN_INCIDENTS)[-1].request.url
     assert [e.kind for e in request.events.all()][-2:] == ["servicenow_adopted", "notification_sent"]
+
+
+def test_a_live_claim_elsewhere_keeps_a_second_attempt_out(
+    vendors, legacy_customers, django_capture_on_commit_callbacks
+):
+    vendors.salesforce_knows()
+    vendors.servicenow_fails(503)
+    request = report(django_capture_on_commit_callbacks)
+    IncidentRequest.objects.filter(pk=request.pk).update(next_sync_at=timezone.now(), sync_claimed_at=timezone.now())
+
+    incident_sync_by_id(request_id=request.pk)
+
+    assert len(vendors.calls_to(SN_INCIDENTS)) == 1
 
 
 def test_salesforce_down_still_creates_the_incident_with_a_degraded_customer(

@@ -156,6 +156,7 @@ def test_refused_credentials_are_a_502(admin_client, salesforce):
         "operation": "oauth_token",
         "status": 400,
         "vendor_code": "invalid_client",
+        "retry_after": None,
     }
 
 
