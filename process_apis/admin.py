@@ -20,7 +20,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from .customer_incidents.references import normalize_reference
-from .customer_incidents.services import incident_refresh_state
+from .customer_incidents.services import incident_refresh_state, incident_retry_sync
 from .customers.types import Customer
 from .errors import ApplicationError
 from .models import IncidentEvent, IncidentRequest, NotificationAttempt, NotificationDelivery
@@ -96,7 +96,8 @@ def _refresh_states(model_admin: admin.ModelAdmin, request: HttpRequest, reports
         was_created = report.sync_state == IncidentRequest.SyncState.CREATED
         before = report.servicenow_state_label
         try:
-            report = incident_refresh_state(request=report)
+            # Staff asking means "now": a report not yet in ServiceNow gets its create retried at once.
+            report = incident_refresh_state(request=report) if was_created else incident_retry_sync(request=report)
         except ApplicationError as exc:
             model_admin.message_user(request, f"{report.reference}: {exc.message}", messages.ERROR)
             continue

@@ -7,7 +7,7 @@ from rest_framework.views import APIView
 from ..errors import NotFoundError
 from ..models import Category, Channel, IncidentRequest, Urgency
 from .selectors import incident_get, incident_summary
-from .services import incident_refresh_state, incident_report
+from .services import incident_refresh_state, incident_report, incident_retry_sync
 
 
 class ReportSummaryOutputSerializer(serializers.Serializer):
@@ -54,7 +54,12 @@ class ReportCreateApi(APIView):
     def post(self, request: Request) -> Response:
         data = ReportInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        report = incident_report(**data.validated_data, channel=Channel.API, api_client_id=f"staff:{request.user}")
+        report = incident_report(
+            **data.validated_data,
+            channel=Channel.API,
+            api_client_id=f"staff:{request.user}",
+            trace_id=getattr(request, "trace_id", ""),
+        )
         return Response(ReportSummaryOutputSerializer(incident_summary(report)).data, status=status.HTTP_201_CREATED)
 
 
@@ -74,10 +79,13 @@ class ReportSyncApi(APIView):
         tags=["Process: customer incidents"],
         request=None,
         responses={200: ReportSummaryOutputSerializer},
-        description="Create the ServiceNow incident if still missing, else refresh its state from ServiceNow.",
+        description="Retry the ServiceNow create now if it is still missing, else refresh the state from it.",
     )
     def post(self, request: Request, reference: str) -> Response:
-        report = incident_refresh_state(request=_report(reference))
+        report = _report(reference)
+        report = (
+            incident_refresh_state(request=report) if report.servicenow_sys_id else incident_retry_sync(request=report)
+        )
         return Response(ReportSummaryOutputSerializer(incident_summary(report)).data)
 
 

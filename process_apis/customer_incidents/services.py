@@ -85,7 +85,13 @@ def incident_report(
                 "Incident Hub cannot store reports right now; please try again in a minute."
             ) from exc
         # Stored with its claim taken (sync_claimed_at), so no sweeper races this first attempt.
-        return _attempt_sync(request)
+        try:
+            return _attempt_sync(request)
+        except DatabaseError:
+            # Accepted all the same: the sweeper takes the report up again once the claim expires, and
+            # adopts any incident this attempt made through its correlation_id.
+            logger.exception("report %s: recording the ServiceNow attempt failed", request.reference)
+            return request
 
 
 def incident_sync_to_servicenow(*, request: IncidentRequest) -> IncidentRequest:
@@ -218,19 +224,29 @@ def _sync_failed(request: IncidentRequest, exc: ApplicationError) -> IncidentReq
 
 
 def incident_refresh_state(*, request: IncidentRequest) -> IncidentRequest:
-    """Read the incident's state from ServiceNow; a change is recorded as an event."""
+    """Read the incident's state from ServiceNow; a change is recorded as an event. Only reads ServiceNow:
+    a report not there yet is left to its scheduled retries (see `incident_retry_sync`)."""
     if request.sync_state != SyncState.CREATED:
-        return incident_retry_sync(request=request)
+        return request
     incident = service_incident_get(sys_id=request.servicenow_sys_id)
-    if incident.state != request.servicenow_state or incident.priority != request.servicenow_priority:
-        with transaction.atomic():
-            IncidentEvent.objects.create(
-                request=request,
-                kind="state_changed",
-                detail={"from": request.servicenow_state_label, "to": incident.state_label},
+    before = request.servicenow_state_label
+    with transaction.atomic():
+        # Only the refresh that actually moves the stored state records the change, however many run at once.
+        changed = (
+            IncidentRequest.objects.filter(pk=request.pk)
+            .exclude(servicenow_state=incident.state, servicenow_priority=incident.priority)
+            .update(
+                servicenow_state=incident.state,
+                servicenow_state_label=incident.state_label,
+                servicenow_priority=incident.priority,
+                updated_at=timezone.now(),
             )
-            _apply_incident(request, incident)
-            request.save()
+        )
+        if changed:
+            IncidentEvent.objects.create(
+                request=request, kind="state_changed", detail={"from": before, "to": incident.state_label}
+            )
+    request.refresh_from_db()
     return request
 
 
@@ -254,9 +270,10 @@ def incident_refreshed_if_possible(*, request: IncidentRequest) -> IncidentReque
 
 def _store(**values: object) -> IncidentRequest:
     for _ in range(3):
+        reference = new_reference()
         try:
             with transaction.atomic():
-                request = IncidentRequest.objects.create(reference=new_reference(), **values)
+                request = IncidentRequest.objects.create(reference=reference, **values)
                 IncidentEvent.objects.create(
                     request=request,
                     kind="accepted",
@@ -268,7 +285,9 @@ def _store(**values: object) -> IncidentRequest:
                 )
                 return request
         except IntegrityError:
-            continue  # a reference collision (50 random bits): draw another
+            if IncidentRequest.objects.filter(reference=reference).exists():
+                continue  # a reference collision (50 random bits): draw another
+            raise
     raise NotAcceptedError("Could not allocate a reference; please try again.")
 
 

@@ -86,7 +86,10 @@ def _ask(source: str, errors: dict[str, str], call: Callable[[], T]) -> T | None
     except SystemAPIError as exc:
         logger.warning("customer source %s unavailable: %s", source, exc)
         errors[source] = f"{type(exc).__name__}: {exc.message}"
-        return None
+    except Exception as exc:  # a bug or a misconfiguration of one source must not lose the report
+        logger.exception("customer source %s failed unexpectedly", source)
+        errors[source] = f"{type(exc).__name__}: unexpected error"
+    return None
 
 
 def _first(*values: str | None) -> str | None:

@@ -5,6 +5,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..models import NotificationDelivery
+from .selectors import delivery_list
 from .services import notification_resend
 
 
@@ -29,6 +30,10 @@ class DeliveryOutputSerializer(serializers.ModelSerializer):
 
 
 class DeliveryListApi(APIView):
+    class FilterSerializer(serializers.Serializer):
+        reference = serializers.CharField(max_length=13, required=False)
+        state = serializers.ChoiceField(choices=NotificationDelivery.State.choices, required=False)
+
     @extend_schema(
         operation_id="process_notifications_list",
         tags=["Process: notifications"],
@@ -39,12 +44,9 @@ class DeliveryListApi(APIView):
         responses={200: DeliveryOutputSerializer(many=True)},
     )
     def get(self, request: Request) -> Response:
-        deliveries = NotificationDelivery.objects.select_related("request").order_by("-created_at")
-        if reference := request.query_params.get("reference"):
-            deliveries = deliveries.filter(request__reference=reference)
-        if state := request.query_params.get("state"):
-            deliveries = deliveries.filter(state=state)
-        return Response(DeliveryOutputSerializer(deliveries[:200], many=True).data)
+        query = self.FilterSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        return Response(DeliveryOutputSerializer(delivery_list(**query.validated_data), many=True).data)
 
 
 class DeliveryResendApi(APIView):

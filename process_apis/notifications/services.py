@@ -74,11 +74,14 @@ def notification_deliver(*, delivery_id: int) -> float | None:
     delivery = NotificationDelivery.objects.select_related("request").get(pk=delivery_id)
     started = time.monotonic()
     try:
-        posted = SlackClient.from_settings().post_notice(
-            new_incident_notice(delivery.request), channel=delivery.channel
-        )
+        notice = new_incident_notice(delivery.request)
+        posted = SlackClient.from_settings().post_notice(notice, channel=delivery.channel)
     except SystemAPIError as exc:
         return _record_failure(delivery, exc, started)
+    except Exception as exc:  # a bug: recorded as failed for staff to see, never left claimed as "sending"
+        logger.exception("notification %s could not be sent", delivery.pk)
+        bug = SystemAPIError(f"{type(exc).__name__}: {exc}", system="incident_hub", operation="build_notice")
+        return _record_failure(delivery, bug, started)
     _record_sent(delivery, posted, started)
     return None
 

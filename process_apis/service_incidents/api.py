@@ -21,7 +21,7 @@ class ServiceIncidentOutputSerializer(serializers.Serializer):
     urgency = serializers.IntegerField()
     priority = serializers.IntegerField()
     short_description = serializers.CharField()
-    correlation_id = serializers.CharField()
+    reference = serializers.CharField(help_text="The report the incident belongs to.")
     url = serializers.URLField()
     opened_at = serializers.DateTimeField(allow_null=True)
     updated_at = serializers.DateTimeField(allow_null=True)

@@ -74,7 +74,7 @@ def _to_service_incident(incident: Incident) -> ServiceIncident:
         urgency=int(incident.urgency),
         priority=incident.priority,
         short_description=incident.short_description,
-        correlation_id=incident.correlation_id,
+        reference=incident.correlation_id,
         url=incident.url,
         opened_at=incident.opened_at,
         updated_at=incident.updated_at,

@@ -24,7 +24,7 @@ class ServiceIncident:
     urgency: int
     priority: int
     short_description: str
-    correlation_id: str
+    reference: str
     url: str
     opened_at: datetime | None
     updated_at: datetime | None

@@ -293,3 +293,33 @@ def test_refresh_without_a_change_records_no_event(vendors, legacy_customers, dj
 )
 def test_references_are_read_the_crockford_way(typed, expected):
     assert normalize_reference(typed) == expected
+
+
+def test_looking_at_a_report_not_yet_in_servicenow_never_creates_it(
+    vendors, legacy_customers, django_capture_on_commit_callbacks
+):
+    vendors.salesforce_knows()
+    vendors.servicenow_fails(503)
+    request = report(django_capture_on_commit_callbacks)
+    IncidentRequest.objects.filter(pk=request.pk).update(next_sync_at=timezone.now())
+
+    seen = incident_status(reference=request.reference, email=request.email)
+
+    assert seen.sync_state == "pending"
+    assert len(vendors.calls_to(SN_INCIDENTS)) == 1, "a status lookup is a read, not a retry"
+
+
+def test_a_broken_customer_source_degrades_instead_of_losing_the_report(
+    vendors, legacy_customers, django_capture_on_commit_callbacks, monkeypatch
+):
+    from system_apis.legacy_db.client import LegacyCustomerDatabase
+
+    monkeypatch.setattr(LegacyCustomerDatabase, "find_by_email", lambda self, email: 1 / 0)
+    vendors.salesforce_knows()
+    vendors.servicenow_creates()
+    vendors.slack_accepts()
+
+    request = report(django_capture_on_commit_callbacks)
+
+    assert request.customer["unavailable"] == ["legacy_db"]
+    assert request.sync_state == "created"

@@ -1,0 +1,125 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from process_apis.customer_incidents.services import incident_report
+from process_apis.models import IncidentRequest, NotificationDelivery
+from process_apis.notifications.services import notification_deliver
+from process_apis.sweeper import sweep_unfinished_work
+from tests.vendors import SLACK_POST, SN_INCIDENTS
+
+pytestmark = pytest.mark.django_db(databases=["default", "legacy"])
+
+REPORT = {
+    "email": "ada.lovelace@example.com",
+    "name": "Ada Lovelace",
+    "category": "order",
+    "urgency": 2,
+    "short_description": "Parcel never arrived",
+    "description": "Order 1042",
+}
+LONG_AGO = timezone.now() - timedelta(hours=1)
+
+
+@pytest.fixture
+def created_but_never_announced(vendors, legacy_customers, django_capture_on_commit_callbacks):
+    """A report whose notification was recorded but never reached the broker (it was down)."""
+    vendors.salesforce_knows()
+    vendors.servicenow_creates()
+    with django_capture_on_commit_callbacks(execute=False):
+        request = incident_report(**REPORT)
+    NotificationDelivery.objects.update(updated_at=LONG_AGO)
+    return request
+
+
+def test_the_sweeper_sends_a_notification_the_broker_never_got_exactly_once(vendors, created_but_never_announced):
+    vendors.slack_accepts()
+
+    first = sweep_unfinished_work()
+    second = sweep_unfinished_work()
+
+    assert first == {"notifications": 1, "servicenow_syncs": 0}
+    assert second == {"notifications": 0, "servicenow_syncs": 0}
+    assert created_but_never_announced.notifications.get().state == "sent"
+    assert len(vendors.calls_to(SLACK_POST)) == 1
+
+
+def test_fresh_work_is_left_to_the_normal_path(vendors, created_but_never_announced):
+    NotificationDelivery.objects.update(updated_at=timezone.now())
+
+    assert sweep_unfinished_work() == {"notifications": 0, "servicenow_syncs": 0}
+    assert vendors.calls_to(SLACK_POST) == []
+
+
+def test_a_delivery_claimed_by_a_worker_that_died_is_taken_over_after_the_lease(
+    vendors, created_but_never_announced, settings
+):
+    vendors.slack_accepts()
+    NotificationDelivery.objects.update(state="sending", claimed_at=timezone.now(), attempts=1)
+
+    assert sweep_unfinished_work()["notifications"] == 0
+    NotificationDelivery.objects.update(
+        claimed_at=timezone.now() - timedelta(seconds=settings.NOTIFICATION_CLAIM_LEASE + 1)
+    )
+    assert sweep_unfinished_work()["notifications"] == 1
+
+    delivery = created_but_never_announced.notifications.get()
+    assert (delivery.state, delivery.attempts) == ("sent", 2)
+    assert len(vendors.calls_to(SLACK_POST)) == 1
+
+
+def test_a_delivery_being_sent_is_not_sent_a_second_time_by_a_duplicate_task(vendors, created_but_never_announced):
+    vendors.slack_accepts()
+    delivery = created_but_never_announced.notifications.get()
+    NotificationDelivery.objects.filter(pk=delivery.pk).update(state="sending", claimed_at=timezone.now())
+
+    assert notification_deliver(delivery_id=delivery.pk) is None
+    assert vendors.calls_to(SLACK_POST) == []
+
+
+def test_the_sweeper_retries_a_servicenow_create_that_is_due(
+    vendors, legacy_customers, django_capture_on_commit_callbacks
+):
+    vendors.salesforce_knows()
+    vendors.servicenow_fails(503)
+    with django_capture_on_commit_callbacks(execute=False):
+        request = incident_report(**REPORT)
+    IncidentRequest.objects.filter(pk=request.pk).update(next_sync_at=LONG_AGO)
+    vendors.mock.add("GET", SN_INCIDENTS, json={"result": []})
+    vendors.servicenow_creates("INC0010005")
+    vendors.slack_accepts()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        swept = sweep_unfinished_work()
+
+    request.refresh_from_db()
+    assert swept["servicenow_syncs"] == 1
+    assert (request.sync_state, request.servicenow_number, request.sync_attempts) == ("created", "INC0010005", 2)
+    assert len(vendors.calls_to(SLACK_POST)) == 1
+
+
+def test_a_report_whose_web_request_died_before_servicenow_is_picked_up_after_the_lease(
+    vendors, legacy_customers, settings
+):
+    stuck = IncidentRequest.objects.create(
+        reference="IH-STUCK00000",
+        channel="web",
+        email="a@example.com",
+        name="A",
+        category="other",
+        urgency=3,
+        impact=3,
+        short_description="s",
+        description="d",
+    )
+    assert stuck.sync_claimed_at is not None  # claimed by its creator from the start
+    assert sweep_unfinished_work()["servicenow_syncs"] == 0
+
+    expired = timezone.now() - timedelta(seconds=settings.SERVICENOW_SYNC_LEASE + 1)
+    IncidentRequest.objects.filter(pk=stuck.pk).update(sync_claimed_at=expired, updated_at=expired)
+    vendors.servicenow_creates("INC0010006")
+
+    assert sweep_unfinished_work()["servicenow_syncs"] == 1
+    stuck.refresh_from_db()
+    assert stuck.servicenow_number == "INC0010006"
