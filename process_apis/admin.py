@@ -21,7 +21,6 @@ from django.utils.safestring import SafeString
 
 from .customer_incidents.references import normalize_reference
 from .customer_incidents.services import incident_refresh_state, incident_retry_sync
-from .customers.types import Customer
 from .errors import ApplicationError
 from .models import IncidentEvent, IncidentRequest, NotificationAttempt, NotificationDelivery
 from .notifications.services import SOURCE_LABELS, notification_resend
@@ -372,7 +371,7 @@ class IncidentRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Customer")
     def customer_merged(self, report: IncidentRequest) -> str | SafeString:
-        customer = Customer.from_dict(report.customer) if report.customer else Customer(email=report.email)
+        customer = report.merged_customer
         if customer.is_new:
             found = "nowhere: a new customer"
         else:

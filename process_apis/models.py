@@ -6,6 +6,8 @@ Nothing here is deleted or overwritten silently: state changes are also kept as 
 from django.db import models
 from django.utils import timezone
 
+from .customers.types import Customer
+
 
 class Category(models.TextChoices):
     ORDER = "order", "Order or delivery"
@@ -85,6 +87,11 @@ class IncidentRequest(models.Model):
 
     def __str__(self) -> str:
         return self.reference
+
+    @property
+    def merged_customer(self) -> Customer:
+        """The customer snapshot taken when the report arrived (a bare email for very old rows)."""
+        return Customer.from_dict(self.customer) if self.customer else Customer(email=self.email)
 
 
 class IncidentEvent(models.Model):

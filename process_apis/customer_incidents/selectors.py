@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from ..customers.types import Customer
 from ..models import IncidentRequest, NotificationDelivery
 from ..service_incidents.types import priority_text
 from .types import ReportSummary
@@ -25,7 +24,7 @@ def incident_list(*, api_client_id: str | None = None) -> QuerySet[IncidentReque
 
 def incident_summary(request: IncidentRequest) -> ReportSummary:
     created = request.sync_state == IncidentRequest.SyncState.CREATED
-    customer = Customer.from_dict(request.customer) if request.customer else Customer(email=request.email)
+    customer = request.merged_customer
     notification = next((n for n in request.notifications.all() if n.kind == NotificationDelivery.NEW_INCIDENT), None)
     return ReportSummary(
         reference=request.reference,

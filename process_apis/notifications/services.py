@@ -107,7 +107,7 @@ def notification_resend(*, delivery_id: int) -> NotificationDelivery:
 
 
 def new_incident_notice(request: IncidentRequest) -> Notice:
-    customer = Customer.from_dict(request.customer) if request.customer else Customer(email=request.email)
+    customer = request.merged_customer
     priority = request.servicenow_priority
     number = request.servicenow_number or "New incident"
     title = (
