@@ -12,27 +12,19 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ..rest import error_responses as system_error_responses
 from .client import SalesforceClient
 
 TAGS = ["System: Salesforce"]
 
 
-@extend_schema_serializer(component_name="SalesforceApiError")
-class ErrorSerializer(serializers.Serializer):
-    message = serializers.CharField()
-    extra = serializers.DictField()
-
-
 def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
-    described = {
-        400: "The email is missing or not valid, or Salesforce refused the query.",
-        403: "Not signed in as staff.",
-        429: "Salesforce asks to slow down (request limit exceeded); see Retry-After when known.",
-        502: "Salesforce refused Incident Hub's client credentials.",
-        503: "Salesforce is unreachable, failing, or answered something unreadable.",
-        504: "Salesforce did not answer in time.",
-    }
-    return {code: OpenApiResponse(ErrorSerializer, description=described[code]) for code in codes}
+    return system_error_responses(
+        "Salesforce",
+        *codes,
+        e400="The email is missing or not valid, or Salesforce refused the query.",
+        e429="Salesforce asks to slow down (request limit exceeded); see Retry-After when known.",
+    )
 
 
 class ContactListApi(APIView):

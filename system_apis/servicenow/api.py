@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ..rest import error_responses as system_error_responses
 from .client import ServiceNowClient
 from .types import Impact, Incident, IncidentState, IncidentUpdate, NewIncident, Urgency
 
@@ -29,23 +30,8 @@ def no_caret(value: str) -> str:
     return value
 
 
-@extend_schema_serializer(component_name="ServiceNowApiError")
-class ErrorSerializer(serializers.Serializer):
-    message = serializers.CharField()
-    extra = serializers.DictField()
-
-
 def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
-    described = {
-        400: "The request is not valid, or ServiceNow refused it.",
-        403: "Not signed in as staff.",
-        404: "ServiceNow has no such incident.",
-        429: "ServiceNow asks to slow down; see Retry-After.",
-        502: "ServiceNow refused Incident Hub's credentials.",
-        503: "ServiceNow is unreachable, failing, or answered something unreadable.",
-        504: "ServiceNow did not answer in time.",
-    }
-    return {code: OpenApiResponse(ErrorSerializer, description=described[code]) for code in codes}
+    return system_error_responses("ServiceNow", *codes, e404="ServiceNow has no such incident.")
 
 
 @extend_schema_serializer(component_name="ServiceNowIncident")

@@ -4,19 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ..rest import error_responses
 from .client import SlackClient
 from .types import Notice, is_web_url
-
-ERROR_BODY = inline_serializer(
-    "SlackSystemApiError",
-    {"message": serializers.CharField(), "extra": serializers.DictField()},
-)
 
 
 class MessageFieldSerializer(serializers.Serializer):
@@ -78,13 +74,18 @@ class SlackMessageApi(APIView):
         ],
         responses={
             201: OutputSerializer,
-            400: OpenApiResponse(ERROR_BODY, description="Invalid input, or Slack refused the message."),
-            403: OpenApiResponse(ERROR_BODY, description="Not staff."),
-            404: OpenApiResponse(ERROR_BODY, description="Slack does not know the channel."),
-            429: OpenApiResponse(ERROR_BODY, description="Slack asks us to slow down; see Retry-After."),
-            502: OpenApiResponse(ERROR_BODY, description="Slack refused our bot token."),
-            503: OpenApiResponse(ERROR_BODY, description="Slack is unavailable."),
-            504: OpenApiResponse(ERROR_BODY, description="Slack did not answer in time."),
+            **error_responses(
+                "Slack",
+                400,
+                403,
+                404,
+                429,
+                502,
+                503,
+                504,
+                e400="Invalid input, or Slack refused the message.",
+                e404="Slack does not know the channel.",
+            ),
         },
     )
     def post(self, request: Request) -> Response:
