@@ -3,7 +3,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from .clients.services import api_client_set_active
-from .models import ApiClient
+from .models import ApiClient, IdempotencyRecord
 
 
 @admin.register(ApiClient)
@@ -40,3 +40,22 @@ class ApiClientAdmin(admin.ModelAdmin):
         for client in clients:
             api_client_set_active(client=client, active=True)
         self.message_user(request, f"{len(clients)} client(s) enabled.", messages.SUCCESS)
+
+
+@admin.register(IdempotencyRecord)
+class IdempotencyRecordAdmin(admin.ModelAdmin):
+    """Read-only: records are written by the intake and expire on their own."""
+
+    list_display = ["key", "scope", "state", "response_status", "created_at", "expires_at"]
+    list_filter = ["state", "response_status"]
+    search_fields = ["key", "scope", "response_location"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: IdempotencyRecord | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: IdempotencyRecord | None = None) -> bool:
+        return False

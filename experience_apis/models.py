@@ -31,3 +31,38 @@ class ApiClient(models.Model):
     @property
     def client_id(self) -> str:
         return self.application.client_id
+
+
+class IdempotencyRecord(models.Model):
+    """One idempotency key (REST `Idempotency-Key`, or the browser form's token) and the answer it got.
+
+    `scope` says whose key it is (an API client, or one browser session), so that two clients may use
+    the same key independently; the unique constraint on (scope, key) is what makes claiming a key
+    atomic between concurrent requests.
+    """
+
+    class State(models.TextChoices):
+        IN_FLIGHT = "in_flight", "In flight"
+        COMPLETED = "completed", "Completed"
+
+    scope = models.CharField(max_length=150, help_text="Whose key: `api:<client id>` or `web:<browser session>`.")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(
+        max_length=64, blank=True, help_text="SHA-256 of the canonical JSON request body (REST keys only)."
+    )
+    state = models.CharField(max_length=10, choices=State.choices, default=State.IN_FLIGHT)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    # JSON text, not a JSONField: PostgreSQL's jsonb would reorder the keys, and a replay must be equal to the byte.
+    response_body = models.TextField(blank=True)
+    response_location = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "idempotency record"
+        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="idempotency_key_unique_per_scope")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}"

@@ -156,6 +156,7 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "inte
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "sweep-unfinished-work": {"task": "process_apis.sweep_unfinished_work", "schedule": 30.0},
+    "purge-expired-idempotency-keys": {"task": "experience_apis.purge_expired_idempotency_keys", "schedule": 3600.0},
 }
 
 # --- The sandbox (stand-ins for ServiceNow, Salesforce and Slack) -------------------------------
@@ -202,6 +203,11 @@ REPORT_DOWNSTREAM_BUDGET = env.float("REPORT_DOWNSTREAM_BUDGET", default=20.0)
 # Seconds a query of the legacy customer database may run before it is abandoned.
 LEGACY_DB_TIMEOUT = env.float("LEGACY_DB_TIMEOUT", default=5.0)
 
+# --- Idempotent intake ---------------------------------------------------------------------------
+IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
+# An in-flight key older than this belongs to a request whose process died: it is taken over.
+IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS = env.int("IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS", default=120)
+
 # --- Retries and the sweeper (seconds) ------------------------------------------------------------
 NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=5)
 NOTIFICATION_RETRY_BASE = env.float("NOTIFICATION_RETRY_BASE", default=2.0)
@@ -214,3 +220,10 @@ SERVICENOW_RETRY_BASE = env.float("SERVICENOW_RETRY_BASE", default=15.0)
 SERVICENOW_RETRY_CAP = env.float("SERVICENOW_RETRY_CAP", default=900.0)
 SERVICENOW_SYNC_LEASE = env.float("SERVICENOW_SYNC_LEASE", default=120.0)
 SWEEPER_GRACE = env.float("SWEEPER_GRACE", default=30.0)
+
+# --- Circuit breakers (system_apis/circuit.py) ---------------------------------------------------
+# After this many consecutive outages of a system (timeouts, unreachable, 5xx) its calls fail fast for
+# CIRCUIT_BREAKER_RESET_TIMEOUT seconds, then a trial call decides. State is shared through the cache.
+CIRCUIT_BREAKER_FAIL_MAX = env.int("CIRCUIT_BREAKER_FAIL_MAX", default=5)
+CIRCUIT_BREAKER_RESET_TIMEOUT = env.float("CIRCUIT_BREAKER_RESET_TIMEOUT", default=30.0)
+# --- end of circuit breakers ---------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """REST v1 for clients (mobile app, partners): report incidents and follow your own reports."""
 
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_serializer
 from oauth2_provider.contrib.rest_framework import OAuth2Authentication
 from rest_framework import generics, serializers, status
 from rest_framework.pagination import PageNumberPagination
@@ -14,6 +14,7 @@ from process_apis.customer_incidents.services import incident_refreshed_if_possi
 from process_apis.errors import NotFoundError
 from process_apis.models import Category, Channel, Urgency
 
+from ..idempotency import rest as idempotency
 from .permissions import IsActiveApiClient, current_client
 
 
@@ -51,6 +52,45 @@ class IncidentInputSerializer(serializers.Serializer):
         return attrs
 
 
+@extend_schema_serializer(component_name="V1Error")
+class ErrorSerializer(serializers.Serializer):
+    message = serializers.CharField()
+    extra = serializers.DictField()
+
+
+IDEMPOTENCY_PARAMETERS = [
+    OpenApiParameter(
+        idempotency.HEADER,
+        str,
+        OpenApiParameter.HEADER,
+        required=False,
+        description=(
+            "Optional; makes the report safe to retry (IETF httpapi draft 'The Idempotency-Key HTTP Header "
+            "Field'). A key of your choosing, 1 to 255 printable ASCII characters (a UUID is a good one), bare or "
+            'as a Structured Field String (`"..."`). A retry with the same key and the same JSON body (key order '
+            "and whitespace do not matter) gets the first answer again, with its status, and no second report. "
+            "Keys are yours alone (other clients' keys do not clash) and expire 24 hours after first use by default."
+        ),
+    ),
+    OpenApiParameter(
+        idempotency.REPLAYED_HEADER,
+        str,
+        OpenApiParameter.HEADER,
+        response=[201, 400],
+        enum=["true"],
+        description="Present on a replayed answer: this is the stored answer to the first request with the key.",
+    ),
+    OpenApiParameter("Location", str, OpenApiParameter.HEADER, response=[201], description="The new report's URL."),
+    OpenApiParameter(
+        "Retry-After",
+        int,
+        OpenApiParameter.HEADER,
+        response=[409, 503],
+        description="Seconds to wait before retrying.",
+    ),
+]
+
+
 class IncidentPagination(PageNumberPagination):
     page_size = 20
     page_size_query_param = "page_size"
@@ -70,10 +110,37 @@ class IncidentListCreateApi(ClientApi):
         operation_id="v1_incidents_report",
         tags=["v1: incidents"],
         request=IncidentInputSerializer,
-        responses={201: IncidentOutputSerializer},
-        description="Report an incident. 201 once it is accepted; the ServiceNow number may follow later.",
+        parameters=IDEMPOTENCY_PARAMETERS,
+        responses={
+            201: OpenApiResponse(
+                IncidentOutputSerializer,
+                description="Accepted; with `Idempotent-Replayed: true`, the stored answer to the key's first request.",
+            ),
+            400: OpenApiResponse(ErrorSerializer, description="The body or the Idempotency-Key header is not valid."),
+            401: OpenApiResponse(ErrorSerializer, description="No valid bearer token."),
+            403: OpenApiResponse(ErrorSerializer, description="The token is not an active API client's."),
+            409: OpenApiResponse(
+                ErrorSerializer, description="The first request with this Idempotency-Key is still being processed."
+            ),
+            422: OpenApiResponse(
+                ErrorSerializer, description="This Idempotency-Key was already used with a different body."
+            ),
+            503: OpenApiResponse(ErrorSerializer, description="The report could not be stored; retry later."),
+        },
+        description=(
+            "Report an incident. 201 once it is accepted; the ServiceNow number may follow later. "
+            "Send an Idempotency-Key to retry safely: the same key and body are answered as the first time."
+        ),
     )
     def post(self, request: Request) -> Response:
+        return idempotency.idempotent_response(
+            request=request,
+            client_id=current_client(request).client_id,
+            respond=lambda: self._report(request),
+            on_error=self.handle_exception,
+        )
+
+    def _report(self, request: Request) -> Response:
         data = IncidentInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         report = incident_report(

@@ -1,6 +1,7 @@
 """The browser Experience API: the report form, its confirmation and the status page (no JavaScript needed).
 
-Views parse, call the Process APIs and render; nothing here decides anything about a report.
+Views parse, call the Process APIs and render; nothing here decides anything about a report. The report
+form carries a server-issued token (`idempotency.form_tokens`) so that sending it twice reports once.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from process_apis.customer_incidents.services import incident_report, incident_s
 from process_apis.errors import NotAcceptedError, NotFoundError
 from process_apis.models import Channel
 
+from ..idempotency.form_tokens import FIELD as REPORT_TOKEN_FIELD
+from ..idempotency.form_tokens import ReportTokenRefused, report_form_send_once, report_token_issue
 from .forms import IncidentReportForm, StatusLookupForm
 
 # The references this browser session reported: only those have a readable confirmation page.
@@ -25,16 +28,26 @@ REMEMBERED_REPORTS = 20
 @require_http_methods(["GET", "HEAD", "POST"])
 def report(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
-        return _report_page(request, IncidentReportForm())
+        return _report_page(request, IncidentReportForm(), token=report_token_issue(session=request.session))
     form = IncidentReportForm(request.POST)
-    if not form.is_valid():
-        return _report_page(request, form)
+    token = request.POST.get(REPORT_TOKEN_FIELD, "")
+
+    def send() -> str:
+        return incident_report(**form.cleaned_data, channel=Channel.WEB, trace_id=request.trace_id).reference
+
     try:
-        accepted = incident_report(**form.cleaned_data, channel=Channel.WEB, trace_id=request.trace_id)
+        sent = report_form_send_once(session=request.session, token=token, send=send if form.is_valid() else None)
+    except ReportTokenRefused as exc:
+        form.add_error(None, exc.message)
+        return _report_page(request, form, token=report_token_issue(session=request.session))
     except NotAcceptedError as exc:
-        return _report_page(request, form, not_accepted=exc.message, status=503)
-    _remember_reported(request, accepted.reference)
-    return redirect("web:report-done", reference=accepted.reference)
+        return _report_page(request, form, token=token, not_accepted=exc.message, status=503)
+    if sent.sending:
+        return _report_page(request, form, token=token, sending=True, status=409)
+    if not sent.reference:
+        return _report_page(request, form, token=token)
+    _remember_reported(request, sent.reference)
+    return redirect("web:report-done", reference=sent.reference)
 
 
 @never_cache
@@ -74,9 +87,22 @@ def status(request: HttpRequest) -> HttpResponse:
 
 
 def _report_page(
-    request: HttpRequest, form: IncidentReportForm, *, not_accepted: str | None = None, status: int = 200
+    request: HttpRequest,
+    form: IncidentReportForm,
+    *,
+    token: str,
+    not_accepted: str | None = None,
+    sending: bool = False,
+    status: int = 200,
 ) -> HttpResponse:
-    context = {"form": form, "not_accepted": not_accepted, "nav": "report"}
+    context = {
+        "form": form,
+        "report_token_field": REPORT_TOKEN_FIELD,
+        "report_token": token,
+        "not_accepted": not_accepted,
+        "sending": sending,
+        "nav": "report",
+    }
     return render(request, "experience/report_form.html", context, status=status)
 
 

@@ -22,9 +22,14 @@ FORM = {
 REFERENCE = re.compile(r"IH-[0-9A-HJKMNP-TV-Z]{10}")
 
 
+def form_token(client: Client) -> str:
+    return re.search(r'name="report_token" value="([^"]+)"', client.get("/").content.decode()).group(1)
+
+
 def send_report(client: Client, capture, **overrides: str):
+    token = form_token(client)
     with capture(execute=True):
-        return client.post("/", {**FORM, **overrides})
+        return client.post("/", {**FORM, "report_token": token, **overrides})
 
 
 def all_vendors_answer(vendors, number: str = "INC0010007") -> None:
@@ -212,7 +217,7 @@ def test_a_report_that_cannot_be_accepted_answers_503_with_the_input_kept(client
         "experience_apis.web.views.incident_report",
         side_effect=NotAcceptedError("Incident Hub cannot store reports right now; please try again in a minute."),
     ):
-        response = client.post("/", FORM)
+        response = client.post("/", {**FORM, "report_token": form_token(client)})
 
     html = response.content.decode()
     assert response.status_code == 503
