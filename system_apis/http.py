@@ -14,10 +14,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 import requests
 
+from .circuit import SystemCircuit
 from .errors import (
     SystemAPIError,
     SystemAuthError,
@@ -92,9 +94,22 @@ class HttpClient:
             return path
         return self.base_url + path.lstrip("/")
 
+    @cached_property
+    def circuit(self) -> SystemCircuit:
+        """The breaker of this system's circuit, shared with every client of it in every process."""
+        return SystemCircuit(self.system)
+
     def _request(self, method: str, path: str, *, operation: str, **kwargs: Any) -> requests.Response:
         url = self.url(path)
+        # Outside the circuit: a used-up deadline is ours, not a sign of trouble in the system.
         timeout = self._timeout_within_deadline(operation)
+        return self.circuit.guard(
+            lambda: self._round_trip(method, url, operation, timeout, kwargs), operation=operation
+        )
+
+    def _round_trip(
+        self, method: str, url: str, operation: str, timeout: Timeout, kwargs: dict[str, Any]
+    ) -> requests.Response:
         started = time.monotonic()
         try:
             response = self.session.request(method, url, timeout=timeout, **kwargs)

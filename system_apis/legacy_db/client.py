@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 import time
 from datetime import date, datetime
+from functools import cached_property
 from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, connections
 
+from system_apis.circuit import SystemCircuit
 from system_apis.errors import SystemNotFound, SystemTimeout, SystemUnavailable
 from system_apis.http import time_left
 
@@ -51,7 +53,6 @@ class LegacyCustomerDatabase:
 
     def _query(self, operation: str, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
         started = time.monotonic()
-        connection = connections[self.alias]
         left = time_left()
         if left is not None and left < 0.05:
             raise SystemTimeout(
@@ -61,6 +62,17 @@ class LegacyCustomerDatabase:
                 operation=operation,
             )
         timeout = self.timeout if left is None else min(self.timeout, left)
+        return self.circuit.guard(lambda: self._execute(operation, sql, params, timeout, started), operation=operation)
+
+    @cached_property
+    def circuit(self) -> SystemCircuit:
+        """The breaker of the legacy database's circuit, shared with every process."""
+        return SystemCircuit(SYSTEM)
+
+    def _execute(
+        self, operation: str, sql: str, params: list[Any], timeout: float, started: float
+    ) -> list[tuple[Any, ...]]:
+        connection = connections[self.alias]
         try:
             with connection.cursor() as cursor:
                 if connection.vendor == "postgresql":
