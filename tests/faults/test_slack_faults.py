@@ -1,0 +1,102 @@
+"""Slack rate limiting and refusing: posted once after the wait Slack asked for, or failed fast for staff."""
+
+import time
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from process_apis.models import IncidentRequest
+from process_apis.sweeper import sweep_unfinished_work
+from process_apis.tasks import deliver_notification
+from sandbox.slack.models import Message as SlackMessage
+from tests.faults.conftest import PROMPT_SECONDS
+
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "legacy"])
+
+
+def test_slack_429_with_retry_after_is_posted_once_after_the_wait(hub):
+    """Mechanism: a retryable Slack failure is recorded with its next attempt no sooner than Retry-After
+    (backoff_delay's floor), and a delivery is only claimed once it is due.
+
+    Test settings make the plain backoff 10-50 ms and Celery runs the retry at once (eagerly): without the
+    Retry-After floor that retry would be due and post within the report's own request, long before the
+    2 s Slack asked for (a message before the wait, next_attempt_at under 2 s after the failure).
+    """
+    hub.set_faults("slack", rate_limit_next=1, retry_after=2)
+
+    reported = hub.report()
+
+    assert reported.response.status_code == 201, reported.response.text
+    assert reported.seconds < PROMPT_SECONDS
+    request = IncidentRequest.objects.get(reference=reported.body["reference"])
+    delivery = request.notifications.get()
+    assert (delivery.state, delivery.attempts) == ("retrying", 1)
+    assert "HTTP 429" in delivery.last_error and "ratelimited" in delivery.last_error
+    failed_at = delivery.updated_at  # written with next_attempt_at, in the same UPDATE, as the 429 came back
+    assert delivery.next_attempt_at - failed_at >= timedelta(seconds=2)
+    assert list(delivery.attempt_log.values_list("number", "outcome")) == [(1, "retrying")]
+    assert not SlackMessage.objects.exists()
+    assert hub.requests_seen("slack") == 1
+
+    # Run again before it is due (as a duplicate task or an impatient worker would): Slack is left alone.
+    deliver_notification.delay(delivery.pk)
+    assert sweep_unfinished_work()["notifications"] == 0
+    assert hub.requests_seen("slack") == 1
+
+    time.sleep(max(0.0, (delivery.next_attempt_at - timezone.now()).total_seconds()))
+    deliver_notification.delay(delivery.pk)
+
+    message = SlackMessage.objects.get()
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.attempts, delivery.last_error) == ("sent", 2, "")
+    assert (delivery.slack_channel_id, delivery.slack_ts) == (message.channel_id, message.ts)
+    assert message.posted_at - failed_at >= timedelta(seconds=2)
+    assert list(delivery.attempt_log.values_list("number", "outcome")) == [(1, "retrying"), (2, "sent")]
+    assert hub.requests_seen("slack") == 2
+
+    deliver_notification.delay(delivery.pk)
+    assert sweep_unfinished_work()["notifications"] == 0
+    assert SlackMessage.objects.count() == 1
+    assert hub.requests_seen("slack") == 2
+
+
+def test_slack_ok_false_channel_not_found_fails_fast_after_one_attempt_and_shows_staff_why(hub, settings, admin_client):
+    """Mechanism: Slack's logical errors (HTTP 200, ok: false) are classified, and channel_not_found is not
+    retryable: the delivery is marked failed at once, with the error, instead of being retried.
+
+    Without it the delivery would be retried (test settings make the backoff 10-50 ms, so Celery's eager
+    retries reach Slack again: attempts and requests_seen above 1), or the ok: false answer would be taken
+    as sent (state "sent", no error recorded).
+    """
+    settings.SLACK_CHANNEL = "#no-such-channel"
+
+    reported = hub.report()
+
+    assert reported.response.status_code == 201, reported.response.text
+    assert reported.seconds < PROMPT_SECONDS
+    request = IncidentRequest.objects.get(reference=reported.body["reference"])
+    assert request.sync_state == "created"
+    delivery = request.notifications.get()
+    assert (delivery.channel, delivery.state, delivery.attempts, delivery.next_attempt_at) == (
+        "#no-such-channel",
+        "failed",
+        1,
+        None,
+    )
+    assert delivery.last_error.startswith("slack.post_message (HTTP 200) [channel_not_found]: ")
+    assert list(delivery.attempt_log.values_list("number", "outcome", "error")) == [(1, "failed", delivery.last_error)]
+    assert request.events.get(kind="notification_failed").detail == {"error": delivery.last_error}
+    assert not SlackMessage.objects.exists()
+    assert hub.requests_seen("slack") == 1
+
+    # Nothing picks it up again on its own: only staff's re-send does.
+    assert sweep_unfinished_work() == {"notifications": 0, "servicenow_syncs": 0}
+    deliver_notification.delay(delivery.pk)
+    assert hub.requests_seen("slack") == 1
+
+    page = admin_client.get("/admin/process_apis/notificationdelivery/?state__exact=failed")
+
+    assert page.status_code == 200
+    assert request.reference in page.content.decode()
+    assert "channel_not_found" in page.content.decode()
