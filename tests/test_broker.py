@@ -1,0 +1,38 @@
+import os
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from kombu import Connection
+
+from incidents_site import broker
+from incidents_site.celery import app as celery_app
+
+
+def connect(folder: Path) -> Connection:
+    options = {"data_folder_in": str(folder), "data_folder_out": str(folder), "control_folder": str(folder)}
+    return Connection("filesystem://", transport="incidents_site.broker:Transport", transport_options=options)
+
+
+def test_a_message_appears_in_the_queue_folder_only_once_it_is_whole(tmp_path, monkeypatch):
+    seen_while_writing = []
+    real_replace = os.replace
+
+    def replace(source, target):
+        seen_while_writing.extend(name for name in os.listdir(tmp_path) if name.endswith(".msg"))
+        assert Path(source).read_bytes()  # the full message is written before it gets its queue name
+        real_replace(source, target)
+
+    monkeypatch.setattr(broker.os, "replace", replace)
+    with connect(tmp_path) as connection:
+        queue = connection.SimpleQueue("notices")
+        queue.put({"delivery_id": 7})
+
+        assert seen_while_writing == []
+        assert queue.get(timeout=1).payload == {"delivery_id": 7}
+
+
+@pytest.mark.skipif(not settings.CELERY_BROKER_URL.startswith("filesystem://"), reason="a real broker is configured")
+def test_the_embedded_default_publishes_through_this_transport():
+    with celery_app.connection_for_write() as connection:
+        assert isinstance(connection.transport, broker.Transport)
