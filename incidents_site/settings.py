@@ -208,7 +208,8 @@ LEGACY_DB_TIMEOUT = env.float("LEGACY_DB_TIMEOUT", default=5.0)
 # --- Idempotent intake ---------------------------------------------------------------------------
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 # An in-flight key older than this belongs to a request whose process died: it is taken over.
-IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS = env.int("IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS", default=120)
+# Longer than a report may take (REPORT_DOWNSTREAM_BUDGET); the report itself is found by its intake key.
+IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS = env.int("IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS", default=60)
 
 # --- Retries and the sweeper (seconds) ------------------------------------------------------------
 NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=5)

@@ -43,6 +43,8 @@ class IncidentRequest(models.Model):
     reference = models.CharField(max_length=13, unique=True, editable=False)
     trace_id = models.CharField(max_length=64, blank=True, editable=False)
     channel = models.CharField(max_length=10, choices=Channel.choices, editable=False)
+    # The consumer's own key for this report (an Idempotency-Key, a form token): a retry finds it again.
+    intake_key = models.CharField(max_length=320, null=True, blank=True, unique=True, editable=False)
     api_client_id = models.CharField(
         "API client id",
         max_length=100,

@@ -19,6 +19,7 @@ from .services import (
     StoredResponse,
     idempotency_claim,
     idempotency_complete,
+    idempotency_intake_key,
     idempotency_key_parse,
     idempotency_release,
     request_fingerprint,
@@ -35,13 +36,18 @@ def idempotent_response(
     *,
     request: Request,
     client_id: str,
-    respond: Callable[[], Response],
+    respond: Callable[[str | None], Response],
     on_error: Callable[[Exception], Response],
 ) -> Response:
-    """`respond()` once per (client, key); `on_error` turns what it raises into the view's error answer."""
+    """`respond(intake_key)` once per (client, key); `on_error` turns what it raises into the view's error answer.
+
+    `intake_key` (None without the header) goes with the report into the process layer, which returns the
+    report already stored under it: so a key whose first request died after storing the report (its record
+    left in flight, then taken over as the same record) never makes a second one.
+    """
     raw_key = request.headers.get(HEADER)
     if raw_key is None:
-        return respond()
+        return respond(None)
     key = idempotency_key_parse(raw_key)
     if key is None:
         return _error(
@@ -75,7 +81,7 @@ def idempotent_response(
     record = claim.record
     try:
         try:
-            response = respond()
+            response = respond(idempotency_intake_key(record))
         except Exception as exc:
             response = on_error(exc)
     except BaseException:

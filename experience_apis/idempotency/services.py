@@ -108,9 +108,19 @@ def idempotency_claim(*, scope: str, key: str, fingerprint: str | None = None) -
         existing = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
         if existing is None:
             continue  # released between our INSERT and this read: claim again
-        if _is_dead(existing, now):
-            # Only the row judged dead, in the state it was judged in: never a replacement, never a completion.
+        if existing.expires_at <= now:
+            # Only the row judged expired, in the state it was judged in: never a replacement, never a completion.
             IdempotencyRecord.objects.filter(pk=existing.pk, state=existing.state).delete()
+            continue
+        if _is_dead(existing, now):
+            # Left in flight by a process that died: taken over as the same record (the same intake key), so
+            # a report that request did store is found again instead of made twice.
+            taken = IdempotencyRecord.objects.filter(
+                pk=existing.pk, state=State.IN_FLIGHT, created_at=existing.created_at
+            ).update(created_at=now)
+            if taken:
+                existing.refresh_from_db()
+                return Claim(ClaimOutcome.CLAIMED, existing)
             continue
         if fingerprint is not None and existing.fingerprint != fingerprint:
             return Claim(ClaimOutcome.MISMATCH, existing)
@@ -126,6 +136,11 @@ def idempotency_find(*, scope: str, key: str) -> Claim | None:
     if existing is None or _is_dead(existing, timezone.now()):
         return None
     return Claim(ClaimOutcome.IN_FLIGHT if existing.state == State.IN_FLIGHT else ClaimOutcome.REPLAY, existing)
+
+
+def idempotency_intake_key(record: IdempotencyRecord) -> str:
+    """The key the report made under this record is stored with in the process layer."""
+    return f"idempotency:{record.pk}"
 
 
 def idempotency_complete(*, record: IdempotencyRecord, status: int, body: Any, location: str = "") -> None:

@@ -136,11 +136,11 @@ class IncidentListCreateApi(ClientApi):
         return idempotency.idempotent_response(
             request=request,
             client_id=current_client(request).client_id,
-            respond=lambda: self._report(request),
+            respond=lambda intake_key: self._report(request, intake_key),
             on_error=self.handle_exception,
         )
 
-    def _report(self, request: Request) -> Response:
+    def _report(self, request: Request, intake_key: str | None) -> Response:
         data = IncidentInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         report = incident_report(
@@ -148,6 +148,7 @@ class IncidentListCreateApi(ClientApi):
             channel=Channel.API,
             api_client_id=current_client(request).client_id,
             trace_id=getattr(request, "trace_id", ""),
+            intake_key=intake_key,
         )
         response = Response(IncidentOutputSerializer(incident_summary(report)).data, status=status.HTTP_201_CREATED)
         response["Location"] = reverse("v1-incident", kwargs={"reference": report.reference})

@@ -33,7 +33,9 @@ def report(request: HttpRequest) -> HttpResponse:
     token = request.POST.get(REPORT_TOKEN_FIELD, "")
 
     def send() -> str:
-        return incident_report(**form.cleaned_data, channel=Channel.WEB, trace_id=request.trace_id).reference
+        return incident_report(
+            **form.cleaned_data, channel=Channel.WEB, trace_id=request.trace_id, intake_key=f"web:{token}"
+        ).reference
 
     try:
         sent = report_form_send_once(session=request.session, token=token, send=send if form.is_valid() else None)

@@ -54,12 +54,19 @@ def incident_report(
     channel: str = Channel.WEB,
     api_client_id: str = "",
     trace_id: str = "",
+    intake_key: str | None = None,
 ) -> IncidentRequest:
     """Accept one report and take it as far as the systems of record allow right now.
+
+    `intake_key` is the consumer's key for this report (scoped by the consumer, e.g. its client): a
+    report already stored under it is returned as it is, so a retry never makes a second one, even when
+    the first request died after storing the report and before its answer was recorded.
 
     All downstream calls together get REPORT_DOWNSTREAM_BUDGET seconds, below the web server's timeout:
     what does not fit is left to the background retries.
     """
+    if intake_key and (earlier := IncidentRequest.objects.filter(intake_key=intake_key).first()):
+        return earlier
     with downstream_deadline(settings.REPORT_DOWNSTREAM_BUDGET):
         customer = customer_find(email=email)
         category = Category(category)
@@ -78,7 +85,10 @@ def incident_report(
                 trace_id=trace_id,
                 customer=customer.as_dict(),
                 customer_degraded=customer.degraded,
+                intake_key=intake_key or None,
             )
+        except _AlreadyStored as stored:
+            return stored.request
         except DatabaseError as exc:
             logger.exception("report could not be stored")
             raise NotAcceptedError(
@@ -268,6 +278,14 @@ def incident_refreshed_if_possible(*, request: IncidentRequest) -> IncidentReque
         return request
 
 
+class _AlreadyStored(Exception):
+    """A concurrent request with the same intake key stored the report first."""
+
+    def __init__(self, request: IncidentRequest) -> None:
+        super().__init__(request.reference)
+        self.request = request
+
+
 def _store(**values: object) -> IncidentRequest:
     for _ in range(3):
         reference = new_reference()
@@ -287,6 +305,9 @@ def _store(**values: object) -> IncidentRequest:
         except IntegrityError:
             if IncidentRequest.objects.filter(reference=reference).exists():
                 continue  # a reference collision (50 random bits): draw another
+            intake_key = values.get("intake_key")
+            if intake_key and (concurrent := IncidentRequest.objects.filter(intake_key=intake_key).first()):
+                raise _AlreadyStored(concurrent) from None
             raise
     raise NotAcceptedError("Could not allocate a reference; please try again.")
 

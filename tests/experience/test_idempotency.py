@@ -12,6 +12,7 @@ from experience_apis.clients.services import api_client_create
 from experience_apis.idempotency.services import (
     ClaimOutcome,
     idempotency_claim,
+    idempotency_intake_key,
     idempotency_key_parse,
     idempotency_purge_expired,
     request_fingerprint,
@@ -579,3 +580,19 @@ def test_staff_see_the_records_read_only(admin_client):
     assert (listing.status_code, detail.status_code, add.status_code) == (200, 200, 403)
     assert "k-1" in listing.content.decode()
     assert 'name="_save"' not in detail.content.decode()
+
+
+def test_a_key_whose_first_request_died_after_storing_the_report_answers_with_that_report(
+    api, vendors_answer, django_capture_on_commit_callbacks
+):
+    scope = f"api:{api.api_client.client_id}"
+    claim = idempotency_claim(scope=scope, key="k-died", fingerprint=request_fingerprint(REPORT))
+    with django_capture_on_commit_callbacks(execute=True):
+        stored = incident_report(**REPORT, channel="api", intake_key=idempotency_intake_key(claim.record))
+    IdempotencyRecord.objects.update(created_at=timezone.now() - timedelta(seconds=121))
+
+    response = post(api, django_capture_on_commit_callbacks, key="k-died")
+
+    assert response.status_code == 201
+    assert response.json()["reference"] == stored.reference
+    assert IncidentRequest.objects.count() == 1

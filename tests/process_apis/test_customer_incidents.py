@@ -323,3 +323,18 @@ def test_a_broken_customer_source_degrades_instead_of_losing_the_report(
 
     assert request.customer["unavailable"] == ["legacy_db"]
     assert request.sync_state == "created"
+
+
+def test_a_report_already_stored_under_an_intake_key_is_returned_not_made_again(
+    vendors, legacy_customers, django_capture_on_commit_callbacks
+):
+    vendors.salesforce_knows()
+    vendors.servicenow_creates()
+    vendors.slack_accepts()
+    first = report(django_capture_on_commit_callbacks, intake_key="client-a:key-1")
+
+    again = report(django_capture_on_commit_callbacks, intake_key="client-a:key-1")
+    other = report(django_capture_on_commit_callbacks, intake_key="client-a:key-2")
+
+    assert again.pk == first.pk and other.pk != first.pk
+    assert len([c for c in vendors.calls_to(SN_INCIDENTS) if c.request.method == "POST"]) == 2
