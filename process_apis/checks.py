@@ -1,0 +1,31 @@
+"""Settings that must agree with each other for the guarantees to hold, checked at start-up."""
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, register
+
+
+@register()
+def leases_outlast_the_calls_they_cover(**kwargs: object) -> list[CheckMessage]:
+    """A claim that expires while its call is still running lets a second worker repeat that call."""
+    problems = []
+    slack_call = sum(settings.SLACK_TIMEOUT)
+    if settings.NOTIFICATION_CLAIM_LEASE <= slack_call:
+        problems.append(
+            Error(
+                f"NOTIFICATION_CLAIM_LEASE ({settings.NOTIFICATION_CLAIM_LEASE} s) must be longer than a Slack call "
+                f"may take ({slack_call} s), or a live delivery can be taken over and posted twice.",
+                id="process_apis.E001",
+            )
+        )
+    # The look-up, then the create; the first attempt runs inside a report's downstream budget.
+    servicenow_attempt = max(2 * sum(settings.SERVICENOW_TIMEOUT), settings.REPORT_DOWNSTREAM_BUDGET)
+    lease = settings.SERVICENOW_SYNC_LEASE
+    if lease <= servicenow_attempt:
+        problems.append(
+            Error(
+                f"SERVICENOW_SYNC_LEASE ({lease} s) must be longer than one ServiceNow attempt may take "
+                f"({servicenow_attempt} s), or two attempts can create two incidents.",
+                id="process_apis.E002",
+            )
+        )
+    return problems

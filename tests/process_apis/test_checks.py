@@ -1,0 +1,16 @@
+from process_apis.checks import leases_outlast_the_calls_they_cover
+
+
+def test_the_default_settings_pass():
+    assert leases_outlast_the_calls_they_cover() == []
+
+
+def test_a_lease_shorter_than_the_call_it_covers_is_an_error(settings):
+    settings.SLACK_TIMEOUT = (3.0, 10.0)
+    settings.NOTIFICATION_CLAIM_LEASE = 10
+    settings.SERVICENOW_SYNC_LEASE = 15
+
+    assert [problem.id for problem in leases_outlast_the_calls_they_cover()] == [
+        "process_apis.E001",
+        "process_apis.E002",
+    ]
