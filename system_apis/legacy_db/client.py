@@ -9,7 +9,7 @@ from functools import cached_property
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, connections
+from django.db import DatabaseError, connections, transaction
 
 from system_apis.circuit import SystemCircuit
 from system_apis.errors import SystemNotFound, SystemTimeout, SystemUnavailable
@@ -74,9 +74,10 @@ class LegacyCustomerDatabase:
     ) -> list[tuple[Any, ...]]:
         connection = connections[self.alias]
         try:
-            with connection.cursor() as cursor:
+            # Its own (sub)transaction: a failed query must not poison a transaction the caller holds open.
+            with transaction.atomic(using=self.alias), connection.cursor() as cursor:
                 if connection.vendor == "postgresql":
-                    cursor.execute("SET statement_timeout = %s", [int(timeout * 1000)])
+                    cursor.execute("SET LOCAL statement_timeout = %s", [int(timeout * 1000)])
                 cursor.execute(sql, params)
                 rows = cursor.fetchall()
         except DatabaseError as exc:
