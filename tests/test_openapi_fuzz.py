@@ -30,6 +30,13 @@ from process_apis.customer_incidents.services import incident_report
 from process_apis.models import Channel, NotificationDelivery
 from tests.vendors import SN_INCIDENTS, Vendors, sn_record
 
+# Through the bare WSGI app every request ends by closing "obsolete" database connections, which on
+# PostgreSQL includes the one holding the test's transaction: the fuzz run is the SQLite tier's.
+pytestmark = pytest.mark.skipif(
+    os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="runs on the embedded SQLite tier (the WSGI app closes the test's PostgreSQL connection)",
+)
+
 # Per operation and generation mode; a deeper run: OPENAPI_FUZZ_MAX_EXAMPLES=200 pytest tests/test_openapi_fuzz.py
 MAX_EXAMPLES = int(os.environ.get("OPENAPI_FUZZ_MAX_EXAMPLES", "6"))
 CONFIG = schemathesis.Config.from_dict(
@@ -39,22 +46,8 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application,
 
 # Answers the app gives but its schema does not document yet, per operation. Only these statuses are let
 # through the status code check; every other check still applies. `test_known_gaps_are_still_undocumented`
-# fails once an entry is documented, so that it is then removed here.
-KNOWN_GAPS: dict[str, set[int]] = {
-    "POST /api/process/customer-incidents/v1/reports": {400},
-    "GET /api/process/customer-incidents/v1/reports/{reference}": {404},
-    "POST /api/process/customer-incidents/v1/reports/{reference}/sync": {404},
-    "GET /api/process/customers/v1/customers": {400},
-    "GET /api/process/notifications/v1/deliveries": {400},
-    "POST /api/process/notifications/v1/deliveries/{delivery_id}/resend": {404, 409},
-    "POST /api/process/service-incidents/v1/incidents": {400},
-    "GET /api/process/service-incidents/v1/incidents/{sys_id}": {404},
-    "PATCH /api/process/service-incidents/v1/incidents/{sys_id}": {400, 404},
-    "GET /api/system/legacy-customers/v1/customers": {400},
-    "GET /api/system/legacy-customers/v1/customers/{customer_number}": {404},
-    "GET /api/v1/incidents": {404},
-    "GET /api/v1/incidents/{reference}": {404},
-}
+# fails once an entry is documented, so that it is then removed here. None today: keep it that way.
+KNOWN_GAPS: dict[str, set[int]] = {}
 
 
 def status_code_conformance_but_known_gaps(

@@ -1,7 +1,7 @@
 """REST v1 for clients (mobile app, partners): report incidents and follow your own reports."""
 
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from oauth2_provider.contrib.rest_framework import OAuth2Authentication
 from rest_framework import generics, serializers, status
 from rest_framework.pagination import PageNumberPagination
@@ -13,6 +13,8 @@ from process_apis.customer_incidents.selectors import incident_get, incident_lis
 from process_apis.customer_incidents.services import incident_refreshed_if_possible, incident_report
 from process_apis.errors import NotFoundError
 from process_apis.models import Category, Channel, Urgency
+from process_apis.rest import error_headers
+from process_apis.rest import error_responses as process_error_responses
 
 from ..idempotency import rest as idempotency
 from .permissions import IsActiveApiClient, current_client
@@ -52,12 +54,6 @@ class IncidentInputSerializer(serializers.Serializer):
         return attrs
 
 
-@extend_schema_serializer(component_name="V1Error")
-class ErrorSerializer(serializers.Serializer):
-    message = serializers.CharField()
-    extra = serializers.DictField()
-
-
 IDEMPOTENCY_PARAMETERS = [
     OpenApiParameter(
         idempotency.HEADER,
@@ -91,6 +87,21 @@ IDEMPOTENCY_PARAMETERS = [
 ]
 
 
+# The client credentials grant of /o/token/ issues every token with this scope.
+SECURITY = [{"oauth2": ["incidents"]}]
+
+
+# v1 is for API clients with a bearer token, not for staff.
+CLIENT_AUTH_ERRORS = {
+    "e401": "No valid bearer token: get one at POST /o/token/ with your client credentials.",
+    "e403": "The token is not an active API client's.",
+}
+
+
+def error_responses(*codes: int, **descriptions: str) -> dict[int, OpenApiResponse]:
+    return process_error_responses(*codes, **{**CLIENT_AUTH_ERRORS, **descriptions})
+
+
 class IncidentPagination(PageNumberPagination):
     page_size = 20
     page_size_query_param = "page_size"
@@ -110,22 +121,26 @@ class IncidentListCreateApi(ClientApi):
         operation_id="v1_incidents_report",
         tags=["v1: incidents"],
         request=IncidentInputSerializer,
-        parameters=IDEMPOTENCY_PARAMETERS,
+        auth=SECURITY,
+        parameters=[*IDEMPOTENCY_PARAMETERS, *error_headers(401, retry_after=())],
         responses={
             201: OpenApiResponse(
                 IncidentOutputSerializer,
                 description="Accepted; with `Idempotent-Replayed: true`, the stored answer to the key's first request.",
             ),
-            400: OpenApiResponse(ErrorSerializer, description="The body or the Idempotency-Key header is not valid."),
-            401: OpenApiResponse(ErrorSerializer, description="No valid bearer token."),
-            403: OpenApiResponse(ErrorSerializer, description="The token is not an active API client's."),
-            409: OpenApiResponse(
-                ErrorSerializer, description="The first request with this Idempotency-Key is still being processed."
+            **error_responses(
+                400,
+                401,
+                403,
+                409,
+                415,
+                422,
+                503,
+                e400="The body or the Idempotency-Key header is not valid.",
+                e409="The first request with this Idempotency-Key is still being processed.",
+                e422="This Idempotency-Key was already used with a different body.",
+                e503="The report could not be stored; retry later.",
             ),
-            422: OpenApiResponse(
-                ErrorSerializer, description="This Idempotency-Key was already used with a different body."
-            ),
-            503: OpenApiResponse(ErrorSerializer, description="The report could not be stored; retry later."),
         },
         description=(
             "Report an incident. 201 once it is accepted; the ServiceNow number may follow later. "
@@ -157,7 +172,14 @@ class IncidentListCreateApi(ClientApi):
     @extend_schema(
         operation_id="v1_incidents_list",
         tags=["v1: incidents"],
-        responses={200: IncidentOutputSerializer(many=True)},
+        auth=SECURITY,
+        parameters=error_headers(401),
+        responses={
+            200: IncidentOutputSerializer(many=True),
+            **error_responses(
+                401, 403, 404, e404="No such page: `page` is below 1, past the last page, or not a number."
+            ),
+        },
         description="Your reports, newest first.",
     )
     def get(self, request: Request) -> Response:
@@ -171,8 +193,12 @@ class IncidentDetailApi(ClientApi):
     @extend_schema(
         operation_id="v1_incidents_get",
         tags=["v1: incidents"],
-        parameters=[OpenApiParameter("reference", str, OpenApiParameter.PATH)],
-        responses={200: IncidentOutputSerializer},
+        auth=SECURITY,
+        parameters=[OpenApiParameter("reference", str, OpenApiParameter.PATH), *error_headers(401)],
+        responses={
+            200: IncidentOutputSerializer,
+            **error_responses(401, 403, 404, e404="You have no report with that reference."),
+        },
         description="One of your reports, its state fresh from ServiceNow (as last known if ServiceNow is down).",
     )
     def get(self, request: Request, reference: str) -> Response:

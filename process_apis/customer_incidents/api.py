@@ -6,8 +6,12 @@ from rest_framework.views import APIView
 
 from ..errors import NotFoundError
 from ..models import Category, Channel, IncidentRequest, Urgency
+from ..rest import error_headers, error_responses
 from .selectors import incident_get, incident_summary
 from .services import incident_refresh_state, incident_report, incident_retry_sync
+
+TAGS = ["Process: customer incidents"]
+NO_REPORT = "No report with that reference."
 
 
 class ReportSummaryOutputSerializer(serializers.Serializer):
@@ -46,9 +50,20 @@ class ReportInputSerializer(serializers.Serializer):
 class ReportCreateApi(APIView):
     @extend_schema(
         operation_id="process_customer_incidents_report",
-        tags=["Process: customer incidents"],
+        tags=TAGS,
         request=ReportInputSerializer,
-        responses={201: ReportSummaryOutputSerializer},
+        parameters=error_headers(400, 401, 403, 415, 503),
+        responses={
+            201: ReportSummaryOutputSerializer,
+            **error_responses(
+                400,
+                401,
+                403,
+                415,
+                503,
+                e503="Incident Hub cannot store the report right now; try again after Retry-After.",
+            ),
+        },
         description="The whole orchestration: customer lookup, local record, ServiceNow incident, Slack notice.",
     )
     def post(self, request: Request) -> Response:
@@ -66,8 +81,9 @@ class ReportCreateApi(APIView):
 class ReportDetailApi(APIView):
     @extend_schema(
         operation_id="process_customer_incidents_get",
-        tags=["Process: customer incidents"],
-        responses={200: ReportSummaryOutputSerializer},
+        tags=TAGS,
+        parameters=error_headers(401, 403, 404),
+        responses={200: ReportSummaryOutputSerializer, **error_responses(401, 403, 404, e404=NO_REPORT)},
     )
     def get(self, request: Request, reference: str) -> Response:
         return Response(ReportSummaryOutputSerializer(incident_summary(_report(reference))).data)
@@ -76,9 +92,22 @@ class ReportDetailApi(APIView):
 class ReportSyncApi(APIView):
     @extend_schema(
         operation_id="process_customer_incidents_sync",
-        tags=["Process: customer incidents"],
+        tags=TAGS,
         request=None,
-        responses={200: ReportSummaryOutputSerializer},
+        parameters=error_headers(401, 403, 404, 502, 503),
+        responses={
+            200: ReportSummaryOutputSerializer,
+            **error_responses(
+                401,
+                403,
+                404,
+                502,
+                503,
+                e404="No report with that reference, or ServiceNow no longer has its incident.",
+                e502="ServiceNow refused to read the incident (or Incident Hub's credentials).",
+                e503="ServiceNow is unreachable, failing or busy; try again later (after Retry-After when given).",
+            ),
+        },
         description="Retry the ServiceNow create now if it is still missing, else refresh the state from it.",
     )
     def post(self, request: Request, reference: str) -> Response:

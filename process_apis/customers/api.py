@@ -1,9 +1,10 @@
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ..rest import error_headers, error_responses
 from .services import customer_find
 
 
@@ -32,8 +33,11 @@ class CustomerLookupApi(APIView):
     @extend_schema(
         operation_id="process_customers_find",
         tags=["Process: customers"],
-        parameters=[OpenApiParameter("email", str, required=True)],
-        responses={200: CustomerOutputSerializer},
+        parameters=[InputSerializer, *error_headers(400, 401, 403)],
+        responses={
+            200: CustomerOutputSerializer,
+            **error_responses(400, 401, 403, e400="The email is missing or not valid."),
+        },
         description="One customer merged from the legacy database and Salesforce; degraded, never failed.",
     )
     def get(self, request: Request) -> Response:

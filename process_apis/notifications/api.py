@@ -1,10 +1,11 @@
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..models import NotificationDelivery
+from ..rest import error_headers, error_responses
 from .selectors import delivery_list
 from .services import notification_resend
 
@@ -37,11 +38,8 @@ class DeliveryListApi(APIView):
     @extend_schema(
         operation_id="process_notifications_list",
         tags=["Process: notifications"],
-        parameters=[
-            OpenApiParameter("reference", str, required=False),
-            OpenApiParameter("state", str, required=False, enum=NotificationDelivery.State.values),
-        ],
-        responses={200: DeliveryOutputSerializer(many=True)},
+        parameters=[FilterSerializer, *error_headers(400, 401, 403)],
+        responses={200: DeliveryOutputSerializer(many=True), **error_responses(400, 401, 403)},
     )
     def get(self, request: Request) -> Response:
         query = self.FilterSerializer(data=request.query_params)
@@ -54,7 +52,18 @@ class DeliveryResendApi(APIView):
         operation_id="process_notifications_resend",
         tags=["Process: notifications"],
         request=None,
-        responses={202: DeliveryOutputSerializer},
+        parameters=error_headers(401, 403, 404, 409),
+        responses={
+            202: DeliveryOutputSerializer,
+            **error_responses(
+                401,
+                403,
+                404,
+                409,
+                e404="No notification with that id.",
+                e409="Only a failed notification can be re-sent; `extra.state` says what this one is.",
+            ),
+        },
         description="Give a failed delivery a fresh round of attempts.",
     )
     def post(self, request: Request, delivery_id: int) -> Response:

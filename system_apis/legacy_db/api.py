@@ -1,10 +1,24 @@
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ..rest import error_headers
+from ..rest import error_responses as system_error_responses
 from .client import LegacyCustomerDatabase
+
+TAGS = ["System: legacy customers"]
+
+
+def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
+    return system_error_responses(
+        "The legacy customer database",
+        *codes,
+        e400="The email is missing or not valid.",
+        e404="The legacy customer database has no customer with that number.",
+        e503="The legacy customer database is failing, or its circuit is open (see Retry-After).",
+    )
 
 
 class LegacyCustomerOutputSerializer(serializers.Serializer):
@@ -19,13 +33,13 @@ class LegacyCustomerOutputSerializer(serializers.Serializer):
 
 class LegacyCustomerListApi(APIView):
     class InputSerializer(serializers.Serializer):
-        email = serializers.EmailField(max_length=80)
+        email = serializers.EmailField(max_length=80, help_text="Exact email, any case")
 
     @extend_schema(
         operation_id="legacy_customers_find_by_email",
-        tags=["System: legacy customers"],
-        parameters=[OpenApiParameter("email", str, required=True, description="Exact email, any case")],
-        responses={200: LegacyCustomerOutputSerializer(many=True)},
+        tags=TAGS,
+        parameters=[InputSerializer, *error_headers(400, 401, 403, 503)],
+        responses={200: LegacyCustomerOutputSerializer(many=True), **error_responses(400, 401, 403, 503)},
     )
     def get(self, request: Request) -> Response:
         query = self.InputSerializer(data=request.query_params)
@@ -37,8 +51,9 @@ class LegacyCustomerListApi(APIView):
 class LegacyCustomerDetailApi(APIView):
     @extend_schema(
         operation_id="legacy_customers_get",
-        tags=["System: legacy customers"],
-        responses={200: LegacyCustomerOutputSerializer},
+        tags=TAGS,
+        parameters=error_headers(401, 403, 404, 503),
+        responses={200: LegacyCustomerOutputSerializer, **error_responses(401, 403, 404, 503)},
     )
     def get(self, request: Request, customer_number: str) -> Response:
         customer = LegacyCustomerDatabase.from_settings().get_customer(customer_number)

@@ -12,10 +12,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ..rest import error_headers
 from ..rest import error_responses as system_error_responses
 from .client import SalesforceClient
 
 TAGS = ["System: Salesforce"]
+ERRORS = (400, 401, 403, 429, 502, 503, 504)
 
 
 def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
@@ -48,8 +50,8 @@ class ContactListApi(APIView):
         operation_id="salesforce_contacts_find_by_email",
         summary="Find the Salesforce contacts with an email address",
         tags=TAGS,
-        parameters=[InputSerializer],
-        responses={200: OutputSerializer(many=True), **error_responses(400, 403, 429, 502, 503, 504)},
+        parameters=[InputSerializer, *error_headers(*ERRORS)],
+        responses={200: OutputSerializer(many=True), **error_responses(*ERRORS)},
     )
     def get(self, request: Request) -> Response:
         query = self.InputSerializer(data=request.query_params)

@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ..rest import error_headers
 from ..rest import error_responses as system_error_responses
 from .client import ServiceNowClient
 from .types import Impact, Incident, IncidentState, IncidentUpdate, NewIncident, Urgency
@@ -28,6 +29,10 @@ def no_caret(value: str) -> str:
     if "^" in value:
         raise serializers.ValidationError("must not contain '^'.")
     return value
+
+
+# What every operation can answer besides its own client errors (400, 404, 415).
+DOWNSTREAM_ERRORS = (401, 403, 429, 502, 503, 504)
 
 
 def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
@@ -80,7 +85,8 @@ class IncidentsApi(APIView):
         operation_id="servicenow_incidents_create",
         summary="Create an incident in ServiceNow",
         request=InputSerializer,
-        responses={201: OutputSerializer, **error_responses(400, 403, 429, 502, 503, 504)},
+        parameters=error_headers(400, 415, *DOWNSTREAM_ERRORS),
+        responses={201: OutputSerializer, **error_responses(400, 415, *DOWNSTREAM_ERRORS)},
     )
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
@@ -103,8 +109,8 @@ class IncidentsApi(APIView):
     @extend_schema(
         operation_id="servicenow_incidents_find",
         summary="Find the incident made for a correlation id (a list of zero or one)",
-        parameters=[QuerySerializer],
-        responses={200: OutputSerializer(many=True), **error_responses(400, 403, 429, 502, 503, 504)},
+        parameters=[QuerySerializer, *error_headers(400, *DOWNSTREAM_ERRORS)],
+        responses={200: OutputSerializer(many=True), **error_responses(400, *DOWNSTREAM_ERRORS)},
     )
     def get(self, request: Request) -> Response:
         query = self.QuerySerializer(data=request.query_params)
@@ -137,7 +143,8 @@ class IncidentDetailApi(APIView):
     @extend_schema(
         operation_id="servicenow_incidents_retrieve",
         summary="Read an incident",
-        responses={200: OutputSerializer, **error_responses(403, 404, 429, 502, 503, 504)},
+        parameters=error_headers(404, *DOWNSTREAM_ERRORS),
+        responses={200: OutputSerializer, **error_responses(404, *DOWNSTREAM_ERRORS)},
     )
     def get(self, request: Request, sys_id: str) -> Response:
         return Response(render(ServiceNowClient.from_settings().get_incident(sys_id)))
@@ -146,7 +153,8 @@ class IncidentDetailApi(APIView):
         operation_id="servicenow_incidents_update",
         summary="Change an incident (only the fields sent)",
         request=InputSerializer,
-        responses={200: OutputSerializer, **error_responses(400, 403, 404, 429, 502, 503, 504)},
+        parameters=error_headers(400, 404, 415, *DOWNSTREAM_ERRORS),
+        responses={200: OutputSerializer, **error_responses(400, 404, 415, *DOWNSTREAM_ERRORS)},
     )
     def patch(self, request: Request, sys_id: str) -> Response:
         serializer = self.InputSerializer(data=request.data)

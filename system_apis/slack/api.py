@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..rest import error_responses
+from ..rest import error_headers, error_responses
 from .client import SlackClient
 from .types import Notice, is_web_url
+
+ERRORS = (400, 401, 403, 404, 415, 429, 502, 503, 504)
 
 
 class MessageFieldSerializer(serializers.Serializer):
@@ -63,26 +65,12 @@ class SlackMessageApi(APIView):
         tags=["System: Slack"],
         summary="Post a message to a Slack channel",
         request=InputSerializer,
-        parameters=[
-            OpenApiParameter(
-                "Retry-After",
-                int,
-                OpenApiParameter.HEADER,
-                response=[429],
-                description="Seconds to wait before posting again, as Slack said.",
-            )
-        ],
+        parameters=error_headers(*ERRORS),
         responses={
             201: OutputSerializer,
             **error_responses(
                 "Slack",
-                400,
-                403,
-                404,
-                429,
-                502,
-                503,
-                504,
+                *ERRORS,
                 e400="Invalid input, or Slack refused the message.",
                 e404="Slack does not know the channel.",
             ),

@@ -369,7 +369,7 @@ def test_the_schema_documents_the_header_and_the_409_and_422_answers(client):
     assert (header["in"], header.get("required", False), header["schema"]) == ("header", False, {"type": "string"})
     assert {"201", "400", "409", "422", "503"} <= set(operation["responses"])
     assert operation["responses"]["409"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/V1Error"
+        "$ref": "#/components/schemas/ApiError"
     }
     assert "Retry-After" in operation["responses"]["409"]["headers"]
     assert set(operation["responses"]["201"]["headers"]) == {"Idempotent-Replayed", "Location"}

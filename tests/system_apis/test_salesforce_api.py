@@ -176,7 +176,7 @@ def test_the_schema_describes_the_endpoint():
     operation = schema["paths"][URL]["get"]
     assert operation["operationId"] == "salesforce_contacts_find_by_email"
     assert [(p["name"], p["in"], p["required"]) for p in operation["parameters"]] == [("email", "query", True)]
-    assert set(operation["responses"]) == {"200", "400", "403", "429", "502", "503", "504"}
+    assert set(operation["responses"]) == {"200", "400", "401", "403", "429", "502", "503", "504"}
     assert operation["responses"]["200"]["content"]["application/json"]["schema"] == {
         "type": "array",
         "items": {"$ref": "#/components/schemas/SalesforceContact"},

@@ -1,0 +1,26 @@
+"""What the Process APIs' REST faces share, and the Experience APIs' too (they must not import system_apis).
+
+One error shape everywhere: `ErrorSerializer` is the System APIs' own `ApiError` component, re-exported.
+"""
+
+from drf_spectacular.utils import OpenApiResponse
+
+from system_apis.rest import UNSUPPORTED_MEDIA_TYPE, ErrorSerializer, described_errors, error_headers
+
+__all__ = ["ErrorSerializer", "error_headers", "error_responses"]
+
+DESCRIPTIONS = {
+    400: "The request is not valid.",
+    401: "Not authenticated: send a staff user's session or basic auth credentials.",
+    403: "Not allowed: staff only.",
+    404: "No such record.",
+    409: "The request conflicts with the record's state.",
+    415: UNSUPPORTED_MEDIA_TYPE,
+    502: "A system of record refused the request or Incident Hub's credentials; retrying will not help.",
+    503: "A system of record is unreachable, failing or busy; try again later (after Retry-After when given).",
+}
+
+
+def error_responses(*codes: int, **descriptions: str) -> dict[int, OpenApiResponse]:
+    """OpenAPI responses for the error `codes` an endpoint can answer; `e404="..."` overrides one description."""
+    return described_errors(DESCRIPTIONS, codes, descriptions)
