@@ -47,4 +47,3 @@ def vendors(settings) -> Vendors:
 def legacy_customers() -> None:
     """The legacy database with its demo customers (tests need databases=["default", "legacy"])."""
     seed_demo_customers(LEGACY_ALIAS)
-
