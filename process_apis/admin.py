@@ -130,8 +130,8 @@ def _search_reference_too(queryset: QuerySet, searched: QuerySet, search_term: s
     return searched | queryset.filter(**{field: reference})
 
 
-class ReadOnlyAdminMixin:
-    """Nothing is added, changed or deleted here; `operate` is the right to run the actions."""
+class NoEditing:
+    """Nothing is added, changed or deleted: the records say what was sent."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -142,12 +142,16 @@ class ReadOnlyAdminMixin:
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+
+class ReadOnlyAdminMixin(NoEditing):
+    """Read-only; `operate` is the right to run the actions."""
+
     def has_operate_permission(self, request: HttpRequest) -> bool:
         opts = self.opts  # type: ignore[attr-defined]
         return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
 
 
-class ReportPartInline(admin.options.InlineModelAdmin):
+class ReportPartInline(NoEditing, admin.options.InlineModelAdmin):
     """Part of a report's record: shown to whoever may see the report, never edited."""
 
     extra = 0
@@ -158,15 +162,6 @@ class ReportPartInline(admin.options.InlineModelAdmin):
         return request.user.has_perm("process_apis.view_incidentrequest") or request.user.has_perm(
             "process_apis.change_incidentrequest"
         )
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class NotificationDeliveryInline(ReportPartInline, admin.StackedInline):
