@@ -24,6 +24,7 @@ from ..customers.services import customer_find
 from ..errors import ApplicationError, DownstreamError, NotAcceptedError, NotFoundError
 from ..models import Category, Channel, Impact, IncidentEvent, IncidentRequest
 from ..notifications.services import notification_queue
+from ..queueing import enqueue_or_leave_pending
 from ..retries import backoff_delay
 from ..service_incidents.services import (
     service_incident_create,
@@ -136,12 +137,9 @@ def incident_sync_enqueue(*, request_id: int, countdown: float | None = None) ->
     """Hand a sync attempt to Celery; a broker outage leaves it to the sweeper instead of failing."""
     from ..tasks import sync_incident
 
-    try:
-        sync_incident.apply_async(args=[request_id], countdown=countdown)
-    except Exception:  # the broker's own errors vary by transport; the report stays pending either way
-        logger.exception("could not enqueue ServiceNow sync of report %s; the sweeper will", request_id)
-        return False
-    return True
+    return enqueue_or_leave_pending(
+        sync_incident, request_id, countdown=countdown, what=f"ServiceNow sync of report {request_id}"
+    )
 
 
 def _claim_sync(request: IncidentRequest) -> bool:

@@ -32,6 +32,7 @@ from ..models import (
     NotificationDelivery,
     Urgency,
 )
+from ..queueing import enqueue_or_leave_pending
 from ..retries import backoff_delay
 from ..service_incidents.types import priority_text
 
@@ -56,12 +57,9 @@ def notification_enqueue(*, delivery_id: int, countdown: float | None = None) ->
     """Hand the delivery to Celery; a broker outage leaves it pending instead of failing the caller."""
     from ..tasks import deliver_notification
 
-    try:
-        deliver_notification.apply_async(args=[delivery_id], countdown=countdown)
-    except Exception:  # the broker's own errors vary by transport; the delivery stays pending either way
-        logger.exception("could not enqueue notification %s; it stays pending", delivery_id)
-        return False
-    return True
+    return enqueue_or_leave_pending(
+        deliver_notification, delivery_id, countdown=countdown, what=f"notification {delivery_id}"
+    )
 
 
 def notification_deliver(*, delivery_id: int) -> float | None:
