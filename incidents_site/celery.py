@@ -1,9 +1,19 @@
+import logging.config
 import os
 
 from celery import Celery
+from celery.signals import setup_logging
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "incidents_site.settings")
 
 app = Celery("incidents_site")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@setup_logging.connect
+def use_the_sites_logging(**kwargs: object) -> None:
+    """Workers and beat log as the web does (JSON, with the flow's correlation id), not Celery's own way."""
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "system_apis",
     "process_apis",
     "experience_apis",
+    "incidents_site.apps.SiteConfig",
 ]
 
 MIDDLEWARE = [
@@ -98,11 +99,23 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
+# JSON, one event a line, for log collectors; LOG_FORMAT=plain for reading in a terminal.
+LOG_FORMAT = env("LOG_FORMAT", default="json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"flow": {"()": "incidents_site.log_format.FlowContextFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(correlation_id)s %(trace_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(correlation_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["flow"]},
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }
 
@@ -164,6 +177,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "sweep-unfinished-work": {"task": "process_apis.sweep_unfinished_work", "schedule": 30.0},
     "purge-expired-idempotency-keys": {"task": "experience_apis.purge_expired_idempotency_keys", "schedule": 3600.0},
+    "purge-old-call-traces": {"task": "process_apis.purge_old_call_traces", "schedule": 3600.0},
 }
 
 # --- The sandbox (stand-ins for ServiceNow, Salesforce and Slack) -------------------------------
@@ -235,3 +249,11 @@ SWEEPER_GRACE = env.float("SWEEPER_GRACE", default=30.0)
 CIRCUIT_BREAKER_FAIL_MAX = env.int("CIRCUIT_BREAKER_FAIL_MAX", default=5)
 CIRCUIT_BREAKER_RESET_TIMEOUT = env.float("CIRCUIT_BREAKER_RESET_TIMEOUT", default=30.0)
 # --- end of circuit breakers ---------------------------------------------------------------------
+
+# --- Visibility: call trace and OpenTelemetry ------------------------------------------------------
+# Incident Hub's own spans are kept as TracedCall rows (admin timeline, API catalog) for this many days.
+CALL_TRACE_ENABLED = env.bool("CALL_TRACE_ENABLED", default=True)
+CALL_TRACE_RETENTION_DAYS = env.int("CALL_TRACE_RETENTION_DAYS", default=14)
+OTEL_SERVICE_NAME = env("OTEL_SERVICE_NAME", default="incident-hub")
+# Set to send every span to an OpenTelemetry collector as well (OTLP over HTTP).
+OTEL_EXPORTER_OTLP_ENDPOINT = env("OTEL_EXPORTER_OTLP_ENDPOINT", default="")

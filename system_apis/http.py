@@ -18,7 +18,9 @@ from functools import cached_property
 from typing import Any
 
 import requests
+from opentelemetry.trace import SpanKind
 
+from . import tracing
 from .circuit import SystemCircuit
 from .errors import (
     SystemAPIError,
@@ -101,11 +103,12 @@ class HttpClient:
 
     def _request(self, method: str, path: str, *, operation: str, **kwargs: Any) -> requests.Response:
         url = self.url(path)
-        # Outside the circuit: a used-up deadline is ours, not a sign of trouble in the system.
-        timeout = self._timeout_within_deadline(operation)
-        return self.circuit.guard(
-            lambda: self._round_trip(method, url, operation, timeout, kwargs), operation=operation
-        )
+        with tracing.traced("system", self.system, operation, kind=SpanKind.CLIENT, system=self.system):
+            # Outside the circuit: a used-up deadline is ours, not a sign of trouble in the system.
+            timeout = self._timeout_within_deadline(operation)
+            return self.circuit.guard(
+                lambda: self._round_trip(method, url, operation, timeout, kwargs), operation=operation
+            )
 
     def _round_trip(
         self, method: str, url: str, operation: str, timeout: Timeout, kwargs: dict[str, Any]
@@ -190,13 +193,46 @@ class HttpClient:
             return SystemUnavailable(message, retry_after=retry_after, **common)
         return SystemBadRequest(message, **common)
 
-    def _log(self, method: str, url: str, operation: str, outcome: object, started: float) -> None:
-        # The URL and outcome only: headers (Authorization) and bodies (customer text) stay out of logs.
-        logger.info(
-            "%s %s %s -> %s in %.0f ms",
-            self.system,
-            operation,
-            f"{method} {url.split('?', 1)[0]}",
-            outcome,
-            (time.monotonic() - started) * 1000,
+    def _log(self, method: str, url: str, operation: str, outcome: str | int, started: float) -> None:
+        # The URL's path only: query strings (SOQL with an email), headers (Authorization) and bodies
+        # (customer text) stay out of logs.
+        log_call(
+            logger,
+            system=self.system,
+            operation=operation,
+            outcome=outcome,
+            started=started,
+            http_method=method,
+            url_path=url.split("?", 1)[0],
         )
+
+
+def log_call(
+    logger: logging.Logger,
+    *,
+    system: str,
+    operation: str,
+    outcome: str | int,
+    started: float,
+    level: int = logging.INFO,
+    **details: str | int,
+) -> None:
+    """One log event for one call to a system of record, its outcome also put on the current span."""
+    duration_ms = round((time.monotonic() - started) * 1000, 1)
+    tracing.annotate(outcome=outcome)
+    logger.log(
+        level,
+        "%s %s -> %s in %.0f ms",
+        system,
+        operation,
+        outcome,
+        duration_ms,
+        extra={
+            "layer": "system",
+            "system": system,
+            "operation": operation,
+            "outcome": outcome,
+            "duration_ms": duration_ms,
+            **details,
+        },
+    )

@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from system_apis.http import downstream_deadline
+from system_apis.tracing import annotate, correlation, traced, traced_operation
 
 from ..customers.services import customer_find
 from ..errors import ApplicationError, DownstreamError, NotAcceptedError, NotFoundError
@@ -43,6 +44,7 @@ IMPACT_BY_CATEGORY = {Category.WEBSITE: Impact.MEDIUM, Category.PAYMENT: Impact.
 SERVICENOW_CATEGORY = {Category.WEBSITE: "software"}
 
 
+@traced_operation("process", "customer_incidents", "report")
 def incident_report(
     *,
     email: str,
@@ -95,6 +97,7 @@ def incident_report(
             raise NotAcceptedError(
                 "Incident Hub cannot store reports right now; please try again in a minute."
             ) from exc
+        annotate(reference=request.reference)
         # Stored with its claim taken (sync_claimed_at), so no sweeper races this first attempt.
         try:
             return _attempt_sync(request)
@@ -160,6 +163,12 @@ def _claim_sync(request: IncidentRequest) -> bool:
 def _attempt_sync(request: IncidentRequest) -> IncidentRequest:
     request.sync_attempts += 1
     request.save(update_fields=["sync_attempts", "updated_at"])
+    with traced("process", "customer_incidents", "sync_to_servicenow"), correlation(request.trace_id):
+        annotate(reference=request.reference, attempt=request.sync_attempts)
+        return _sync(request)
+
+
+def _sync(request: IncidentRequest) -> IncidentRequest:
     try:
         # Any earlier create may have reached ServiceNow even if its answer never reached us.
         incident = service_incident_find(reference=request.reference) if request.servicenow_create_sent else None
@@ -231,6 +240,7 @@ def _sync_failed(request: IncidentRequest, exc: ApplicationError) -> IncidentReq
     return request
 
 
+@traced_operation("process", "customer_incidents", "refresh_state")
 def incident_refresh_state(*, request: IncidentRequest) -> IncidentRequest:
     """Read the incident's state from ServiceNow; a change is recorded as an event. Only reads ServiceNow:
     a report not there yet is left to its scheduled retries (see `incident_retry_sync`)."""

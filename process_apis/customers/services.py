@@ -22,6 +22,7 @@ from system_apis.legacy_db.client import LegacyCustomerDatabase
 from system_apis.legacy_db.types import LegacyCustomer
 from system_apis.salesforce.client import SalesforceClient
 from system_apis.salesforce.types import Contact
+from system_apis.tracing import traced_operation
 
 from .types import LEGACY_DB, SALESFORCE, Customer
 
@@ -29,6 +30,7 @@ logger = logging.getLogger("process_apis.customers")
 T = TypeVar("T")
 
 
+@traced_operation("process", "customers", "find")
 def customer_find(*, email: str) -> Customer:
     """The merged customer for `email`; never raises for a source that is down."""
     email = email.strip().lower()

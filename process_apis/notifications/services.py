@@ -20,6 +20,7 @@ from django.utils import timezone
 from system_apis.errors import SystemAPIError
 from system_apis.slack.client import SlackClient
 from system_apis.slack.types import Notice, PostedMessage
+from system_apis.tracing import annotate, correlation, traced_operation
 
 from ..customers.types import LEGACY_DB, SALESFORCE, Customer
 from ..errors import ApplicationError, NotFoundError
@@ -62,6 +63,7 @@ def notification_enqueue(*, delivery_id: int, countdown: float | None = None) ->
     )
 
 
+@traced_operation("process", "notifications", "deliver")
 def notification_deliver(*, delivery_id: int) -> float | None:
     """Post the delivery unless it is already done or being done.
 
@@ -70,6 +72,12 @@ def notification_deliver(*, delivery_id: int) -> float | None:
     if not _claim(delivery_id):
         return None
     delivery = NotificationDelivery.objects.select_related("request").get(pk=delivery_id)
+    annotate(reference=delivery.request.reference, attempt=delivery.attempts)
+    with correlation(delivery.request.trace_id):
+        return _deliver(delivery)
+
+
+def _deliver(delivery: NotificationDelivery) -> float | None:
     started = time.monotonic()
     try:
         notice = new_incident_notice(delivery.request)

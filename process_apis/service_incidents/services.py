@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from system_apis.servicenow.client import ServiceNowClient
 from system_apis.servicenow.types import Impact, Incident, IncidentState, IncidentUpdate, NewIncident, Urgency
+from system_apis.tracing import traced_operation
 
 from ..errors import downstream_errors
 from .types import ServiceIncident
 
 
+@traced_operation("process", "service_incidents", "create")
 def service_incident_create(
     *,
     reference: str,
@@ -35,17 +37,20 @@ def service_incident_create(
         return _to_service_incident(ServiceNowClient.from_settings().create_incident(new))
 
 
+@traced_operation("process", "service_incidents", "get")
 def service_incident_get(*, sys_id: str) -> ServiceIncident:
     with downstream_errors("read the ServiceNow incident"):
         return _to_service_incident(ServiceNowClient.from_settings().get_incident(sys_id))
 
 
+@traced_operation("process", "service_incidents", "find")
 def service_incident_find(*, reference: str) -> ServiceIncident | None:
     with downstream_errors("look the ServiceNow incident up"):
         incident = ServiceNowClient.from_settings().find_by_correlation_id(reference)
     return _to_service_incident(incident) if incident else None
 
 
+@traced_operation("process", "service_incidents", "update")
 def service_incident_update(
     *,
     sys_id: str,

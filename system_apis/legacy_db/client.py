@@ -10,10 +10,12 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, connections, transaction
+from opentelemetry.trace import SpanKind
 
+from system_apis import tracing
 from system_apis.circuit import SystemCircuit
 from system_apis.errors import SystemNotFound, SystemTimeout, SystemUnavailable
-from system_apis.http import time_left
+from system_apis.http import log_call, time_left
 
 from .router import LEGACY_ALIAS
 from .types import AccountStatus, LegacyCustomer
@@ -52,17 +54,20 @@ class LegacyCustomerDatabase:
         return to_customer(rows[0])
 
     def _query(self, operation: str, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
-        started = time.monotonic()
-        left = time_left()
-        if left is not None and left < 0.05:
-            raise SystemTimeout(
-                "the time allowed for this request's downstream calls is used up",
-                request_sent=False,
-                system=SYSTEM,
-                operation=operation,
+        with tracing.traced("system", SYSTEM, operation, kind=SpanKind.CLIENT, system=SYSTEM):
+            started = time.monotonic()
+            left = time_left()
+            if left is not None and left < 0.05:
+                raise SystemTimeout(
+                    "the time allowed for this request's downstream calls is used up",
+                    request_sent=False,
+                    system=SYSTEM,
+                    operation=operation,
+                )
+            timeout = self.timeout if left is None else min(self.timeout, left)
+            return self.circuit.guard(
+                lambda: self._execute(operation, sql, params, timeout, started), operation=operation
             )
-        timeout = self.timeout if left is None else min(self.timeout, left)
-        return self.circuit.guard(lambda: self._execute(operation, sql, params, timeout, started), operation=operation)
 
     @cached_property
     def circuit(self) -> SystemCircuit:
@@ -81,11 +86,18 @@ class LegacyCustomerDatabase:
                 cursor.execute(sql, params)
                 rows = cursor.fetchall()
         except DatabaseError as exc:
-            logger.warning("legacy_db %s failed: %s", operation, type(exc).__name__)
+            log_call(
+                logger,
+                system=SYSTEM,
+                operation=operation,
+                outcome=type(exc).__name__,
+                started=started,
+                level=logging.WARNING,
+            )
             raise SystemUnavailable(
                 f"legacy customer database failed: {exc}", system=SYSTEM, operation=operation
             ) from exc
-        logger.info("legacy_db %s -> %d rows in %.0f ms", operation, len(rows), (time.monotonic() - started) * 1000)
+        log_call(logger, system=SYSTEM, operation=operation, outcome="ok", started=started, rows=len(rows))
         return rows
 
 

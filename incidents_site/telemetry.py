@@ -1,0 +1,43 @@
+"""OpenTelemetry for the whole process: the call trace recorder, and an OTLP exporter when one is configured.
+
+Spans come from the layers (`system_apis/tracing.py`), the trace middleware, and the requests and Celery
+instrumentations; Celery's carries the W3C trace context (and the correlation id, as baggage) across
+the hop to the worker.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from django.conf import settings
+from opentelemetry import trace
+from opentelemetry.instrumentation.celery import CeleryInstrumentor
+from opentelemetry.instrumentation.requests import RequestsInstrumentor
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+from process_apis.tracing.recorder import CallTraceRecorder
+
+_lock = threading.Lock()
+_provider: TracerProvider | None = None
+
+
+def configure_telemetry() -> TracerProvider | None:
+    """Install the tracer provider once per process (OpenTelemetry's global may be set only once)."""
+    global _provider
+    if not settings.CALL_TRACE_ENABLED:
+        return None
+    with _lock:
+        if _provider is None:
+            _provider = TracerProvider(resource=Resource.create({"service.name": settings.OTEL_SERVICE_NAME}))
+            _provider.add_span_processor(CallTraceRecorder())
+            if settings.OTEL_EXPORTER_OTLP_ENDPOINT:
+                from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+                # The exporter reads OTEL_EXPORTER_OTLP_* (endpoint, headers, timeout) from the environment.
+                _provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+            trace.set_tracer_provider(_provider)
+            RequestsInstrumentor().instrument()
+            CeleryInstrumentor().instrument()
+    return _provider

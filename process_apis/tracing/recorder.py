@@ -1,0 +1,118 @@
+"""A span processor that stores Incident Hub's spans (those with a layer) as `TracedCall` rows.
+
+Spans are held per trace until the flow's local root ends (the web request, the Celery task, or the
+outermost operation of a direct call), then written in one insert, outside the calls they describe.
+The report's reference and the correlation id, known to some spans of a flow, are given to all of them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from datetime import UTC, datetime
+
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.trace import StatusCode
+
+from system_apis import tracing
+
+from ..models import TracedCall
+
+logger = logging.getLogger("process_apis.tracing")
+
+
+class CallTraceRecorder(SpanProcessor):
+    def __init__(self, *, max_open_traces: int = 2000, max_spans_per_trace: int = 500) -> None:
+        self._open: OrderedDict[int, list[ReadableSpan]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._max_open_traces = max_open_traces
+        self._max_spans_per_trace = max_spans_per_trace
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        pass
+
+    def on_end(self, span: ReadableSpan) -> None:
+        trace_key = span.context.trace_id
+        with self._lock:
+            if span.attributes and tracing.LAYER in span.attributes:
+                spans = self._open.setdefault(trace_key, [])
+                if len(spans) < self._max_spans_per_trace:
+                    spans.append(span)
+                while len(self._open) > self._max_open_traces:  # roots that never ended: forget the oldest
+                    self._open.popitem(last=False)
+            if span.parent is not None and not span.parent.is_remote:
+                return
+            finished = self._open.pop(trace_key, [])
+        if finished:
+            self._store(finished)
+
+    def shutdown(self) -> None:
+        with self._lock:
+            self._open.clear()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
+
+    def _store(self, spans: list[ReadableSpan]) -> None:
+        shared = {
+            "reference": _first_attribute(spans, tracing.REFERENCE),
+            "correlation_id": _first_attribute(spans, tracing.CORRELATION_ID),
+        }
+        try:
+            TracedCall.objects.bulk_create(traced_call(span, spans, shared) for span in spans)
+        except Exception:  # a trace that cannot be stored must never fail the flow it describes
+            logger.warning("call trace of %d span(s) not stored", len(spans), exc_info=True)
+
+
+def traced_call(span: ReadableSpan, flow: list[ReadableSpan], shared: dict[str, str]) -> TracedCall:
+    attributes = span.attributes or {}
+    outcome = attributes.get(tracing.OUTCOME)
+    failed = span.status.status_code is StatusCode.ERROR
+    if outcome is None:
+        outcome = (_exception_type(span) or "error") if failed else "ok"
+    return TracedCall(
+        trace_id=f"{span.context.trace_id:032x}",
+        span_id=f"{span.context.span_id:016x}",
+        parent_span_id=f"{span.parent.span_id:016x}" if span.parent else "",
+        correlation_id=str(attributes.get(tracing.CORRELATION_ID) or shared["correlation_id"])[:64],
+        reference=str(attributes.get(tracing.REFERENCE) or shared["reference"])[:20],
+        layer=str(attributes[tracing.LAYER]),
+        api=str(attributes.get(tracing.API, ""))[:40],
+        operation=str(attributes.get(tracing.OPERATION, span.name))[:60],
+        system=str(attributes.get(tracing.SYSTEM, ""))[:40],
+        outcome=str(outcome)[:40],
+        ok=not failed and _outcome_ok(outcome),
+        attempt=_inherited_attempt(span, flow),
+        started_at=datetime.fromtimestamp(span.start_time / 1e9, tz=UTC),
+        duration_ms=round((span.end_time - span.start_time) / 1e6, 3),
+    )
+
+
+def _outcome_ok(outcome: object) -> bool:
+    text = str(outcome)
+    return text == "ok" or (text.isdigit() and int(text) < 400)
+
+
+def _exception_type(span: ReadableSpan) -> str:
+    for event in span.events:
+        if event.name == "exception" and event.attributes:
+            return str(event.attributes.get("exception.type", "")).rsplit(".", 1)[-1]
+    return ""
+
+
+def _first_attribute(spans: list[ReadableSpan], key: str) -> str:
+    return next((str(span.attributes[key]) for span in spans if span.attributes and span.attributes.get(key)), "")
+
+
+def _inherited_attempt(span: ReadableSpan, flow: list[ReadableSpan]) -> int | None:
+    """The span's own attempt number, else its nearest ancestor's in the flow (a retry's downstream calls)."""
+    by_id = {other.context.span_id: other for other in flow}
+    current: ReadableSpan | None = span
+    while current is not None:
+        attempt = (current.attributes or {}).get(tracing.ATTEMPT)
+        if attempt is not None:
+            return int(attempt)
+        current = by_id.get(current.parent.span_id) if current.parent else None
+    return None

@@ -1,0 +1,81 @@
+"""Reads of the call trace: one report's timeline, and each API's recent figures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from statistics import quantiles
+
+from django.utils import timezone
+
+from ..models import TracedCall
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    call: TracedCall
+    depth: int
+    offset_ms: float
+
+
+@dataclass(frozen=True)
+class ApiFigures:
+    layer: str
+    api: str
+    calls: int
+    errors: int
+    p50_ms: float | None
+    p95_ms: float | None
+
+    @property
+    def error_rate(self) -> float:
+        return self.errors / self.calls if self.calls else 0.0
+
+
+def incident_timeline(*, reference: str) -> list[TimelineEntry]:
+    """Every recorded call of every flow that served the report, in order, nested by caller."""
+    calls = list(TracedCall.objects.filter(reference=reference).order_by("started_at", "id"))
+    if not calls:
+        return []
+    parent_of = {call.span_id: call.parent_span_id for call in calls}
+    first = calls[0].started_at
+
+    def depth(call: TracedCall) -> int:
+        level, parent = 0, call.parent_span_id
+        while parent in parent_of:
+            level, parent = level + 1, parent_of[parent]
+        return level
+
+    return [
+        TimelineEntry(call=call, depth=depth(call), offset_ms=(call.started_at - first).total_seconds() * 1000)
+        for call in calls
+    ]
+
+
+def api_figures(*, window: timedelta = timedelta(hours=24), sample: int = 5000) -> dict[tuple[str, str], ApiFigures]:
+    """Calls, errors and p50/p95 latency per (layer, api) over the window (the latest `sample` calls of each)."""
+    since = timezone.now() - window
+    recent = TracedCall.objects.filter(started_at__gte=since)
+    figures = {}
+    for layer, api in recent.values_list("layer", "api").distinct().order_by():
+        rows = list(
+            recent.filter(layer=layer, api=api).order_by("-started_at").values_list("duration_ms", "ok")[:sample]
+        )
+        durations = sorted(duration for duration, _ in rows)
+        figures[(layer, api)] = ApiFigures(
+            layer=layer,
+            api=api,
+            calls=len(rows),
+            errors=sum(1 for _, ok in rows if not ok),
+            p50_ms=_percentile(durations, 50),
+            p95_ms=_percentile(durations, 95),
+        )
+    return figures
+
+
+def _percentile(sorted_values: list[float], percent: int) -> float | None:
+    if not sorted_values:
+        return None
+    if len(sorted_values) == 1:
+        return sorted_values[0]
+    return quantiles(sorted_values, n=100, method="inclusive")[percent - 1]

@@ -1,0 +1,85 @@
+"""The span vocabulary every layer shares (OpenTelemetry): what a call was, in which layer, and how it went.
+
+The System layer is the bottom of the stack, so its module is the one every layer may import. The Process
+layer's span processor (`process_apis/tracing/`) keeps the spans that carry `LAYER`; any OpenTelemetry
+collector receives all of them when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from typing import ParamSpec, TypeVar
+
+from opentelemetry import baggage, context, trace
+from opentelemetry.trace import Span, SpanKind
+
+LAYER = "incident_hub.layer"
+API = "incident_hub.api"
+OPERATION = "incident_hub.operation"
+SYSTEM = "incident_hub.system"
+OUTCOME = "incident_hub.outcome"
+ATTEMPT = "incident_hub.attempt"
+REFERENCE = "incident_hub.reference"
+CORRELATION_ID = "incident_hub.correlation_id"
+
+# Baggage travels with the trace context (W3C `baggage`), across threads and the Celery hop.
+CORRELATION_BAGGAGE = "correlation_id"
+
+tracer = trace.get_tracer("incident_hub")
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@contextmanager
+def traced(
+    layer: str, api: str, operation: str, *, kind: SpanKind = SpanKind.INTERNAL, system: str = ""
+) -> Iterator[Span]:
+    """A span for one call of `api.operation` in `layer` (to `system`, if any); an exception marks it failed."""
+    attributes = {LAYER: layer, API: api, OPERATION: operation}
+    if system:
+        attributes[SYSTEM] = system
+    with tracer.start_as_current_span(f"{api}.{operation}", kind=kind, attributes=attributes) as span:
+        yield span
+
+
+def traced_operation(layer: str, api: str, operation: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Decorator form of `traced` for a layer's service functions."""
+
+    def decorate(function: Callable[P, R]) -> Callable[P, R]:
+        @wraps(function)
+        def run(*args: P.args, **kwargs: P.kwargs) -> R:
+            with traced(layer, api, operation):
+                return function(*args, **kwargs)
+
+        return run
+
+    return decorate
+
+
+def annotate(*, reference: str = "", attempt: int | None = None, outcome: str | int = "", system: str = "") -> None:
+    """Say more of the current span: which report it served, which attempt it was, how it went."""
+    span = trace.get_current_span()
+    for key, value in ((REFERENCE, reference), (ATTEMPT, attempt), (OUTCOME, outcome), (SYSTEM, system)):
+        if value not in (None, ""):
+            span.set_attribute(key, value)
+
+
+@contextmanager
+def correlation(correlation_id: str) -> Iterator[None]:
+    """Make `correlation_id` the current flow's: log lines, spans and enqueued tasks carry it from here."""
+    if not correlation_id:
+        yield
+        return
+    token = context.attach(baggage.set_baggage(CORRELATION_BAGGAGE, correlation_id))
+    trace.get_current_span().set_attribute(CORRELATION_ID, correlation_id)
+    try:
+        yield
+    finally:
+        context.detach(token)
+
+
+def current_correlation_id() -> str:
+    value = baggage.get_baggage(CORRELATION_BAGGAGE)
+    return str(value) if value else ""

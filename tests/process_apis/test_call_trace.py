@@ -1,0 +1,168 @@
+"""The call trace: every layer's call of a flow recorded, tied to its report, drawn as a timeline."""
+
+import base64
+
+import pytest
+
+from experience_apis.clients.services import api_client_create
+from process_apis.models import IncidentRequest, TracedCall
+from process_apis.tracing.selectors import api_figures, incident_timeline
+
+pytestmark = pytest.mark.django_db(databases=["default", "legacy"])
+
+REPORT = {
+    "email": "grace.hopper@example.com",
+    "name": "Grace Hopper",
+    "category": "order",
+    "urgency": "2",
+    "short_description": "Parcel never arrived",
+    "description": "Order 1234 was due last week.",
+}
+
+
+@pytest.fixture
+def api(client):
+    api_client, secret = api_client_create(name="trace-test-app")
+    basic = base64.b64encode(f"{api_client.client_id}:{secret}".encode()).decode()
+    token = client.post("/o/token/", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=f"Basic {basic}")
+    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {token.json()['access_token']}"
+    return client
+
+
+def report(api, capture, correlation_id: str):
+    with capture(execute=True):
+        response = api.post(
+            "/api/v1/incidents", REPORT, content_type="application/json", HTTP_X_CORRELATION_ID=correlation_id
+        )
+    assert response.status_code == 201, response.content
+    return response.json()["reference"]
+
+
+def test_every_call_of_a_report_is_recorded_once_with_its_reference_and_correlation_id(
+    api, vendors, legacy_customers, django_capture_on_commit_callbacks
+):
+    vendors.salesforce_knows()
+    vendors.servicenow_creates("INC0010042")
+    vendors.slack_accepts()
+
+    reference = report(api, django_capture_on_commit_callbacks, "shop-checkout-77")
+
+    calls = TracedCall.objects.filter(reference=reference)
+    assert sorted((c.layer, c.api, c.operation, c.system, c.outcome, c.ok) for c in calls) == sorted(
+        [
+            ("experience", "incidents_v1", "POST v1-incidents", "", "201", True),
+            ("process", "customer_incidents", "report", "", "ok", True),
+            ("process", "customers", "find", "", "ok", True),
+            ("system", "legacy_db", "find_by_email", "legacy_db", "ok", True),
+            ("system", "salesforce", "oauth_token", "salesforce", "200", True),
+            ("system", "salesforce", "find_contacts_by_email", "salesforce", "200", True),
+            ("process", "customer_incidents", "sync_to_servicenow", "", "ok", True),
+            ("process", "service_incidents", "create", "", "ok", True),
+            ("system", "servicenow", "create_incident", "servicenow", "201", True),
+            ("process", "notifications", "deliver", "", "ok", True),
+            ("system", "slack", "post_message", "slack", "200", True),
+        ]
+    )
+    assert {c.correlation_id for c in calls} == {"shop-checkout-77"}
+    assert calls.get(api="servicenow").attempt == 1
+    assert calls.get(api="slack").attempt == 1
+    other = TracedCall.objects.exclude(reference=reference)
+    assert [(c.api, c.operation, c.reference) for c in other] == [("oauth", "POST oauth2-token", "")], "no report's"
+
+
+def test_a_failed_downstream_call_is_recorded_as_failed_with_its_status_and_attempt(
+    api, vendors, legacy_customers, django_capture_on_commit_callbacks
+):
+    vendors.salesforce_knows()
+    vendors.servicenow_fails(503)
+
+    reference = report(api, django_capture_on_commit_callbacks, "shop-checkout-78")
+
+    servicenow = TracedCall.objects.get(reference=reference, api="servicenow")
+    assert (servicenow.outcome, servicenow.ok, servicenow.attempt) == ("503", False, 1)
+    sync = TracedCall.objects.get(reference=reference, operation="sync_to_servicenow")
+    assert sync.ok is True, "a failure the report survives is the operation doing its job"
+    assert IncidentRequest.objects.get(reference=reference).sync_state == "pending"
+
+
+def test_the_timeline_nests_each_call_under_its_caller_in_order(
+    api, vendors, legacy_customers, django_capture_on_commit_callbacks
+):
+    vendors.salesforce_knows()
+    vendors.servicenow_creates("INC0010043")
+    vendors.slack_accepts()
+    reference = report(api, django_capture_on_commit_callbacks, "shop-checkout-79")
+
+    timeline = incident_timeline(reference=reference)
+
+    depth = {(entry.call.api, entry.call.operation): entry.depth for entry in timeline}
+    assert depth[("incidents_v1", "POST v1-incidents")] == 0
+    assert depth[("customer_incidents", "report")] == 1
+    assert depth[("customers", "find")] == 2
+    assert depth[("legacy_db", "find_by_email")] == 3
+    assert depth[("servicenow", "create_incident")] == 4
+    assert [entry.offset_ms for entry in timeline] == sorted(entry.offset_ms for entry in timeline)
+    assert timeline[0].offset_ms == 0
+
+
+def test_api_figures_count_calls_and_errors_and_give_latency_percentiles(db):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    for index, duration in enumerate([10.0, 20.0, 30.0, 40.0, 1000.0]):
+        TracedCall.objects.create(
+            trace_id=f"{index:032x}",
+            span_id=f"{index:016x}",
+            layer="system",
+            api="servicenow",
+            operation="create_incident",
+            system="servicenow",
+            outcome="201" if index < 4 else "503",
+            ok=index < 4,
+            started_at=now - timedelta(minutes=index),
+            duration_ms=duration,
+        )
+    TracedCall.objects.create(
+        trace_id="f" * 32,
+        span_id="f" * 16,
+        layer="system",
+        api="servicenow",
+        operation="create_incident",
+        outcome="201",
+        ok=True,
+        started_at=now - timedelta(days=2),
+        duration_ms=5.0,
+    )
+
+    figures = api_figures()[("system", "servicenow")]
+
+    assert (figures.calls, figures.errors, figures.error_rate) == (5, 1, 0.2)
+    assert figures.p50_ms == 30.0
+    assert figures.p95_ms == pytest.approx(808.0)
+
+
+def test_calls_older_than_the_retention_are_purged_and_recent_ones_kept(db, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from process_apis.tracing.services import traced_calls_purge
+
+    settings.CALL_TRACE_RETENTION_DAYS = 14
+    for days_ago in (15, 13):
+        TracedCall.objects.create(
+            trace_id=f"{days_ago:032x}",
+            span_id=f"{days_ago:016x}",
+            layer="system",
+            api="slack",
+            operation="post_message",
+            outcome="200",
+            ok=True,
+            started_at=timezone.now() - timedelta(days=days_ago),
+            duration_ms=1.0,
+        )
+
+    assert traced_calls_purge() == 1
+    assert list(TracedCall.objects.values_list("trace_id", flat=True)) == [f"{13:032x}"]
