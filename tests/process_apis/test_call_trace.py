@@ -166,3 +166,38 @@ def test_calls_older_than_the_retention_are_purged_and_recent_ones_kept(db, sett
 
     assert traced_calls_purge() == 1
     assert list(TracedCall.objects.values_list("trace_id", flat=True)) == [f"{13:032x}"]
+
+
+def test_the_admin_shows_a_reports_call_trace_as_a_timeline(
+    api, admin_client, vendors, legacy_customers, django_capture_on_commit_callbacks
+):
+    vendors.salesforce_knows()
+    vendors.servicenow_fails(503)
+    reference = report(api, django_capture_on_commit_callbacks, "shop-checkout-80")
+    stored = IncidentRequest.objects.get(reference=reference)
+
+    page = admin_client.get(f"/admin/process_apis/incidentrequest/{stored.pk}/change/").content.decode()
+
+    trace_section = page[page.index('id="call-trace"') : page.index("</table>", page.index('id="call-trace"'))]
+    assert "Correlation id: shop-checkout-80" in trace_section
+    assert trace_section.count("<svg") == TracedCall.objects.filter(reference=reference).count() == 9
+    assert "servicenow.create_incident" in trace_section
+    assert '<tr class="call-failed">' in trace_section, "the ServiceNow 503 stands out"
+    assert "<strong>503</strong>" in trace_section
+
+
+def test_a_report_without_recorded_calls_says_so(admin_client, db):
+    stored = IncidentRequest.objects.create(
+        reference="IH-0000000001",
+        email="a@example.com",
+        name="A",
+        category="other",
+        urgency=3,
+        impact=3,
+        short_description="x",
+        description="y",
+    )
+
+    page = admin_client.get(f"/admin/process_apis/incidentrequest/{stored.pk}/change/").content.decode()
+
+    assert "No calls recorded for this report" in page
