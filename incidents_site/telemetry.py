@@ -10,14 +10,16 @@ from __future__ import annotations
 import threading
 
 from django.conf import settings
-from opentelemetry import trace
+from opentelemetry import baggage, trace
+from opentelemetry.context import Context
 from opentelemetry.instrumentation.celery import CeleryInstrumentor
 from opentelemetry.instrumentation.requests import RequestsInstrumentor
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import Span, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from process_apis.tracing.recorder import CallTraceRecorder
+from system_apis import tracing
 
 _lock = threading.Lock()
 _provider: TracerProvider | None = None
@@ -31,6 +33,7 @@ def configure_telemetry() -> TracerProvider | None:
     with _lock:
         if _provider is None:
             _provider = TracerProvider(resource=Resource.create({"service.name": settings.OTEL_SERVICE_NAME}))
+            _provider.add_span_processor(CorrelationIdStamp())
             _provider.add_span_processor(CallTraceRecorder())
             if settings.OTEL_EXPORTER_OTLP_ENDPOINT:
                 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -41,3 +44,12 @@ def configure_telemetry() -> TracerProvider | None:
             RequestsInstrumentor().instrument()
             CeleryInstrumentor().instrument()
     return _provider
+
+
+class CorrelationIdStamp(SpanProcessor):
+    """Every span gets the flow's correlation id, wherever it came from (the request, or a task's headers)."""
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        correlation_id = baggage.get_baggage(tracing.CORRELATION_BAGGAGE, parent_context)
+        if correlation_id:
+            span.set_attribute(tracing.CORRELATION_ID, str(correlation_id))

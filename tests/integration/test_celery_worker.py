@@ -4,6 +4,7 @@ Runs in the services tier of .ci/run (DATABASE_URL on PostgreSQL and REDIS_URL s
 share the in-memory SQLite test database, so on the embedded defaults it is skipped.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -109,3 +110,43 @@ def test_the_worker_posts_the_slack_message_only_after_the_commit(worker):
     assert (delivery.slack_ts, delivery.slack_channel_id, delivery.attempts) == (message.ts, message.channel_id, 1)
     assert message.blocks[0]["text"]["text"] == "INC0010001 · P4 · Parcel never arrived"
     assert settings.SANDBOX_SLACK_CHANNELS["incidents"] == message.channel_id
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_correlation_id_and_trace_context_cross_the_hop_to_the_worker(worker, tmp_path):
+    from process_apis.models import TracedCall
+    from system_apis import tracing
+
+    request = IncidentRequest.objects.create(
+        reference="IH-TRACEH0P01",
+        channel="api",
+        email="ada.lovelace@example.com",
+        name="Ada Lovelace",
+        category="order",
+        urgency=2,
+        impact=3,
+        short_description="Parcel never arrived",
+        description="Order 1043",
+        trace_id="",  # not on the record: what the worker knows of the flow came with the task
+        sync_state="created",
+        servicenow_number="INC0010002",
+    )
+
+    with tracing.traced("experience", "incidents_v1", "POST v1-incidents") as span, tracing.correlation("hop-4712"):
+        with transaction.atomic():
+            delivery = notification_queue(request=request)
+    publishing_trace = f"{span.get_span_context().trace_id:032x}"
+
+    assert wait_for(lambda: NotificationDelivery.objects.get(pk=delivery.pk).state == "sent")
+    assert wait_for(lambda: TracedCall.objects.filter(api="slack").exists())
+    slack_call = TracedCall.objects.get(api="slack")
+    assert (slack_call.trace_id, slack_call.correlation_id, slack_call.reference) == (
+        publishing_trace,
+        "hop-4712",
+        "IH-TRACEH0P01",
+    )
+    worker_events = [
+        json.loads(line) for line in (tmp_path / "worker.log").read_text().splitlines() if line.startswith("{")
+    ]
+    sent = [e for e in worker_events if e.get("system") == "slack"]
+    assert [(e["correlation_id"], e["trace_id"]) for e in sent] == [("hop-4712", publishing_trace)]
