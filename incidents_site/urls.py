@@ -4,12 +4,13 @@ from django.views.defaults import server_error
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from oauth2_provider import views as oauth2_views
 
-from . import health
+from . import catalog, health
 from .api_errors import json_not_found, json_server_error
 
 urlpatterns = [
     path("", include("experience_apis.web.urls")),
     path("admin/", admin.site.urls),
+    path("catalog/", catalog.api_catalog, name="api-catalog"),
     path("health/live", health.live, name="health-live"),
     path("health/ready", health.ready, name="health-ready"),
     path("o/token/", oauth2_views.TokenView.as_view(), name="oauth2-token"),

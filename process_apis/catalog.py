@@ -1,0 +1,40 @@
+"""The Process APIs in the API catalog (see `system_apis.catalog` for what the fields mean)."""
+
+from system_apis.catalog import CatalogApi
+
+APIS = (
+    CatalogApi(
+        name="customer_incidents",
+        title="Customer incidents",
+        version="v1",
+        base_path="/api/process/customer-incidents/v1/",
+        openapi_tag="Process: customer incidents",
+        calls=("customers", "service_incidents", "notifications"),
+    ),
+    CatalogApi(
+        name="customers",
+        title="Customers (merged view)",
+        version="v1",
+        base_path="/api/process/customers/v1/",
+        openapi_tag="Process: customers",
+        calls=("legacy_db", "salesforce"),
+    ),
+    CatalogApi(
+        name="service_incidents",
+        title="Service incidents",
+        version="v1",
+        base_path="/api/process/service-incidents/v1/",
+        openapi_tag="Process: service incidents",
+        calls=("servicenow",),
+    ),
+    CatalogApi(
+        name="notifications",
+        title="Notifications",
+        version="v1",
+        base_path="/api/process/notifications/v1/",
+        openapi_tag="Process: notifications",
+        calls=("slack",),
+    ),
+)
+
+__all__ = ["APIS", "CatalogApi"]
