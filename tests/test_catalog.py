@@ -246,3 +246,9 @@ def test_the_docs_link_opens_the_swagger_ui_at_the_apis_tag(staff_client):
         '<a href="/api/schema/">schema</a>, <a href="/api/docs/#/System%3A%20Salesforce">System: Salesforce</a>'
     )
     assert cell(row_of(html, "experience-oauth"), "openapi") == "—"
+
+
+def test_the_admin_home_links_staff_to_the_catalog(admin_client):
+    page = admin_client.get("/admin/").content.decode()
+
+    assert '<p id="api-catalog-link"><a href="/catalog/">API catalog</a>' in page

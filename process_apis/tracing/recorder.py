@@ -24,27 +24,41 @@ logger = logging.getLogger("process_apis.tracing")
 
 
 class CallTraceRecorder(SpanProcessor):
-    def __init__(self, *, max_open_traces: int = 2000, max_spans_per_trace: int = 500) -> None:
-        self._open: OrderedDict[int, list[ReadableSpan]] = OrderedDict()
+    """Holds each flow's spans until its local root ends, then stores Incident Hub's own in one insert.
+
+    A flow is a local root span and what started under it in this process. Grouping by trace instead
+    would mix flows that share a trace: a Celery task and the request that queued it in one process, or
+    two tasks of one report running side by side in a worker.
+    """
+
+    def __init__(self, *, max_open_spans: int = 100_000, max_spans_per_flow: int = 500) -> None:
+        self._root_of: OrderedDict[int, int] = OrderedDict()  # span id -> its local root's span id
+        self._open: dict[int, list[ReadableSpan]] = {}  # local root's span id -> finished spans of ours
         self._lock = threading.Lock()
-        self._max_open_traces = max_open_traces
-        self._max_spans_per_trace = max_spans_per_trace
+        self._max_open_spans = max_open_spans
+        self._max_spans_per_flow = max_spans_per_flow
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
-        pass
+        span_id = span.context.span_id
+        parent = span.parent
+        with self._lock:
+            local_parent = parent is not None and not parent.is_remote
+            self._root_of[span_id] = self._root_of.get(parent.span_id, span_id) if local_parent else span_id
+            while len(self._root_of) > self._max_open_spans:  # roots that never ended: forget the oldest
+                _, forgotten_root = self._root_of.popitem(last=False)
+                self._open.pop(forgotten_root, None)
 
     def on_end(self, span: ReadableSpan) -> None:
-        trace_key = span.context.trace_id
+        span_id = span.context.span_id
         with self._lock:
+            root = self._root_of.pop(span_id, span_id)
             if span.attributes and tracing.LAYER in span.attributes:
-                spans = self._open.setdefault(trace_key, [])
-                if len(spans) < self._max_spans_per_trace:
+                spans = self._open.setdefault(root, [])
+                if len(spans) < self._max_spans_per_flow:
                     spans.append(span)
-                while len(self._open) > self._max_open_traces:  # roots that never ended: forget the oldest
-                    self._open.popitem(last=False)
-            if span.parent is not None and not span.parent.is_remote:
+            if root != span_id:
                 return
-            finished = self._open.pop(trace_key, [])
+            finished = self._open.pop(root, [])
         if finished:
             self._store(finished)
 

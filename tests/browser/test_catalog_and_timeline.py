@@ -79,7 +79,12 @@ def test_staff_follow_a_report_in_the_api_catalog_and_its_call_trace(site, page,
     for call in (
         "incident_form.POST report",
         "customer_incidents.report",
+        "customers.find",
+        "legacy_db.find_by_email",
+        "salesforce.find_contacts_by_email",
         "customer_incidents.sync_to_servicenow",
+        "service_incidents.create",
+        "servicenow.create_incident",
         "notifications.deliver",
         "slack.post_message",
     ):

@@ -141,6 +141,8 @@ def test_api_figures_count_calls_and_errors_and_give_latency_percentiles(db):
     assert (figures.calls, figures.errors, figures.error_rate) == (5, 1, 0.2)
     assert figures.p50_ms == 30.0
     assert figures.p95_ms == pytest.approx(808.0)
+    sampled = api_figures(sample=2)[("system", "servicenow")]
+    assert (sampled.calls, sampled.errors, sampled.p50_ms) == (5, 1, 15.0), "counts are whole; latency sampled"
 
 
 def test_calls_older_than_the_retention_are_purged_and_recent_ones_kept(db, settings):
@@ -201,3 +203,42 @@ def test_a_report_without_recorded_calls_says_so(admin_client, db):
     page = admin_client.get(f"/admin/process_apis/incidentrequest/{stored.pk}/change/").content.decode()
 
     assert "No calls recorded for this report" in page
+
+
+def test_a_flow_is_stored_whole_when_its_own_root_ends_not_when_another_flow_of_the_trace_does(db):
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+
+    from process_apis.tracing.recorder import CallTraceRecorder
+    from system_apis import tracing
+
+    provider = TracerProvider()
+    provider.add_span_processor(CallTraceRecorder())
+    tracer = provider.get_tracer("test")
+
+    def ours(layer: str, api: str, **more: str) -> dict:
+        return {tracing.LAYER: layer, tracing.API: api, tracing.OPERATION: "op", **more}
+
+    with tracer.start_as_current_span("request", attributes=ours("experience", "incidents_v1")) as request_span:
+        with tracer.start_as_current_span("call", attributes=ours("system", "servicenow")):
+            pass
+        # Another flow of the same trace ends in this process meanwhile (a server answering this request's
+        # call, or a task it queued): its root has a remote parent.
+        remote_parent = SpanContext(
+            trace_id=request_span.get_span_context().trace_id,
+            span_id=7,
+            is_remote=True,
+            trace_flags=TraceFlags(TraceFlags.SAMPLED),
+        )
+        with tracer.start_as_current_span("served", context=trace.set_span_in_context(NonRecordingSpan(remote_parent))):
+            pass
+        assert not TracedCall.objects.exists(), "nothing stored before the request's own root ends"
+        with tracer.start_as_current_span("report", attributes=ours("process", "customer_incidents")) as report:
+            report.set_attribute(tracing.REFERENCE, "IH-0000000042")
+
+    assert sorted(TracedCall.objects.values_list("api", "reference")) == [
+        ("customer_incidents", "IH-0000000042"),
+        ("incidents_v1", "IH-0000000042"),
+        ("servicenow", "IH-0000000042"),
+    ]
