@@ -437,6 +437,7 @@ class IncidentRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "can_operate": self.has_operate_permission(request),
             "has_failed_notification": failed.exists(),
             "call_trace": timeline_bars(incident_timeline(reference=report.reference)) if report else [],
+            "call_trace_width": TIMELINE_WIDTH,
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -521,7 +522,7 @@ class NotificationDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         _queue_resends(self, request, queryset.select_related("request").order_by("pk"))
 
 
-TIMELINE_WIDTH = 400  # px of the bars' drawing; each flow's calls are scaled to fit it
+TIMELINE_WIDTH = 240  # px of the bars' drawing; each flow's calls are scaled to fit it
 LAYER_COLOURS = {"experience": "#417690", "process": "#c27c0e", "system": "#5b8a3c"}
 FAILED_COLOUR = "#ba2121"
 
