@@ -1,18 +1,36 @@
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 
-from .clients.services import api_client_set_active
+from .clients.services import api_client_create, api_client_set_active
 from .models import ApiClient, IdempotencyRecord
+
+
+class ApiClientCreateForm(forms.Form):
+    name = forms.CharField(
+        max_length=255, help_text="Who uses it, e.g. the partner's or the app's name. Shown in the admin only."
+    )
+    tier = forms.ChoiceField(
+        choices=ApiClient.Tier.choices,
+        initial=ApiClient.Tier.BRONZE,
+        help_text="Sets the client's rate limit on /api/v1/.",
+    )
+    internal = forms.BooleanField(
+        required=False,
+        help_text="Also may call the System and Process APIs. Only for Incident Hub's own programs.",
+    )
 
 
 @admin.register(ApiClient)
 class ApiClientAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "client_id", "tier", "active", "created_at"]
-    list_filter = ["tier", "active"]
+    list_display = ["__str__", "client_id", "tier", "internal", "active", "created_at"]
+    list_filter = ["tier", "internal", "active"]
     search_fields = ["application__name", "application__client_id"]
     list_select_related = ["application"]
-    fields = ["name", "client_id", "tier", "active", "created_at"]
+    fields = ["name", "client_id", "tier", "internal", "active", "created_at"]
     readonly_fields = ["name", "client_id", "created_at"]
     actions = ["disable_clients", "enable_clients"]
 
@@ -20,9 +38,25 @@ class ApiClientAdmin(admin.ModelAdmin):
     def name(self, client: ApiClient) -> str:
         return client.application.name
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        # A client's secret is shown once, by `manage.py create_api_client`.
-        return False
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: dict | None = None) -> HttpResponse:
+        """Make a client through the service and show its secret once, in this response and nowhere else.
+
+        The secret is never put in a message, the session or a URL: the page below is rendered from the
+        POST that made the client (and is not cached), so leaving it loses the secret for good.
+        """
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = ApiClientCreateForm(request.POST if request.method == "POST" else None)
+        context = {**self.admin_site.each_context(request), "opts": self.opts, "title": "Add API client"}
+        if form.is_valid():
+            client, secret = api_client_create(**form.cleaned_data)
+            self.log_addition(request, client, [{"added": {}}])
+            context.update(client=client, client_secret=secret, title="API client made: copy its secret now")
+            response = TemplateResponse(request, "admin/experience_apis/apiclient/created.html", context)
+            response["Cache-Control"] = "no-store"
+            return response
+        context.update(form=form, errors=form.errors)
+        return TemplateResponse(request, "admin/experience_apis/apiclient/add.html", context)
 
     def save_model(self, request: HttpRequest, client: ApiClient, form: object, change: bool) -> None:
         super().save_model(request, client, form, change)

@@ -19,6 +19,10 @@ class ApiClient(models.Model):
     application = models.OneToOneField(Application, on_delete=models.CASCADE, related_name="api_client")
     tier = models.CharField(max_length=10, choices=Tier.choices, default=Tier.BRONZE)
     active = models.BooleanField(default=True, help_text="A disabled client's tokens are revoked at once.")
+    internal = models.BooleanField(
+        default=False,
+        help_text="May call the System and Process APIs (its tokens get the `internal` scope): for our own programs.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

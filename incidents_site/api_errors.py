@@ -71,7 +71,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         response.data = {"message": "The request is not valid.", "extra": {"fields": response.data}}
     else:
         detail = response.data.get("detail", "") if isinstance(response.data, dict) else response.data
-        response.data = {"message": str(detail), "extra": {"code": getattr(exc, "default_code", "error")}}
+        extra: dict[str, Any] = {"code": getattr(exc, "default_code", "error")}
+        if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+            extra["retry_after"] = int(exc.wait)
+        response.data = {"message": str(detail), "extra": extra}
     return response
 
 

@@ -4,9 +4,11 @@ Unset system URLs point at the sandbox (`make run` serves it on SANDBOX_PORT), s
 runs with no vendor account; pointing a connector at a real instance is a matter of settings.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 
 from .config import cache_config, celery_broker_options, tune_database
 
@@ -29,6 +31,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "axes",
+    "csp",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -43,6 +47,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "incidents_site.middleware.TraceIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "incidents_site.request_limits.ApiBodySizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -50,6 +56,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "experience_apis.policies.middleware.TokenEndpointRateLimitMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "incidents_site.urls"
@@ -82,6 +91,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="")
 CACHES = {"default": cache_config(REDIS_URL)}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.db.DatabaseCache":
+    # Rate limits count with cache.incr, which Django's database cache does as a read then a write.
+    CACHES["default"]["BACKEND"] = "incidents_site.cache.AtomicDatabaseCache"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -127,15 +139,34 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.BasicAuthentication",
     ],
-    # System and Process APIs are internal (staff); the Experience API v1 opens itself to API clients.
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    # System and Process APIs are internal: a staff user's session, or the bearer token of an API client
+    # that staff marked internal. The Experience API v1 opens itself to every active API client.
+    "DEFAULT_PERMISSION_CLASSES": ["incidents_site.api_permissions.IsStaffOrInternalClient"],
     "EXCEPTION_HANDLER": "incidents_site.api_errors.exception_handler",
 }
 # REST clients: OAuth 2.0 client credentials (POST /o/token/, then Authorization: Bearer).
 OAUTH2_PROVIDER = {
     "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("API_TOKEN_LIFETIME", default=3600),
-    "SCOPES": {"incidents": "Report incidents and read your own reports"},
+    "SCOPES": {
+        "incidents": "Report incidents and read your own reports",
+        "internal": "Call the System and Process APIs (API clients that staff marked internal)",
+    },
     "DEFAULT_SCOPES": ["incidents"],
+    # Which scopes a client may get: `internal` only for clients marked internal, nothing for disabled ones.
+    "SCOPES_BACKEND_CLASS": "experience_apis.clients.scopes.ApiClientScopes",
+    # RFC 9700 (OAuth 2.0 Security BCP): tokens stored hashed, never taken from a URL, no legacy grants.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
 }
 
 # Named explicitly so that migrations referring to the toolkit's models resolve the swappable name.
@@ -152,10 +183,60 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "OAUTH2_FLOWS": ["clientCredentials"],
     "OAUTH2_TOKEN_URL": "/o/token/",
-    "OAUTH2_SCOPES": {"incidents": "Report incidents and read your own reports"},
+    "OAUTH2_SCOPES": {
+        "incidents": "Report incidents and read your own reports",
+        "internal": "Call the System and Process APIs (API clients that staff marked internal)",
+    },
     "ENUM_NAME_OVERRIDES": {
         "NotificationStateEnum": "process_apis.models.NotificationDelivery.State",
         "IncidentStateEnum": "system_apis.servicenow.api.STATE_CHOICES",
+    },
+}
+
+# --- API policies: who may call, how often, how much -------------------------------------------
+# Proxies in front of Incident Hub that append the client's address to X-Forwarded-For. 0: the client is
+# REMOTE_ADDR and X-Forwarded-For is never believed (anyone can send it). Used by every per-IP limit and
+# by the admin's login lockout.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Requests per client on /api/v1/, by tier ("N/s", "N/m", "N/h", "N/d", or "N/10m"); counted in the cache.
+API_RATE_LIMITS = {
+    "bronze": env("API_RATE_LIMIT_BRONZE", default="60/m"),
+    "silver": env("API_RATE_LIMIT_SILVER", default="300/m"),
+    "gold": env("API_RATE_LIMIT_GOLD", default="1200/m"),
+}
+# Per client IP: reports sent with the form, status lookups, and attempts at the token endpoint.
+REPORT_FORM_RATE_LIMIT = env("REPORT_FORM_RATE_LIMIT", default="10/10m")
+STATUS_LOOKUP_RATE_LIMIT = env("STATUS_LOOKUP_RATE_LIMIT", default="30/10m")
+TOKEN_ENDPOINT_RATE_LIMIT = env("TOKEN_ENDPOINT_RATE_LIMIT", default="30/m")
+RATELIMIT_USE_CACHE = "default"
+# Largest request body /api/ reads; a larger one is refused with 413 before it is read.
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=64 * 1024)
+
+# Admin login: lock an address out after AXES_FAILURE_LIMIT failed logins, for AXES_COOLOFF_MINUTES.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "experience_apis.policies.client_ip.client_ip"
+AXES_LOCKOUT_TEMPLATE = "admin/experience_apis/locked_out.html"
+
+# Content Security Policy on every page: our own files only, no inline script or style anywhere.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
     },
 }
 

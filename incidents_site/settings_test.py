@@ -16,3 +16,7 @@ CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = False
 NOTIFICATION_RETRY_BASE = 0.01
 NOTIFICATION_RETRY_CAP = 0.05
+
+# Rate limits far above what any test sends; the tests of the limits themselves set low ones.
+API_RATE_LIMITS = {"bronze": "100000/m", "silver": "100000/m", "gold": "100000/m"}
+REPORT_FORM_RATE_LIMIT = STATUS_LOOKUP_RATE_LIMIT = TOKEN_ENDPOINT_RATE_LIMIT = "100000/m"

@@ -10,8 +10,8 @@ from ..models import ApiClient
 
 
 @transaction.atomic
-def api_client_create(*, name: str, tier: str = ApiClient.Tier.BRONZE) -> tuple[ApiClient, str]:
-    """A new client and its secret in clear text: the only moment anyone sees it."""
+def api_client_create(*, name: str, tier: str = ApiClient.Tier.BRONZE, internal: bool = False) -> tuple[ApiClient, str]:
+    """A new client and its secret in clear text: the only moment anyone sees it (it is stored hashed)."""
     secret = generate_client_secret()
     application = Application.objects.create(
         name=name,
@@ -20,7 +20,8 @@ def api_client_create(*, name: str, tier: str = ApiClient.Tier.BRONZE) -> tuple[
         client_secret=secret,
         hash_client_secret=True,
     )
-    return ApiClient.objects.create(application=application, tier=ApiClient.Tier(tier)), secret
+    client = ApiClient.objects.create(application=application, tier=ApiClient.Tier(tier), internal=internal)
+    return client, secret
 
 
 @transaction.atomic

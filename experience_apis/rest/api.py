@@ -3,7 +3,7 @@
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from oauth2_provider.contrib.rest_framework import OAuth2Authentication
-from rest_framework import generics, serializers, status
+from rest_framework import exceptions, generics, serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,7 +17,9 @@ from process_apis.rest import error_headers
 from process_apis.rest import error_responses as process_error_responses
 
 from ..idempotency import rest as idempotency
+from ..policies import rate_limits
 from .permissions import IsActiveApiClient, current_client
+from .throttles import ApiClientTierThrottle, rate_limit_usage
 
 
 class IncidentOutputSerializer(serializers.Serializer):
@@ -81,10 +83,43 @@ IDEMPOTENCY_PARAMETERS = [
         "Retry-After",
         int,
         OpenApiParameter.HEADER,
-        response=[409, 503],
+        response=[409, 429, 503],
         description="Seconds to wait before retrying.",
     ),
 ]
+
+# Every answer to an API client carries its rate limit (absent only when the cache cannot count).
+RATE_LIMITED_CODES = [200, 201, 400, 404, 409, 422, 429, 503]
+RATE_LIMIT_HEADERS = [
+    OpenApiParameter(
+        rate_limits.LIMIT_HEADER,
+        int,
+        OpenApiParameter.HEADER,
+        response=RATE_LIMITED_CODES,
+        description="Requests your client may make in the current window (its tier's rate limit).",
+    ),
+    OpenApiParameter(
+        rate_limits.REMAINING_HEADER,
+        int,
+        OpenApiParameter.HEADER,
+        response=RATE_LIMITED_CODES,
+        description="Requests left in the current window.",
+    ),
+    OpenApiParameter(
+        rate_limits.RESET_HEADER,
+        int,
+        OpenApiParameter.HEADER,
+        response=RATE_LIMITED_CODES,
+        description="Seconds until the current window ends and the count starts again.",
+    ),
+]
+RETRY_AFTER_429 = OpenApiParameter(
+    "Retry-After",
+    int,
+    OpenApiParameter.HEADER,
+    response=[429],
+    description="Seconds to wait before retrying: when your rate limit's window ends.",
+)
 
 
 # The client credentials grant of /o/token/ issues every token with this scope.
@@ -95,6 +130,7 @@ SECURITY = [{"oauth2": ["incidents"]}]
 CLIENT_AUTH_ERRORS = {
     "e401": "No valid bearer token: get one at POST /o/token/ with your client credentials.",
     "e403": "The token is not an active API client's.",
+    "e429": "Your client's rate limit (by tier) is used up for this window; retry after Retry-After seconds.",
 }
 
 
@@ -111,6 +147,20 @@ class IncidentPagination(PageNumberPagination):
 class ClientApi(generics.GenericAPIView):
     authentication_classes = [OAuth2Authentication]
     permission_classes = [IsActiveApiClient]
+    throttle_classes = [ApiClientTierThrottle]
+
+    def throttled(self, request: Request, wait: float | None) -> None:
+        usage = rate_limit_usage(request)
+        limit = f" of {usage.limit} requests" if usage else ""
+        raise exceptions.Throttled(wait, detail=f"Your client's rate limit{limit} is used up for this window.")
+
+    def finalize_response(self, request: Request, response: Response, *args: object, **kwargs: object) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        usage = rate_limit_usage(request)
+        if usage is not None:
+            for name, value in usage.headers().items():
+                response[name] = value
+        return response
 
 
 class IncidentListCreateApi(ClientApi):
@@ -122,7 +172,7 @@ class IncidentListCreateApi(ClientApi):
         tags=["v1: incidents"],
         request=IncidentInputSerializer,
         auth=SECURITY,
-        parameters=[*IDEMPOTENCY_PARAMETERS, *error_headers(401, retry_after=())],
+        parameters=[*IDEMPOTENCY_PARAMETERS, *RATE_LIMIT_HEADERS, *error_headers(401, retry_after=())],
         responses={
             201: OpenApiResponse(
                 IncidentOutputSerializer,
@@ -133,11 +183,14 @@ class IncidentListCreateApi(ClientApi):
                 401,
                 403,
                 409,
+                413,
                 415,
                 422,
+                429,
                 503,
                 e400="The body or the Idempotency-Key header is not valid.",
                 e409="The first request with this Idempotency-Key is still being processed.",
+                e413="The body is larger than the API accepts (API_MAX_BODY_BYTES, 64 KiB by default).",
                 e422="This Idempotency-Key was already used with a different body.",
                 e503="The report could not be stored; retry later.",
             ),
@@ -173,11 +226,11 @@ class IncidentListCreateApi(ClientApi):
         operation_id="v1_incidents_list",
         tags=["v1: incidents"],
         auth=SECURITY,
-        parameters=error_headers(401),
+        parameters=[*RATE_LIMIT_HEADERS, RETRY_AFTER_429, *error_headers(401, retry_after=())],
         responses={
             200: IncidentOutputSerializer(many=True),
             **error_responses(
-                401, 403, 404, e404="No such page: `page` is below 1, past the last page, or not a number."
+                401, 403, 404, 429, e404="No such page: `page` is below 1, past the last page, or not a number."
             ),
         },
         description="Your reports, newest first.",
@@ -194,10 +247,15 @@ class IncidentDetailApi(ClientApi):
         operation_id="v1_incidents_get",
         tags=["v1: incidents"],
         auth=SECURITY,
-        parameters=[OpenApiParameter("reference", str, OpenApiParameter.PATH), *error_headers(401)],
+        parameters=[
+            OpenApiParameter("reference", str, OpenApiParameter.PATH),
+            *RATE_LIMIT_HEADERS,
+            RETRY_AFTER_429,
+            *error_headers(401, retry_after=()),
+        ],
         responses={
             200: IncidentOutputSerializer,
-            **error_responses(401, 403, 404, e404="You have no report with that reference."),
+            **error_responses(401, 403, 404, 429, e404="You have no report with that reference."),
         },
         description="One of your reports, its state fresh from ServiceNow (as last known if ServiceNow is down).",
     )

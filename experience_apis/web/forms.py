@@ -12,6 +12,11 @@ from django import forms
 from process_apis.customer_incidents.references import normalize_reference
 from process_apis.models import Category, Urgency
 
+# A field people never see (off screen, hidden from screen readers, skipped by Tab): a bot that fills in
+# every field fills this one too, and its report is dropped before anything is stored or sent.
+HONEYPOT_FIELD = "website"
+HONEYPOT_FILLED = "This report could not be sent: the field that must stay empty was filled in."
+
 EMAIL_ERRORS = {
     "required": "Enter your email address.",
     "invalid": "Enter an email address like name@example.com.",
@@ -90,6 +95,25 @@ class IncidentReportForm(_WebForm):
         },
         widget=forms.Textarea(attrs={"rows": 6}),
     )
+    website = forms.CharField(
+        label="Leave this field empty",
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
+    )
+
+    @property
+    def honeypot(self) -> forms.BoundField:
+        return self[HONEYPOT_FIELD]
+
+    def honeypot_filled(self) -> bool:
+        return bool(self.data.get(HONEYPOT_FIELD, "").strip())
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if self.honeypot_filled():
+            raise forms.ValidationError(HONEYPOT_FILLED, code="honeypot")
+        cleaned.pop(HONEYPOT_FIELD, None)
+        return cleaned
 
 
 class StatusLookupForm(_WebForm):

@@ -6,6 +6,9 @@ form carries a server-issued token (`idempotency.form_tokens`) so that sending i
 
 from __future__ import annotations
 
+import logging
+
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -18,7 +21,10 @@ from process_apis.models import Channel
 
 from ..idempotency.form_tokens import FIELD as REPORT_TOKEN_FIELD
 from ..idempotency.form_tokens import ReportTokenRefused, report_form_send_once, report_token_issue
-from .forms import IncidentReportForm, StatusLookupForm
+from ..policies.rate_limits import rate_limit_ip_hit
+from .forms import HONEYPOT_FIELD, IncidentReportForm, StatusLookupForm
+
+logger = logging.getLogger(__name__)
 
 # The references this browser session reported: only those have a readable confirmation page.
 REPORTED_IN_SESSION = "incident_hub.reported_references"
@@ -29,8 +35,13 @@ REMEMBERED_REPORTS = 20
 def report(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return _report_page(request, IncidentReportForm(), token=report_token_issue(session=request.session))
+    limited = _rate_limited(request, scope="web-report", rate=settings.REPORT_FORM_RATE_LIMIT)
+    if limited:
+        return limited
     form = IncidentReportForm(request.POST)
     token = request.POST.get(REPORT_TOKEN_FIELD, "")
+    if form.honeypot_filled():
+        logger.info("report form: the honeypot field was filled in; nothing is stored or sent")
 
     def send() -> str:
         return incident_report(
@@ -70,6 +81,9 @@ def status(request: HttpRequest) -> HttpResponse:
     # The lookup is POSTed so that the email never lands in a URL (access logs, history, Referer);
     # GET only pre-fills the reference, as the confirmation page links it.
     if request.method == "POST":
+        limited = _rate_limited(request, scope="web-status", rate=settings.STATUS_LOOKUP_RATE_LIMIT)
+        if limited:
+            return limited
         form = StatusLookupForm(request.POST)
     else:
         form = StatusLookupForm(initial={"reference": request.GET.get("reference", "")[:40]})
@@ -101,11 +115,23 @@ def _report_page(
         "form": form,
         "report_token_field": REPORT_TOKEN_FIELD,
         "report_token": token,
+        "honeypot_field": HONEYPOT_FIELD,
         "not_accepted": not_accepted,
         "sending": sending,
         "nav": "report",
     }
     return render(request, "experience/report_form.html", context, status=status)
+
+
+def _rate_limited(request: HttpRequest, *, scope: str, rate: str) -> HttpResponse | None:
+    """A friendly 429 page when this address sent too many of these forms in the current window."""
+    usage = rate_limit_ip_hit(request=request, scope=scope, rate=rate)
+    if usage is None or not usage.exceeded:
+        return None
+    minutes = -(-usage.retry_after // 60)
+    response = render(request, "experience/rate_limited.html", {"minutes": minutes, "nav": ""}, status=429)
+    response["Retry-After"] = str(usage.retry_after)
+    return response
 
 
 def _remember_reported(request: HttpRequest, reference: str) -> None:

@@ -372,7 +372,13 @@ def test_the_schema_documents_the_header_and_the_409_and_422_answers(client):
         "$ref": "#/components/schemas/ApiError"
     }
     assert "Retry-After" in operation["responses"]["409"]["headers"]
-    assert set(operation["responses"]["201"]["headers"]) == {"Idempotent-Replayed", "Location"}
+    assert set(operation["responses"]["201"]["headers"]) == {
+        "Idempotent-Replayed",
+        "Location",
+        "X-RateLimit-Limit",
+        "X-RateLimit-Remaining",
+        "X-RateLimit-Reset",
+    }
 
 
 # --- Browser form: the server-issued token ----------------------------------------------------

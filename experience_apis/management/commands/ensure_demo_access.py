@@ -29,7 +29,10 @@ class Command(BaseCommand):
             f"  REST API v1       {web}/api/v1/incidents   (token: POST {web}/o/token/, client credentials)",
             f"  Demo API client   client_id={client_id}",
             f"                    client_secret={secret}",
-            f"  System APIs       {web}/api/system/...   (staff: log in to the admin first, or basic auth)",
+            "                    (gold tier, internal: it may also call the System and Process APIs)",
+            f'  Get a token       curl -s -u "{client_id}:{secret}" -d grant_type=client_credentials {web}/o/token/',
+            '                    then send "Authorization: Bearer <access_token>"',
+            f"  System APIs       {web}/api/system/...   (staff: the admin session, or the demo client's token)",
             f"  Process APIs      {web}/api/process/...",
             f"  Sandbox           {settings.SANDBOX_URL}/   (what ServiceNow, Salesforce and Slack received)",
             f"  ServiceNow        {settings.SERVICENOW_BASE_URL}",
@@ -54,10 +57,13 @@ class Command(BaseCommand):
     def ensure_api_client(self, secret_file: Path) -> tuple[str, str]:
         client = ApiClient.objects.filter(application__name=DEMO_CLIENT).select_related("application").first()
         if client and secret_file.exists():
+            if not client.internal:  # made before internal clients existed
+                client.internal = True
+                client.save(update_fields=["internal"])
             return client.client_id, secret_file.read_text().strip()
         if client:  # the secret was lost with var/: a new client is the only way to show one
             client.application.delete()
-        client, secret = api_client_create(name=DEMO_CLIENT, tier=ApiClient.Tier.GOLD)
+        client, secret = api_client_create(name=DEMO_CLIENT, tier=ApiClient.Tier.GOLD, internal=True)
         secret_file.write_text(secret + "\n")
         secret_file.chmod(0o600)
         return client.client_id, secret
