@@ -42,7 +42,7 @@ APIS = (
         version="v1",
         base_path="/api/system/servicenow/v1/",
         # Its operations carry no tag of their own yet, so the schema files them under drf-spectacular's default.
-        openapi_tag="system",
+        openapi_tag="System: ServiceNow",
         calls=("servicenow",),
     ),
     CatalogApi(

@@ -19,6 +19,7 @@ from ..rest import error_responses as system_error_responses
 from .client import ServiceNowClient
 from .types import Impact, Incident, IncidentState, IncidentUpdate, NewIncident, Urgency
 
+TAGS = ["System: ServiceNow"]
 LEVEL_HELP = "1 High, 2 Medium, 3 Low."
 STATE_CHOICES = [(state.value, state.label) for state in IncidentState]
 STATE_HELP = ", ".join(f"{state.value} {state.label}" for state in IncidentState) + "."
@@ -82,6 +83,7 @@ class IncidentsApi(APIView):
         correlation_id = serializers.CharField(max_length=100, validators=[no_caret])
 
     @extend_schema(
+        tags=TAGS,
         operation_id="servicenow_incidents_create",
         summary="Create an incident in ServiceNow",
         request=InputSerializer,
@@ -107,6 +109,7 @@ class IncidentsApi(APIView):
         return Response(render(incident), status=status.HTTP_201_CREATED)
 
     @extend_schema(
+        tags=TAGS,
         operation_id="servicenow_incidents_find",
         summary="Find the incident made for a correlation id (a list of zero or one)",
         parameters=[QuerySerializer, *error_headers(400, *DOWNSTREAM_ERRORS)],
@@ -141,6 +144,7 @@ class IncidentDetailApi(APIView):
             return attrs
 
     @extend_schema(
+        tags=TAGS,
         operation_id="servicenow_incidents_retrieve",
         summary="Read an incident",
         parameters=error_headers(404, *DOWNSTREAM_ERRORS),
@@ -150,6 +154,7 @@ class IncidentDetailApi(APIView):
         return Response(render(ServiceNowClient.from_settings().get_incident(sys_id)))
 
     @extend_schema(
+        tags=TAGS,
         operation_id="servicenow_incidents_update",
         summary="Change an incident (only the fields sent)",
         request=InputSerializer,
