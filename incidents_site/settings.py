@@ -187,6 +187,10 @@ SPECTACULAR_SETTINGS = {
         "incidents": "Report incidents and read your own reports",
         "internal": "Call the System and Process APIs (API clients that staff marked internal)",
     },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "incidents_site.api_schema.document_body_size_limit",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "NotificationStateEnum": "process_apis.models.NotificationDelivery.State",
         "IncidentStateEnum": "system_apis.servicenow.api.STATE_CHOICES",

@@ -146,3 +146,19 @@ def test_quotes_in_the_email_cannot_break_out_of_the_soql_literal(
     assert "OR Email" not in soql, "the order number never goes into a query"
     assert IncidentRequest.objects.get().order_number == "1042' OR Email != '"
     assert len(vendors.calls_to(SLACK_POST)) == 1
+
+
+def test_every_api_operation_that_takes_a_body_documents_the_413(client):
+    schema = client.get("/api/schema/", {"format": "json"}).json()
+
+    with_body = [
+        (path, method, operation)
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+        if "requestBody" in operation
+    ]
+    assert len(with_body) >= 5
+    for path, method, operation in with_body:
+        assert operation["responses"]["413"]["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/ApiError"
+        }, f"{method} {path}"
