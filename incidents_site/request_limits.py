@@ -1,4 +1,8 @@
-"""The largest body an /api/ request may carry: a larger one is refused with 413 before a byte of it is read."""
+"""The largest body an API request may carry: a larger one is refused with 413 before a byte of it is read.
+
+Applied to the APIs under LIMITED_PREFIXES (the consumers' v1 API), whose OpenAPI operations document the 413
+(incidents_site.api_schema). The internal System and Process APIs keep Django's own upload limit for now.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-API_PREFIX = "/api/"
+LIMITED_PREFIXES = ("/api/v1/",)
 
 
 class ApiBodySizeLimitMiddleware:
@@ -15,7 +19,7 @@ class ApiBodySizeLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path.startswith(API_PREFIX):
+        if request.path.startswith(LIMITED_PREFIXES):
             limit = settings.API_MAX_BODY_BYTES
             try:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)

@@ -72,12 +72,11 @@ def test_a_body_that_is_not_an_object_is_a_clear_400(api, vendors):
     assert not IncidentRequest.objects.exists()
 
 
-@pytest.mark.parametrize("path", ["/api/v1/incidents", "/api/system/slack/v1/messages", "/api/process/x"])
-def test_a_body_over_the_size_limit_is_refused_with_a_json_413_before_it_is_read(api, vendors, settings, path):
+def test_a_body_over_the_size_limit_is_refused_with_a_json_413_before_it_is_read(api, vendors, settings):
     settings.API_MAX_BODY_BYTES = 1024
     body = json.dumps({**REPORT, "description": "x" * 2000})
 
-    response = api.post(path, body, content_type="application/json")
+    response = api.post("/api/v1/incidents", body, content_type="application/json")
 
     assert response.status_code == 413
     assert response.json() == {
@@ -148,16 +147,16 @@ def test_quotes_in_the_email_cannot_break_out_of_the_soql_literal(
     assert len(vendors.calls_to(SLACK_POST)) == 1
 
 
-def test_every_api_operation_that_takes_a_body_documents_the_413(client):
+def test_every_limited_operation_that_takes_a_body_documents_the_413(client):
     schema = client.get("/api/schema/", {"format": "json"}).json()
 
     with_body = [
         (path, method, operation)
         for path, operations in schema["paths"].items()
         for method, operation in operations.items()
-        if "requestBody" in operation
+        if "requestBody" in operation and path.startswith("/api/v1/")
     ]
-    assert len(with_body) >= 5
+    assert [(path, method) for path, method, _ in with_body] == [("/api/v1/incidents", "post")]
     for path, method, operation in with_body:
         assert operation["responses"]["413"]["content"]["application/json"]["schema"] == {
             "$ref": "#/components/schemas/ApiError"
