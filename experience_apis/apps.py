@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class ExperienceApisConfig(AppConfig):
     name = "experience_apis"
     verbose_name = "Experience APIs"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the system checks)

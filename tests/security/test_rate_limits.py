@@ -235,3 +235,27 @@ def test_the_database_cache_refuses_to_count_a_missing_or_expired_key(database_c
         database_cache.incr("missing")
     with pytest.raises(ValueError):
         database_cache.incr("old")
+
+
+# --- Settings that cannot be read fail at start ----------------------------------------------
+
+
+def test_the_default_rate_limits_pass_the_system_check():
+    from experience_apis.checks import rate_limits_are_readable
+
+    assert rate_limits_are_readable() == []
+
+
+def test_an_unreadable_rate_limit_is_a_system_check_error(settings):
+    from experience_apis.checks import rate_limits_are_readable
+
+    settings.API_RATE_LIMITS = {"bronze": "60/min", "silver": "300/m"}
+    settings.TOKEN_ENDPOINT_RATE_LIMIT = "lots"
+
+    problems = rate_limits_are_readable()
+
+    assert [(p.id, p.msg) for p in problems] == [
+        ("experience_apis.E001", "API_RATE_LIMITS['bronze'] is '60/min', which is no rate limit."),
+        ("experience_apis.E001", "API_RATE_LIMITS['gold'] is None, which is no rate limit."),
+        ("experience_apis.E001", "TOKEN_ENDPOINT_RATE_LIMIT is 'lots', which is no rate limit."),
+    ]
