@@ -1,12 +1,27 @@
+import secrets
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.core.signing import BadSignature, TimestampSigner
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from .clients.services import api_client_create, api_client_set_active
+from .idempotency.services import (
+    ClaimOutcome,
+    idempotency_claim,
+    idempotency_complete,
+    idempotency_key_ttl,
+    idempotency_release,
+)
 from .models import ApiClient, IdempotencyRecord
+
+# The add form's one-time token: a reload of the page that shows a new secret (which sends the form again)
+# shows that client, without its secret, instead of making a second one.
+ADD_TOKEN_FIELD = "add_token"  # noqa: S105 - a form field name
+_ADD_TOKEN_SALT = "experience_apis.api_client_add"  # noqa: S105 - a signing salt, not a secret
 
 
 class ApiClientCreateForm(forms.Form):
@@ -22,6 +37,17 @@ class ApiClientCreateForm(forms.Form):
         required=False,
         help_text="Also may call the System and Process APIs. Only for Incident Hub's own programs.",
     )
+
+
+def _add_token_signer(request: HttpRequest) -> TimestampSigner:
+    return TimestampSigner(salt=f"{_ADD_TOKEN_SALT}:{request.user.pk}")
+
+
+def _add_token_nonce(request: HttpRequest) -> str | None:
+    try:
+        return _add_token_signer(request).unsign(request.POST.get(ADD_TOKEN_FIELD, ""), max_age=idempotency_key_ttl())
+    except BadSignature:
+        return None
 
 
 @admin.register(ApiClient)
@@ -49,14 +75,37 @@ class ApiClientAdmin(admin.ModelAdmin):
         form = ApiClientCreateForm(request.POST if request.method == "POST" else None)
         context = {**self.admin_site.each_context(request), "opts": self.opts, "title": "Add API client"}
         if form.is_valid():
-            client, secret = api_client_create(**form.cleaned_data)
-            self.log_addition(request, client, [{"added": {}}])
-            context.update(client=client, client_secret=secret, title="API client made: copy its secret now")
-            response = TemplateResponse(request, "admin/experience_apis/apiclient/created.html", context)
-            response["Cache-Control"] = "no-store"
-            return response
-        context.update(form=form, errors=form.errors)
+            nonce = _add_token_nonce(request)
+            if nonce is None:
+                form.add_error(None, "This form is too old or was not opened by you: open Add API client again.")
+            else:
+                return self._add_once(request, form, nonce, context)
+        context.update(
+            form=form,
+            errors=form.errors,
+            add_token_field=ADD_TOKEN_FIELD,
+            add_token=_add_token_signer(request).sign(secrets.token_urlsafe(16)),
+        )
         return TemplateResponse(request, "admin/experience_apis/apiclient/add.html", context)
+
+    def _add_once(self, request: HttpRequest, form: ApiClientCreateForm, nonce: str, context: dict) -> HttpResponse:
+        claim = idempotency_claim(scope=f"admin-api-client:{request.user.pk}", key=nonce)
+        if claim.outcome != ClaimOutcome.CLAIMED:
+            stored = claim.stored
+            made = ApiClient.objects.filter(pk=stored.body["client"]).first() if stored else None
+            context.update(client=made, title="This form was already sent")
+            return TemplateResponse(request, "admin/experience_apis/apiclient/already_made.html", context)
+        try:
+            client, secret = api_client_create(**form.cleaned_data)
+        except BaseException:
+            idempotency_release(record=claim.record)
+            raise
+        idempotency_complete(record=claim.record, status=201, body={"client": client.pk})
+        self.log_addition(request, client, [{"added": {}}])
+        context.update(client=client, client_secret=secret, title="API client made: copy its secret now")
+        response = TemplateResponse(request, "admin/experience_apis/apiclient/created.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
 
     def save_model(self, request: HttpRequest, client: ApiClient, form: object, change: bool) -> None:
         super().save_model(request, client, form, change)

@@ -17,12 +17,18 @@ pytestmark = pytest.mark.django_db
 ADD = "/admin/experience_apis/apiclient/add/"
 
 
+def add(client, **data: str):
+    """GET the add form, then POST it with its one-time token, as a browser does."""
+    token = re.search(r'name="add_token" value="([^"]+)"', client.get(ADD).content.decode()).group(1)
+    return client.post(ADD, {**data, "add_token": token})
+
+
 def shown(html: str, field: str) -> str:
     return re.search(rf'id="client-{field}"[^>]* value="([^"]+)"', html).group(1)
 
 
 def test_staff_make_a_client_and_see_its_id_and_secret_once_on_the_answer_to_their_post(admin_client):
-    response = admin_client.post(ADD, {"name": "partner-app", "tier": "silver"})
+    response = add(admin_client, name="partner-app", tier="silver")
 
     assert response.status_code == 200
     html = response.content.decode()
@@ -45,7 +51,7 @@ def test_staff_make_a_client_and_see_its_id_and_secret_once_on_the_answer_to_the
 
 
 def test_the_secret_is_never_kept_in_messages_the_session_or_a_url(admin_client):
-    response = admin_client.post(ADD, {"name": "partner-app", "tier": "bronze"})
+    response = add(admin_client, name="partner-app", tier="bronze")
     secret = shown(response.content.decode(), "secret")
 
     assert [str(m) for m in get_messages(response.wsgi_request)] == []
@@ -57,11 +63,38 @@ def test_the_secret_is_never_kept_in_messages_the_session_or_a_url(admin_client)
 
 
 def test_an_invalid_add_makes_nothing_and_shows_the_errors(admin_client):
-    response = admin_client.post(ADD, {"name": "", "tier": "platinum"})
+    response = add(admin_client, name="", tier="platinum")
 
     assert response.status_code == 200
     assert "Please correct the errors below." in response.content.decode()
     assert not ApiClient.objects.exists() and not Application.objects.exists()
+
+
+def test_sending_the_form_again_a_reload_shows_the_client_made_without_its_secret(admin_client):
+    token = re.search(r'name="add_token" value="([^"]+)"', admin_client.get(ADD).content.decode()).group(1)
+    first = admin_client.post(ADD, {"name": "partner-app", "tier": "bronze", "add_token": token})
+    secret = shown(first.content.decode(), "secret")
+
+    again = admin_client.post(ADD, {"name": "partner-app", "tier": "bronze", "add_token": token})
+
+    html = again.content.decode()
+    client = ApiClient.objects.get()
+    assert again.status_code == 200
+    assert f"This form already made the API client “partner-app” (client id <code>{client.client_id}</code>)." in html
+    assert secret not in html
+    assert ApiClient.objects.count() == 1 and Application.objects.count() == 1
+
+
+def test_a_post_without_a_token_this_user_was_given_makes_nothing(admin_client, django_user_model):
+    other = django_user_model.objects.create_superuser("other", "other@example.com", "pw")
+    other_browser = admin_client.__class__()
+    other_browser.force_login(other)
+    others_token = re.search(r'name="add_token" value="([^"]+)"', other_browser.get(ADD).content.decode()).group(1)
+
+    for token in ("", "forged", others_token):
+        response = admin_client.post(ADD, {"name": "partner-app", "tier": "bronze", "add_token": token})
+        assert "This form is too old or was not opened by you" in response.content.decode()
+    assert not ApiClient.objects.exists()
 
 
 def test_staff_without_the_add_permission_cannot_make_clients(client):
