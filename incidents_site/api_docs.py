@@ -5,8 +5,6 @@ the plain view writes it inline, with the CSRF token in it, which `script-src 's
 template's small inline stylesheet is allowed by its hash, computed from drf-spectacular's own template.
 Redoc: its bundle injects its styles at run time and runs its search in a worker made from a blob, so its page
 alone allows inline styles (never inline scripts) and blob workers.
-
-`incidents_site.urls` routes /api/docs/ and /api/redoc/ to `api_docs` and `api_redoc`.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.defaults import server_error
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 from oauth2_provider import views as oauth2_views
 
-from . import catalog, health
+from . import api_docs, catalog, health
 from .api_errors import json_not_found, json_server_error
 
 urlpatterns = [
@@ -17,8 +17,8 @@ urlpatterns = [
     path("o/revoke_token/", oauth2_views.RevokeTokenView.as_view(), name="oauth2-revoke-token"),
     path("api/v1/", include("experience_apis.rest.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("api/docs/", api_docs.api_docs, name="api-docs"),
+    path("api/redoc/", api_docs.api_redoc, name="api-redoc"),
     path("api/system/", include("system_apis.urls")),
     path("api/process/", include("process_apis.urls")),
     # Last: any other /api/ path is a JSON 404, in DEBUG too, never Django's HTML page.

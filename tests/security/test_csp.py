@@ -55,7 +55,6 @@ def test_admin_pages_as_staff_hold_no_inline_script(client):
         assert policy(response)["script-src"] == ["'self'"]
 
 
-@pytest.mark.urls("tests.security.urls_docs")
 def test_swagger_ui_loads_its_start_up_script_as_a_file_and_only_its_own_inline_style_is_allowed(client):
     page = client.get("/api/docs/")
     html = page.content.decode()
@@ -72,7 +71,6 @@ def test_swagger_ui_loads_its_start_up_script_as_a_file_and_only_its_own_inline_
     assert len(swagger_style_hashes()) == 1
 
 
-@pytest.mark.urls("tests.security.urls_docs")
 def test_redoc_may_inject_styles_and_start_a_worker_but_never_run_inline_script(client):
     page = client.get("/api/redoc/")
 

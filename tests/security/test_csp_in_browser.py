@@ -13,13 +13,6 @@ pytestmark = [pytest.mark.django_db(transaction=True, databases=["default", "leg
 
 
 @pytest.fixture
-def docs_site(live_server, settings) -> str:
-    """The live server with the API docs served by incidents_site.api_docs."""
-    settings.ROOT_URLCONF = "tests.security.urls_docs"
-    return live_server.url
-
-
-@pytest.fixture
 def violations(page) -> list[str]:  # noqa: F811
     """What the browser refused because of the policy (Chromium reports it on the console)."""
     refused: list[str] = []
@@ -30,27 +23,27 @@ def violations(page) -> list[str]:  # noqa: F811
 
 
 @pytest.mark.parametrize("viewport", ["desktop"], indirect=True)
-def test_form_admin_swagger_ui_and_redoc_work_under_the_policy(docs_site, page, violations, screenshot):  # noqa: F811
+def test_form_admin_swagger_ui_and_redoc_work_under_the_policy(live_server, page, violations, screenshot):  # noqa: F811
     from playwright.sync_api import expect
 
-    page.goto(f"{docs_site}/")
+    page.goto(f"{live_server.url}/")
     expect(page.get_by_role("button", name="Send report")).to_be_visible()
     # The stylesheet applies: the header is the brand colour, the honeypot is off screen.
     assert page.locator("header.site").evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(31, 78, 140)"
     assert page.locator("#id_website").evaluate("e => e.getBoundingClientRect().left") < -1000
     screenshot("form")
 
-    page.goto(f"{docs_site}/api/docs/")
+    page.goto(f"{live_server.url}/api/docs/")
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("Incident Hub APIs")
     expect(page.locator(".opblock-tag-section").first).to_be_visible()
     screenshot("swagger-ui")
 
-    page.goto(f"{docs_site}/api/redoc/")
+    page.goto(f"{live_server.url}/api/redoc/")
     expect(page.locator("h1").first).to_contain_text("Incident Hub APIs")
     screenshot("redoc")
 
     get_user_model().objects.create_superuser("csp-staff", "csp@example.com", "csp-staff-password-1")
-    page.goto(f"{docs_site}/admin/login/?next=/admin/experience_apis/apiclient/add/")
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/experience_apis/apiclient/add/")
     page.get_by_label("Username").fill("csp-staff")
     page.get_by_label("Password").fill("csp-staff-password-1")
     page.get_by_role("button", name="Log in").click()
