@@ -137,7 +137,6 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "oauth2_provider.contrib.rest_framework.OAuth2Authentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
     ],
     # System and Process APIs are internal: a staff user's session, or the bearer token of an API client
     # that staff marked internal. The Experience API v1 opens itself to every active API client.

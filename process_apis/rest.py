@@ -11,8 +11,8 @@ __all__ = ["ErrorSerializer", "error_headers", "error_responses"]
 
 DESCRIPTIONS = {
     400: "The request is not valid.",
-    401: "Not authenticated: send a staff user's session or basic auth credentials.",
-    403: "Not allowed: staff only.",
+    401: "Not authenticated: log in to the admin as staff, or send an internal API client's bearer token.",
+    403: "Not allowed: staff or internal API clients only.",
     404: "No such record.",
     409: "The request conflicts with the record's state.",
     415: UNSUPPORTED_MEDIA_TYPE,

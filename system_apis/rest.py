@@ -29,8 +29,8 @@ def error_responses(system: str, *codes: int, **descriptions: str) -> dict[int, 
     """OpenAPI responses for the error `codes` an endpoint of `system` can answer; `e404="..."` overrides one."""
     defaults = {
         400: f"The request is not valid, or {system} refused it.",
-        401: "Not authenticated: send a staff user's session or basic auth credentials.",
-        403: "Not allowed: staff only.",
+        401: "Not authenticated: log in to the admin as staff, or send an internal API client's bearer token.",
+        403: "Not allowed: staff or internal API clients only.",
         404: f"{system} has no such record.",
         409: "The request conflicts with the record's state.",
         415: UNSUPPORTED_MEDIA_TYPE,

@@ -2,8 +2,8 @@
 
 For each operation of `/api/schema/` Schemathesis generates valid and invalid requests and checks that
 no answer is a 5xx and that status code, content type, headers and body are the ones the schema
-documents. Staff operations (`/api/system/...`, `/api/process/...`) are called with a staff user's
-basic auth, `/api/v1/...` with an API client's bearer token; the vendors are faked with `responses`.
+documents. Internal operations (`/api/system/...`, `/api/process/...`) are called with an internal API
+client's bearer token, `/api/v1/...` with an ordinary API client's; the vendors are faked with `responses`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import pytest
 import requests
 import responses
 import schemathesis
-from django.contrib.auth import get_user_model
 from django.test import Client
 from hypothesis import HealthCheck, settings
 
@@ -121,20 +120,24 @@ def all_vendors(vendors: Vendors) -> Vendors:
     return vendors
 
 
-@pytest.fixture
-def staff_auth(db) -> str:
-    get_user_model().objects.create_superuser("fuzz-admin", email="fuzz-admin@example.com", password="fuzz-pass")
-    return "Basic " + base64.b64encode(b"fuzz-admin:fuzz-pass").decode()
-
-
-@pytest.fixture
-def api_client(db) -> tuple[str, str]:
-    """An API client's id and a real bearer token for it from /o/token/."""
-    client, secret = api_client_create(name="fuzz-client")
+def bearer_token(name: str, *, internal: bool = False) -> tuple[str, str]:
+    """A new API client's id and a real bearer token for it from /o/token/."""
+    client, secret = api_client_create(name=name, internal=internal)
     basic = base64.b64encode(f"{client.client_id}:{secret}".encode()).decode()
     response = Client().post("/o/token/", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=f"Basic {basic}")
     assert response.status_code == 200, response.content
     return client.client_id, f"Bearer {response.json()['access_token']}"
+
+
+@pytest.fixture
+def staff_auth(db) -> str:
+    """An internal API client's bearer token: what may call the System and Process APIs besides a staff session."""
+    return bearer_token("fuzz-ops", internal=True)[1]
+
+
+@pytest.fixture
+def api_client(db) -> tuple[str, str]:
+    return bearer_token("fuzz-client")
 
 
 @pytest.fixture

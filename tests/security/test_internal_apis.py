@@ -1,5 +1,7 @@
 """The System and Process APIs are internal: staff sessions, or bearer tokens of clients that staff marked internal."""
 
+import base64
+
 import pytest
 from django.test import Client
 
@@ -62,6 +64,16 @@ def test_staff_use_their_session_and_others_get_401(admin_client, legacy_custome
     anonymous = Client().get(LEGACY, QUERY)
     assert anonymous.status_code == 401
     assert anonymous["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_a_staff_password_sent_as_basic_auth_is_not_accepted(django_user_model, legacy_customers):
+    django_user_model.objects.create_superuser("ops", "ops@example.com", "ops-password-1")
+    basic = base64.b64encode(b"ops:ops-password-1").decode()
+
+    response = Client().get(LEGACY, QUERY, HTTP_AUTHORIZATION=f"Basic {basic}")
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
 
 
 def test_a_logged_in_user_who_is_not_staff_is_refused(client, django_user_model, legacy_customers):
