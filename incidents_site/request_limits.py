@@ -1,7 +1,6 @@
 """The largest body an API request may carry: a larger one is refused with 413 before a byte of it is read.
 
-Applied to the APIs under LIMITED_PREFIXES (the consumers' v1 API), whose OpenAPI operations document the 413
-(incidents_site.api_schema). The internal System and Process APIs keep Django's own upload limit for now.
+Applied to every API under LIMITED_PREFIXES, whose OpenAPI operations document the 413 (incidents_site.api_schema).
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-LIMITED_PREFIXES = ("/api/v1/",)
+LIMITED_PREFIXES = ("/api/",)
 
 
 class ApiBodySizeLimitMiddleware:

@@ -147,16 +147,28 @@ def test_quotes_in_the_email_cannot_break_out_of_the_soql_literal(
     assert len(vendors.calls_to(SLACK_POST)) == 1
 
 
-def test_every_limited_operation_that_takes_a_body_documents_the_413(client):
+def test_the_internal_apis_refuse_a_body_over_the_limit_too(admin_client, vendors, settings):
+    settings.API_MAX_BODY_BYTES = 1024
+
+    response = admin_client.post(
+        "/api/system/slack/v1/messages", json.dumps({"text": "x" * 2000}), content_type="application/json"
+    )
+
+    assert response.status_code == 413
+    assert response.json()["extra"] == {"code": "payload_too_large", "max_bytes": 1024}
+    assert len(vendors.mock.calls) == 0
+
+
+def test_every_operation_that_takes_a_body_documents_the_413(client):
     schema = client.get("/api/schema/", {"format": "json"}).json()
 
     with_body = [
         (path, method, operation)
         for path, operations in schema["paths"].items()
         for method, operation in operations.items()
-        if "requestBody" in operation and path.startswith("/api/v1/")
+        if "requestBody" in operation
     ]
-    assert [(path, method) for path, method, _ in with_body] == [("/api/v1/incidents", "post")]
+    assert {"/api/v1/incidents", "/api/system/slack/v1/messages"} <= {path for path, _, _ in with_body}
     for path, method, operation in with_body:
         assert operation["responses"]["413"]["content"]["application/json"]["schema"] == {
             "$ref": "#/components/schemas/ApiError"

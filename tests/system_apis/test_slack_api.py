@@ -151,7 +151,7 @@ def test_schema_describes_the_endpoint():
 
     operation = schema["paths"]["/api/system/slack/v1/messages"]["post"]
     assert operation["operationId"] == "slack_post_message"
-    assert set(operation["responses"]) == {"201", "400", "401", "403", "404", "415", "429", "502", "503", "504"}
+    assert set(operation["responses"]) == {"201", "400", "401", "403", "404", "413", "415", "429", "502", "503", "504"}
     assert operation["responses"]["429"]["headers"]["Retry-After"]["schema"] == {"type": "integer"}
     components = schema["components"]["schemas"]
     assert set(components["SlackMessageInput"]["required"]) == {"title", "text"}
