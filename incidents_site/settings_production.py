@@ -32,6 +32,8 @@ ALLOWED_HOSTS = [
 
 # HTTPS only: browsers remember it for a year, on every subdomain, and may preload it.
 SECURE_SSL_REDIRECT = True
+# A load balancer's health checks often speak plain HTTP inside the network; a redirect would fail them.
+SECURE_REDIRECT_EXEMPT = [r"^health/"]
 SECURE_HSTS_SECONDS = 31_536_000
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True

@@ -47,6 +47,17 @@ def test_production_is_hardened_and_takes_secret_and_hosts_from_the_environment(
     assert not hasattr(production, "SECURE_PROXY_SSL_HEADER"), "X-Forwarded-Proto is not believed by default"
 
 
+@pytest.mark.django_db
+def test_plain_http_is_redirected_to_https_except_the_health_checks(monkeypatch, settings, client):
+    production = load_production(monkeypatch, DJANGO_SECRET_KEY=SECRET, DJANGO_ALLOWED_HOSTS="hub.example.com")
+    settings.SECURE_SSL_REDIRECT = production.SECURE_SSL_REDIRECT
+    settings.SECURE_REDIRECT_EXEMPT = production.SECURE_REDIRECT_EXEMPT
+
+    assert client.get("/health/live").status_code == 200
+    redirected = client.get("/admin/")
+    assert redirected.status_code == 301 and redirected["Location"].startswith("https://")
+
+
 def test_the_proxy_ssl_header_is_believed_only_when_a_setting_says_so(monkeypatch):
     production = load_production(
         monkeypatch,
