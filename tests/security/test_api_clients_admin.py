@@ -151,4 +151,5 @@ def test_ensure_demo_access_prints_the_demo_client_and_how_to_get_a_token(settin
     assert (demo.tier, demo.internal) == ("gold", True)
     assert f"client_id={demo.client_id}" in first and f"client_secret={secret}" in first
     assert f'curl -s -u "{demo.client_id}:{secret}" -d grant_type=client_credentials' in first
+    assert "http://127.0.0.1:8000/catalog/" in first and "http://127.0.0.1:8000/health/ready" in first
     assert first == second, "idempotent: the same client and secret at every start"

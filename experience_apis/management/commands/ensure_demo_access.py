@@ -34,6 +34,8 @@ class Command(BaseCommand):
             '                    then send "Authorization: Bearer <access_token>"',
             f"  System APIs       {web}/api/system/...   (staff: the admin session, or the demo client's token)",
             f"  Process APIs      {web}/api/process/...",
+            f"  API catalog       {web}/catalog/   (staff: every API, what it calls, its last 24 h)",
+            f"  Health            {web}/health/live   {web}/health/ready",
             f"  Sandbox           {settings.SANDBOX_URL}/   (what ServiceNow, Salesforce and Slack received)",
             f"  ServiceNow        {settings.SERVICENOW_BASE_URL}",
             f"  Salesforce        {settings.SALESFORCE_BASE_URL}",
