@@ -4,6 +4,7 @@ import base64
 import io
 import json
 import logging
+import re
 
 import pytest
 from django.conf import settings
@@ -42,6 +43,45 @@ def log_lines():
         root.removeHandler(handler)
 
 
+def our_events(events: list[dict]) -> list[dict]:
+    return [e for e in events if e["logger"].split(".")[0] in {"incidents_site", "process_apis", "system_apis"}]
+
+
+def assert_flow_followed(events: list[dict], correlation_id: str, vendors) -> None:
+    """Every event of the flow, the ServiceNow incident and the Slack message carry the correlation id."""
+    ours = our_events(events)
+    assert {e["correlation_id"] for e in ours} == {correlation_id}
+    assert all(len(e["trace_id"]) == 32 for e in ours), "each event names its OpenTelemetry trace"
+    calls = {(e["system"], e["operation"]): e for e in ours if e.get("layer") == "system"}
+    assert set(calls) == {
+        ("legacy_db", "find_by_email"),
+        ("salesforce", "oauth_token"),
+        ("salesforce", "find_contacts_by_email"),
+        ("servicenow", "create_incident"),
+        ("slack", "post_message"),
+    }
+    assert calls[("servicenow", "create_incident")]["outcome"] == 201
+    assert all(isinstance(e["duration_ms"], float) for e in calls.values())
+    assert f"Trace id: {correlation_id}" in vendors.created[0]["description"]
+    assert f"trace {correlation_id}" in vendors.calls_to(SLACK_POST)[0].request.body.decode()
+
+
+def assert_no_secret_or_customer_text(events: list[dict], *also: str) -> None:
+    printed = json.dumps(events)
+    for secret_or_customer_text in (
+        REPORT["email"],
+        REPORT["name"],
+        REPORT["order_number"],
+        REPORT["short_description"],
+        "charged twice",
+        settings.SERVICENOW_PASSWORD,
+        settings.SALESFORCE_CLIENT_SECRET,
+        settings.SLACK_BOT_TOKEN,
+        *also,
+    ):
+        assert secret_or_customer_text not in printed
+
+
 def test_a_reports_log_events_carry_its_correlation_id_and_no_secret_or_customer_text(
     client, vendors, legacy_customers, log_lines, django_capture_on_commit_callbacks
 ):
@@ -64,40 +104,33 @@ def test_a_reports_log_events_carry_its_correlation_id_and_no_secret_or_customer
         )
 
     assert response.status_code == 201
+    assert response["X-Correlation-ID"] == "checkout-4711"
     events = log_lines()[already_logged:]
-    ours = [e for e in events if e["logger"].split(".")[0] in {"incidents_site", "process_apis", "system_apis"}]
-    assert {e["correlation_id"] for e in ours} == {"checkout-4711"}
-    assert all(len(e["trace_id"]) == 32 for e in ours), "each event names its OpenTelemetry trace"
-    calls = {(e["system"], e["operation"]): e for e in ours if e.get("layer") == "system"}
-    assert set(calls) == {
-        ("legacy_db", "find_by_email"),
-        ("salesforce", "oauth_token"),
-        ("salesforce", "find_contacts_by_email"),
-        ("servicenow", "create_incident"),
-        ("slack", "post_message"),
-    }
-    assert calls[("servicenow", "create_incident")]["outcome"] == 201
-    assert all(isinstance(e["duration_ms"], float) for e in calls.values())
-    access = [e for e in ours if e["logger"] == "incidents_site.access"]
+    assert_flow_followed(events, "checkout-4711", vendors)
+    access = [e for e in our_events(events) if e["logger"] == "incidents_site.access"]
     assert [(e["route"], e["status"], e["api"]) for e in access] == [("/api/v1/incidents", 201, "incidents_v1")]
-    # The same id reached ServiceNow's incident and the Slack message.
-    assert "checkout-4711" in vendors.created[0]["description"]
-    assert "checkout-4711" in vendors.calls_to(SLACK_POST)[0].request.body.decode()
+    assert_no_secret_or_customer_text(events, bearer, secret)
 
-    printed = json.dumps(events)
-    for secret_or_customer_text in (
-        REPORT["email"],
-        REPORT["name"],
-        REPORT["order_number"],
-        REPORT["short_description"],
-        "charged twice",
-        bearer,
-        secret,
-        settings.SERVICENOW_PASSWORD,
-        settings.SALESFORCE_CLIENT_SECRET,
-        settings.SLACK_BOT_TOKEN,
-    ):
-        assert secret_or_customer_text not in printed
+
+def test_a_form_submission_can_be_followed_by_the_correlation_id_it_is_answered_with(
+    client, vendors, legacy_customers, log_lines, django_capture_on_commit_callbacks
+):
+    vendors.salesforce_knows()
+    vendors.servicenow_creates("INC0010078")
+    vendors.slack_accepts()
+    token = re.search(r'name="report_token" value="([^"]+)"', client.get("/").content.decode()).group(1)
+    already_logged = len(log_lines())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/", {**REPORT, "report_token": token})
+
+    assert response.status_code == 302
+    correlation_id = response["X-Correlation-ID"]
+    events = log_lines()[already_logged:]
+    assert_flow_followed(events, correlation_id, vendors)
+    access = [e for e in our_events(events) if e["logger"] == "incidents_site.access"]
+    assert [(e["route"], e["status"], e["api"]) for e in access] == [("/", 302, "incident_form")]
+    assert_no_secret_or_customer_text(events)
 
 
 def test_django_request_warnings_carry_the_correlation_id_too(client, log_lines):
