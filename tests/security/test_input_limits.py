@@ -7,7 +7,7 @@ import pytest
 
 from process_apis.models import IncidentRequest
 from tests.security.conftest import api_as
-from tests.vendors import SF_QUERY, SLACK_POST, sf_contact
+from tests.vendors import SF, SF_QUERY, SLACK, SLACK_POST, SN, sf_contact
 
 pytestmark = pytest.mark.django_db(databases=["default", "legacy"])
 
@@ -126,6 +126,31 @@ def test_slack_markup_in_customer_text_arrives_escaped_through_the_whole_flow(
         "emoji": True,
     }
     assert IncidentRequest.objects.get().description == hostile["description"], "stored as typed, escaped on the way"
+
+
+def test_urls_a_customer_types_are_never_fetched_only_the_configured_systems_are_called(
+    api, vendors, legacy_customers, django_capture_on_commit_callbacks
+):
+    vendors.salesforce_knows()
+    vendors.servicenow_creates()
+    vendors.slack_accepts()
+    urls = ("http://169.254.169.254/latest/meta-data/", "file:///etc/passwd", "http://127.0.0.1:6379/")
+    report = {
+        **REPORT,
+        "name": urls[0],
+        "order_number": "http://10.0.0.1/x",
+        "short_description": f"See {urls[1]}",
+        "description": " ".join(urls),
+    }
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post(api, report).status_code == 201
+
+    called = {urlsplit(call.request.url).netloc for call in vendors.mock.calls}
+    assert called == {urlsplit(base).netloc for base in (SN, SF, SLACK)}
+    for call in vendors.mock.calls:
+        path_and_query = call.request.url.split(urlsplit(call.request.url).netloc, 1)[1]
+        assert not any(typed in path_and_query for typed in (*urls, "10.0.0.1")), call.request.url
 
 
 def test_quotes_in_the_email_cannot_break_out_of_the_soql_literal(
