@@ -90,5 +90,10 @@ def test_staff_follow_a_report_in_the_api_catalog_and_its_call_trace(site, page,
     ):
         expect(trace.locator("tbody tr", has_text=call)).to_have_count(1)
     expect(trace.locator("tbody tr", has_text="slack.post_message")).to_contain_text("200")
+    expect(trace.locator("code.correlation-id")).to_have_text(stored.trace_id)
+    # On a desktop the whole table, timeline included, fits its module; on a phone it scrolls inside it.
+    scroll = trace.locator(".trace-scroll")
+    if page.viewport_size["width"] >= 1024:
+        assert scroll.evaluate("e => e.scrollWidth <= e.clientWidth"), "the timeline is cut off"
     trace.scroll_into_view_if_needed()
     screenshot("call-trace")

@@ -181,7 +181,7 @@ def test_the_admin_shows_a_reports_call_trace_as_a_timeline(
     page = admin_client.get(f"/admin/process_apis/incidentrequest/{stored.pk}/change/").content.decode()
 
     trace_section = page[page.index('id="call-trace"') : page.index("</table>", page.index('id="call-trace"'))]
-    assert "Correlation id: shop-checkout-80" in trace_section
+    assert 'Correlation id: <code class="correlation-id">shop-checkout-80</code>' in trace_section
     assert trace_section.count("<svg") == TracedCall.objects.filter(reference=reference).count() == 9
     assert "servicenow.create_incident" in trace_section
     assert '<tr class="call-failed">' in trace_section, "the ServiceNow 503 stands out"
