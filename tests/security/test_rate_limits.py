@@ -51,7 +51,8 @@ def test_past_the_limit_a_client_gets_a_json_429_with_retry_after_and_nothing_is
     body = refused.json()
     wait = int(refused["Retry-After"])
     assert body["message"] == (
-        f"Your client's rate limit of 2 requests is used up for this window. Expected available in {wait} seconds."
+        "Your client's rate limit of 2 requests is used up for this window. "
+        f"Expected available in {wait} second{'' if wait == 1 else 's'}."
     )
     assert body["extra"]["code"] == "throttled"
     assert body["extra"]["retry_after"] == int(refused["Retry-After"]) >= 1
