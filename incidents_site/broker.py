@@ -3,12 +3,17 @@
 kombu writes a message file under its final name and fills it afterwards, so a worker polling the
 folder can read it empty and die on the JSON error (celery/kombu#1551). Here a message is written
 under a name the consumer ignores and renamed into place: a rename is atomic on one filesystem.
+
+A worker asked to stop stops at once: Celery's loop for a polled transport waits out a whole drain of
+2 s, and one more after the signal, which took a worker past the 5 s a process manager (honcho) gives
+it before it kills it.
 """
 
 import os
 import uuid
 from time import monotonic
 
+from celery.worker import state as worker_state
 from kombu.transport import filesystem
 from kombu.utils.encoding import str_to_bytes
 from kombu.utils.json import dumps
@@ -27,5 +32,29 @@ class Channel(filesystem.Channel):
             raise filesystem.ChannelError(f"Cannot add file {final!r} to directory") from exc
 
 
+def _worker_is_stopping() -> bool:
+    # As celery.worker.state.maybe_shutdown reads them: an exit code, 0 included, means stop.
+    return any(
+        flag is not None and flag is not False for flag in (worker_state.should_stop, worker_state.should_terminate)
+    )
+
+
 class Transport(filesystem.Transport):
     Channel = Channel
+
+    # The folders are the broker: there is no host to default to, nor to warn about on every connection.
+    default_connection_params: dict = {}  # noqa: RUF012 (kombu reads it as a class attribute)
+
+    def drain_events(self, connection, timeout=None):  # noqa: ANN001, ANN201
+        """kombu's drain, one polling interval at a time, ended as soon as the worker is told to stop."""
+        deadline = None if timeout is None else monotonic() + timeout
+        while True:
+            left = None if deadline is None else deadline - monotonic()
+            if _worker_is_stopping() or (left is not None and left <= 0):
+                raise TimeoutError()
+            interval = self.polling_interval or 1.0
+            step = interval if left is None else min(interval, left)
+            try:
+                return super().drain_events(connection, timeout=step)
+            except TimeoutError:
+                continue

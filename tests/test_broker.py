@@ -36,3 +36,29 @@ def test_a_message_appears_in_the_queue_folder_only_once_it_is_whole(tmp_path, m
 def test_the_embedded_default_publishes_through_this_transport():
     with celery_app.connection_for_write() as connection:
         assert isinstance(connection.transport, broker.Transport)
+
+
+@pytest.mark.parametrize("flag", ["should_stop", "should_terminate"])
+def test_a_worker_told_to_stop_stops_waiting_for_messages_at_once(tmp_path, monkeypatch, flag):
+    from celery.worker import state as worker_state
+    from kombu.transport import virtual
+
+    naps = []
+    monkeypatch.setattr(virtual.base, "sleep", naps.append)
+    monkeypatch.setattr(worker_state, flag, 0)  # Celery's exit code for a warm stop: 0 still means stop
+    with connect(tmp_path) as connection:
+        connection.SimpleQueue("notices")  # consuming, as a worker is
+
+        with pytest.raises(TimeoutError):
+            connection.drain_events(timeout=2.0)
+
+    assert naps == [], "no polling interval was waited out"
+
+
+def test_the_embedded_broker_does_not_warn_about_a_missing_host(tmp_path, caplog):
+    with connect(tmp_path) as connection:
+        connection.SimpleQueue("notices").put({"delivery_id": 9})
+        described = connection.as_uri()  # as Celery does when it connects, and for every publisher
+
+    assert "No hostname was supplied" not in caplog.text
+    assert described.startswith("incidents_site.broker:Transport://")
