@@ -153,6 +153,11 @@ OAUTH2_PROVIDER = {
     "DEFAULT_SCOPES": ["incidents"],
     # Which scopes a client may get: `internal` only for clients marked internal, nothing for disabled ones.
     "SCOPES_BACKEND_CLASS": "experience_apis.clients.scopes.ApiClientScopes",
+    # Client credentials is the one grant API clients use: the server knows no other, and only active
+    # clients authenticate. No client id is ever a URL to fetch metadata from.
+    "OAUTH2_SERVER_CLASS": "oauthlib.oauth2.BackendApplicationServer",
+    "OAUTH2_VALIDATOR_CLASS": "experience_apis.clients.oauth.ApiClientOAuth2Validator",
+    "CIMD_ENABLED": False,
     # RFC 9700 (OAuth 2.0 Security BCP): tokens stored hashed, never taken from a URL, no legacy grants.
     "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
     "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,

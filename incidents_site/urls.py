@@ -4,6 +4,8 @@ from django.views.defaults import server_error
 from drf_spectacular.views import SpectacularAPIView
 from oauth2_provider import views as oauth2_views
 
+from experience_apis.clients import oauth
+
 from . import api_docs, catalog, health
 from .api_errors import json_not_found, json_server_error
 
@@ -13,7 +15,7 @@ urlpatterns = [
     path("catalog/", catalog.api_catalog, name="api-catalog"),
     path("health/live", health.live, name="health-live"),
     path("health/ready", health.ready, name="health-ready"),
-    path("o/token/", oauth2_views.TokenView.as_view(), name="oauth2-token"),
+    path("o/token/", oauth.TokenView.as_view(), name="oauth2-token"),
     path("o/revoke_token/", oauth2_views.RevokeTokenView.as_view(), name="oauth2-revoke-token"),
     path("api/v1/", include("experience_apis.rest.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -2,6 +2,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from ..clients.scopes import INCIDENTS
 from ..models import ApiClient
 
 
@@ -21,4 +22,4 @@ class IsActiveApiClient(BasePermission):
     message = "This API is for API clients: get a token at POST /o/token/ with your client credentials."
 
     def has_permission(self, request: Request, view: APIView) -> bool:
-        return current_client(request) is not None
+        return current_client(request) is not None and request.auth.is_valid([INCIDENTS])

@@ -49,14 +49,15 @@ def test_a_client_no_longer_internal_or_disabled_loses_the_internal_apis_at_once
     assert ops.get(LEGACY, QUERY).status_code == 401
 
 
-def test_a_disabled_client_gets_no_internal_scope_from_the_token_endpoint(client):
+def test_a_disabled_client_gets_no_token_at_all(client):
     ops = api_as("ops-tool", internal=True)
     api_client_set_active(client=ops.api_client, active=False)
 
-    answer = token_response(client, ops.api_client.client_id, ops.secret, scope="internal")
+    for scope in ({"scope": "internal"}, {}):
+        answer = token_response(client, ops.api_client.client_id, ops.secret, **scope)
 
-    assert answer.status_code == 400
-    assert answer.json()["error"] == "invalid_scope"
+        assert answer.status_code == 401
+        assert answer.json()["error"] == "invalid_client"
 
 
 def test_staff_use_their_session_and_others_get_401(admin_client, legacy_customers):
