@@ -3,6 +3,7 @@
 import logging
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
@@ -57,11 +58,20 @@ def application_error_response(exc: ApplicationError) -> Response:
     return response
 
 
+def suspicious_request_response(exc: SuspiciousOperation) -> Response:
+    """A request Django refuses to read (too many fields, too large a body): the caller's doing, not a bug."""
+    logging.getLogger(f"django.security.{type(exc).__name__}").warning("refused: %s", exc)
+    code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE if isinstance(exc, RequestDataTooBig) else 400
+    return Response({"message": f"The request was refused: {exc}", "extra": {"code": "refused"}}, status=code)
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, SystemAPIError):
         return system_error_response(exc)
     if isinstance(exc, ApplicationError):
         return application_error_response(exc)
+    if isinstance(exc, SuspiciousOperation):
+        return suspicious_request_response(exc)
     response = drf_exception_handler(exc, context)
     if response is None:
         # A bug, not a client error: logged with its traceback, answered as JSON even in DEBUG.

@@ -56,3 +56,13 @@ def test_an_unexpected_error_in_an_api_view_is_json_even_in_debug(admin_client, 
 
     assert response.status_code == 500
     assert response.json() == {"message": "Internal error; it has been logged.", "extra": {}}
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/incidents", "/api/system/legacy-customers/v1/customers", "/api/process/customers/v1/customers"]
+)
+def test_a_request_with_too_many_fields_is_a_json_400_not_a_500(admin_client, path):
+    response = admin_client.get(f"{path}?{'&' * 1001}")
+
+    assert response.status_code == 400
+    assert response.json()["message"].startswith("The request was refused: The number of GET/POST parameters")
