@@ -17,6 +17,8 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 
 from system_apis import tracing
 
+from .log_format import request_route
+
 HEADER = "X-Correlation-ID"
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
@@ -79,9 +81,9 @@ class TraceIdMiddleware:
     def _log(request: HttpRequest, response: HttpResponse, api: str, operation: str, started: float) -> None:
         duration_ms = round((time.monotonic() - started) * 1000, 1)
         # The route, not the path or query: no email, reference lookup or token ends up in the log.
-        route = getattr(request.resolver_match, "route", "") or ""
+        route = request_route(request)
         access_log.info(
-            "%s /%s -> %s in %.0f ms",
+            "%s %s -> %s in %.0f ms",
             request.method,
             route,
             response.status_code,
@@ -91,7 +93,7 @@ class TraceIdMiddleware:
                 "api": api,
                 "operation": operation,
                 "http_method": request.method,
-                "route": f"/{route}",
+                "route": route,
                 "status": response.status_code,
                 "duration_ms": duration_ms,
             },

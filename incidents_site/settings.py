@@ -129,6 +129,11 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["flow"]},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # Django's own configuration gives these loggers plain-text handlers; here they print through the root's.
+    "loggers": {
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        "django.server": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+    },
 }
 
 # --- REST APIs -------------------------------------------------------------------------------

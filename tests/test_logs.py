@@ -138,3 +138,31 @@ def test_django_request_warnings_carry_the_correlation_id_too(client, log_lines)
 
     warnings = [e for e in log_lines() if e["logger"] == "django.request"]
     assert warnings and {e["correlation_id"] for e in warnings} == {"bad-call-1"}
+
+
+def test_django_names_a_request_by_its_route_never_its_path_or_query(client, log_lines):
+    client.get("/api/v1/incidents/IH-SECRETREF1", {"access_token": "tok-123", "email": "leak@example.com"})
+    client.get("/no/such/page", {"email": "leak@example.com"})
+
+    events = log_lines()
+    warnings = [e for e in events if e["logger"] == "django.request"]
+    access = [e["route"] for e in events if e["logger"] == "incidents_site.access"]
+    printed = json.dumps(events)
+    assert [e["request"] for e in warnings] == ["GET /api/v1/incidents/<str:reference>", "GET /no/such/page"]
+    assert access == ["/api/v1/incidents/<str:reference>", "/no/such/page"]
+    assert warnings[0]["message"] == "Unauthorized: /api/v1/incidents/<str:reference>"
+    for leak in ("tok-123", "leak@example.com", "IH-SECRETREF1", "WSGIRequest"):
+        assert leak not in printed
+
+
+def test_the_development_servers_request_lines_lose_their_query(log_lines):
+    logging.getLogger("django.server").info(
+        '"%s" %s %s',
+        "GET /api/v1/incidents?access_token=tok-123&email=leak@example.com HTTP/1.1",
+        "401",
+        "120",
+        extra={"request": object(), "status_code": 401},
+    )
+
+    [event] = [e for e in log_lines() if e["logger"] == "django.server"]
+    assert event["message"] == '"GET /api/v1/incidents HTTP/1.1" 401 120'
