@@ -234,7 +234,7 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = ["ip_address"]
 AXES_RESET_ON_SUCCESS = True
-AXES_CLIENT_IP_CALLABLE = "experience_apis.policies.client_ip.client_ip"
+AXES_CLIENT_IP_CALLABLE = "experience_apis.policies.client_ip.client_block"
 AXES_LOCKOUT_TEMPLATE = "admin/experience_apis/locked_out.html"
 
 # Content Security Policy on every page: our own files only, no inline script or style anywhere.

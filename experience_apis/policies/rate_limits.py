@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from django.http import HttpRequest
 from django_ratelimit.core import get_usage
 
-from .client_ip import client_ip
+from .client_ip import client_block
 
 logger = logging.getLogger(__name__)
 
@@ -54,5 +54,5 @@ def rate_limit_hit(*, request: HttpRequest, scope: str, key: str, rate: str) -> 
 
 
 def rate_limit_ip_hit(*, request: HttpRequest, scope: str, rate: str) -> RateLimitUsage | None:
-    """Count one request from the client's address (proxy-aware, see client_ip) in `scope`."""
-    return rate_limit_hit(request=request, scope=scope, key=client_ip(request), rate=rate)
+    """Count one request from the client's address (proxy-aware; an IPv6 /64 as one, see client_ip) in `scope`."""
+    return rate_limit_hit(request=request, scope=scope, key=client_block(request), rate=rate)

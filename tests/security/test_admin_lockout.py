@@ -54,6 +54,15 @@ def test_another_username_from_the_same_address_is_locked_out_too(client, staff)
     assert response.status_code == 429
 
 
+def test_rotating_addresses_inside_one_ipv6_slash_64_does_not_escape_the_lockout(client, staff):
+    for attempt in range(3):
+        client.post("/admin/login/", {"username": "staff", "password": "x"}, REMOTE_ADDR=f"2001:db8:7:8::{attempt + 1}")
+
+    locked = client.post("/admin/login/", {"username": "staff", "password": PASSWORD}, REMOTE_ADDR="2001:db8:7:8::99")
+
+    assert locked.status_code == 429
+
+
 def test_a_forged_x_forwarded_for_does_not_escape_the_lockout_without_trusted_proxies(client, staff, settings):
     settings.TRUSTED_PROXY_COUNT = 0
     for attempt in range(3):
@@ -92,6 +101,6 @@ def test_the_lockout_settings_come_from_the_environment_with_safe_defaults():
     from django.conf import settings
 
     assert settings.AUTHENTICATION_BACKENDS[0] == "axes.backends.AxesStandaloneBackend"
-    assert settings.AXES_CLIENT_IP_CALLABLE == "experience_apis.policies.client_ip.client_ip"
+    assert settings.AXES_CLIENT_IP_CALLABLE == "experience_apis.policies.client_ip.client_block"
     assert settings.AXES_COOLOFF_TIME == timedelta(minutes=15)
     assert settings.AXES_FAILURE_LIMIT == 5

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test import Client, RequestFactory
 
 from experience_apis.clients.services import api_client_create
-from experience_apis.policies.client_ip import client_ip
+from experience_apis.policies.client_ip import client_block, client_ip
 from incidents_site.cache import AtomicDatabaseCache
 from process_apis.models import IncidentRequest
 from tests.security.conftest import api_as, token_response
@@ -195,6 +195,27 @@ def test_the_client_address_believes_x_forwarded_for_only_as_far_as_trusted_prox
     request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=forwarded)
 
     assert client_ip(request) == expected
+
+
+@pytest.mark.parametrize(
+    ("address", "block"),
+    [
+        ("198.51.100.7", "198.51.100.7"),
+        ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::"),
+        ("2001:db8:1:2:ffff:ffff:ffff:fffe", "2001:db8:1:2::"),
+        ("::ffff:198.51.100.7", "198.51.100.7"),
+    ],
+)
+def test_limits_count_an_ipv6_slash_64_as_one_client(address, block):
+    assert client_block(RequestFactory().get("/", REMOTE_ADDR=address)) == block
+
+
+def test_rotating_addresses_inside_one_ipv6_slash_64_does_not_escape_the_form_limit(settings):
+    settings.REPORT_FORM_RATE_LIMIT = "2/m"
+    answers = [Client(REMOTE_ADDR=f"2001:db8:5:6::{n:x}").post("/", {}).status_code for n in range(1, 4)]
+
+    assert answers[-1] == 429
+    assert Client(REMOTE_ADDR="2001:db8:5:7::1").post("/", {}).status_code != 429, "the next /64 counts on its own"
 
 
 # --- The embedded default's counter -------------------------------------------------------------
