@@ -1,8 +1,8 @@
 """OpenTelemetry for the whole process: the call trace recorder, and an OTLP exporter when one is configured.
 
-Spans come from the layers (`system_apis/tracing.py`), the trace middleware, and the requests and Celery
-instrumentations; Celery's carries the W3C trace context (and the correlation id, as baggage) across
-the hop to the worker.
+Spans come from the layers (`system_apis/tracing.py`, whose HTTP client also sends the W3C trace context
+to the systems of record), the trace middleware, and the Celery instrumentation, which carries the trace
+context and the correlation id (as baggage) across the hop to the worker.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from django.conf import settings
 from opentelemetry import baggage, trace
 from opentelemetry.context import Context
 from opentelemetry.instrumentation.celery import CeleryInstrumentor
-from opentelemetry.instrumentation.requests import RequestsInstrumentor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Span, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -41,7 +40,6 @@ def configure_telemetry() -> TracerProvider | None:
                 # The exporter reads OTEL_EXPORTER_OTLP_* (endpoint, headers, timeout) from the environment.
                 _provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
             trace.set_tracer_provider(_provider)
-            RequestsInstrumentor().instrument()
             CeleryInstrumentor().instrument()
     return _provider
 

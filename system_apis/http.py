@@ -19,6 +19,7 @@ from typing import Any
 
 import requests
 from opentelemetry.trace import SpanKind
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from . import tracing
 from .circuit import SystemCircuit
@@ -33,6 +34,7 @@ from .errors import (
     SystemUnavailable,
 )
 
+_outbound_trace_context = TraceContextTextMapPropagator()
 logger = logging.getLogger("system_apis.http")
 
 Timeout = tuple[float, float]
@@ -113,9 +115,13 @@ class HttpClient:
     def _round_trip(
         self, method: str, url: str, operation: str, timeout: Timeout, kwargs: dict[str, Any]
     ) -> requests.Response:
+        # The W3C trace context goes with every call, so a system that traces can join the trace; the
+        # flow's baggage (the caller's correlation id) stays with us.
+        headers = dict(kwargs.get("headers") or {})
+        _outbound_trace_context.inject(headers)
         started = time.monotonic()
         try:
-            response = self.session.request(method, url, timeout=timeout, **kwargs)
+            response = self.session.request(method, url, timeout=timeout, **{**kwargs, "headers": headers})
         except requests.ConnectTimeout as exc:
             self._log(method, url, operation, "connect-timeout", started)
             raise SystemTimeout(
