@@ -217,6 +217,8 @@ def _sync_failed(request: IncidentRequest, exc: ApplicationError) -> IncidentReq
         if retry
         else None
     )
+    # The report survives, but this attempt did not make the incident: the call trace says so.
+    annotate(outcome="retrying" if retry else "failed")
     with transaction.atomic():
         request.sync_state = SyncState.PENDING if retry else SyncState.FAILED
         request.sync_error = exc.message

@@ -184,6 +184,7 @@ def _record_failure(delivery: NotificationDelivery, exc: SystemAPIError, started
         if retry
         else None
     )
+    annotate(outcome="retrying" if retry else "failed")
     now = timezone.now()
     with transaction.atomic():
         NotificationDelivery.objects.filter(pk=delivery.pk).update(

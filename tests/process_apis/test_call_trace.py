@@ -81,8 +81,22 @@ def test_a_failed_downstream_call_is_recorded_as_failed_with_its_status_and_atte
     servicenow = TracedCall.objects.get(reference=reference, api="servicenow")
     assert (servicenow.outcome, servicenow.ok, servicenow.attempt) == ("503", False, 1)
     sync = TracedCall.objects.get(reference=reference, operation="sync_to_servicenow")
-    assert sync.ok is True, "a failure the report survives is the operation doing its job"
+    assert (sync.outcome, sync.ok, sync.attempt) == ("retrying", False, 1), "this attempt made no incident"
+    assert TracedCall.objects.get(reference=reference, operation="report").ok, "the report itself was accepted"
     assert IncidentRequest.objects.get(reference=reference).sync_state == "pending"
+
+
+def test_a_notification_attempt_slack_refused_is_recorded_as_failed(
+    api, vendors, legacy_customers, django_capture_on_commit_callbacks
+):
+    vendors.salesforce_knows()
+    vendors.servicenow_creates()
+    vendors.slack_refuses("channel_not_found")
+
+    reference = report(api, django_capture_on_commit_callbacks, "shop-checkout-79")
+
+    deliver = TracedCall.objects.get(reference=reference, operation="deliver")
+    assert (deliver.outcome, deliver.ok, deliver.attempt) == ("failed", False, 1)
 
 
 def test_the_timeline_nests_each_call_under_its_caller_in_order(
