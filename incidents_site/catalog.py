@@ -230,7 +230,8 @@ def dependency_graph(entries: Sequence[Entry], systems: Sequence[SystemEntry]) -
 
     A layer whose APIs call each other (customer_incidents calls customers) takes one column per step, so
     that no edge runs inside a column; in each column the nodes sit in the order of their callers' heights,
-    which keeps the edges from crossing where the network allows it.
+    which keeps the edges from crossing where the network allows it. A column past the first that holds
+    an API nobody calls (the Celery worker's tasks) sits at the bottom, clear of the edges that pass it.
     """
     edges = [(call.source, call.target) for call in declared_calls()]
     boxes = [_api_box(entry) for entry in entries] + [_system_box(system) for system in systems]
@@ -246,7 +247,9 @@ def dependency_graph(entries: Sequence[Entry], systems: Sequence[SystemEntry]) -
             seen_layers.add(layer)
             headings.append(GraphColumn(title=_layer_title(layer), x=x))
         ordered = _ordered_by_callers(column, edges, centre_y)
-        offset = (rows - len(ordered)) * ROW_PITCH / 2
+        called = {callee for _, callee in edges}
+        entry_points_inside = index > 0 and any(box.key not in called for box in ordered)
+        offset = (rows - len(ordered)) * ROW_PITCH / (1 if entry_points_inside else 2)
         for row, box in enumerate(ordered):
             y = round(TOP + offset + row * ROW_PITCH)
             centre_y[box.key] = y + NODE_HEIGHT / 2

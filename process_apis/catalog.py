@@ -4,6 +4,13 @@ from system_apis.catalog import CatalogApi
 
 APIS = (
     CatalogApi(
+        name="celery",
+        title="Background tasks (Celery worker)",
+        version="",
+        base_path="",
+        calls=("customer_incidents", "notifications"),
+    ),
+    CatalogApi(
         name="customer_incidents",
         title="Customer incidents",
         version="v1",

@@ -24,6 +24,9 @@ ATTEMPT = "incident_hub.attempt"
 REFERENCE = "incident_hub.reference"
 CORRELATION_ID = "incident_hub.correlation_id"
 
+# The API name of a Celery task's run: a hop of the flow, recorded in the Process layer as `celery.<task>`.
+TASK_API = "celery"
+
 # Baggage travels with the trace context (W3C `baggage`), across threads and the Celery hop.
 CORRELATION_BAGGAGE = "correlation_id"
 

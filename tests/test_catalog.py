@@ -96,7 +96,7 @@ def test_staff_see_every_api_of_every_layer_and_every_system_of_record(staff_cli
     assert response.status_code == 200
     html = response.content.decode()
     assert set(re.findall(r'<tr id="([a-z0-9_-]+)"', html)) == ALL_API_KEYS | SYSTEM_KEYS
-    assert len(ALL_API_KEYS) == 11
+    assert len(ALL_API_KEYS) == 12
     servicenow = row_of(html, "system-servicenow")
     assert [cell(servicenow, name) for name in ("version", "base-path", "calls-to", "called-by")] == [
         "v1",
@@ -106,7 +106,7 @@ def test_staff_see_every_api_of_every_layer_and_every_system_of_record(staff_cli
     ]
     customer_incidents = row_of(html, "process-customer_incidents")
     assert cell(customer_incidents, "calls-to") == "customers, service_incidents, notifications"
-    assert cell(customer_incidents, "called-by") == "incidents_v1, incident_form"
+    assert cell(customer_incidents, "called-by") == "incidents_v1, incident_form, celery"
     assert response["Cache-Control"] == "max-age=0, no-cache, no-store, must-revalidate, private"
 
 
@@ -166,7 +166,15 @@ def test_the_graph_has_one_node_per_api_and_system_and_one_edge_per_declared_cal
     edges = [(edge.get("data-from"), edge.get("data-to")) for edge in graph.iter(f"{SVG}path") if edge.get("data-from")]
     assert sorted(nodes) == sorted(ALL_API_KEYS | SYSTEM_KEYS)
     assert sorted(edges) == sorted((call.source, call.target) for call in declared_calls())
-    assert len(edges) == sum(len(api.calls) for apis in LAYER_APIS.values() for api in apis) == 13
+    assert len(edges) == sum(len(api.calls) for apis in LAYER_APIS.values() for api in apis) == 15
+
+
+def test_the_workers_tasks_sit_at_the_bottom_clear_of_the_edges_into_the_process_layer(staff_client):
+    graph = graph_of(staff_client.get(CATALOG).content.decode())
+
+    top = {node.get("id"): float(node.find(f"{SVG}rect").get("y")) for node in graph.iter(f"{SVG}a")}
+    assert top["node-process-celery"] == max(top.values())
+    assert top["node-process-celery"] > top["node-process-customer_incidents"]
 
 
 def test_every_declared_call_names_an_api_or_system_the_caller_may_call():

@@ -59,7 +59,8 @@ class CallTraceRecorder(SpanProcessor):
             if root != span_id:
                 return
             finished = self._open.pop(root, [])
-        if finished:
+        # A task that called nothing (the sweeper finding no work, a purge) says nothing of any flow.
+        if any(_api(span) != tracing.TASK_API for span in finished):
             self._store(finished)
 
     def shutdown(self) -> None:
@@ -102,6 +103,10 @@ def traced_call(span: ReadableSpan, flow: list[ReadableSpan], shared: dict[str, 
         started_at=datetime.fromtimestamp(span.start_time / 1e9, tz=UTC),
         duration_ms=round((span.end_time - span.start_time) / 1e6, 3),
     )
+
+
+def _api(span: ReadableSpan) -> str:
+    return str((span.attributes or {}).get(tracing.API, ""))
 
 
 def _outcome_ok(outcome: object) -> bool:

@@ -53,6 +53,7 @@ def test_staff_follow_a_report_in_the_api_catalog_and_its_call_trace(site, page,
     # contact lookup in Salesforce; one call to each other system.
     for key, count in (
         ("experience-incident_form", 3),
+        ("process-celery", 1),
         ("process-customer_incidents", 2),
         ("process-customers", 1),
         ("system-salesforce", 2),
@@ -67,7 +68,7 @@ def test_staff_follow_a_report_in_the_api_catalog_and_its_call_trace(site, page,
         expect(page.locator(f"#node-{key} text.figures")).to_have_text(figures)
     expect(page.locator("#experience-oauth .call-count")).to_have_text("0")
     expect(page.locator("#node-systems-of-record-servicenow text.figures")).to_have_text("circuit closed")
-    expect(page.locator("#application-network path.edge")).to_have_count(13)
+    expect(page.locator("#application-network path.edge")).to_have_count(15)
     screenshot("catalog")
     assert blocked == [], "the catalog needs nothing the Content Security Policy refuses"
 

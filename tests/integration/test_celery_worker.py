@@ -145,6 +145,9 @@ def test_the_correlation_id_and_trace_context_cross_the_hop_to_the_worker(worker
         "hop-4712",
         "IH-TRACEH0P01",
     )
+    hop = TracedCall.objects.get(api="celery", operation="process_apis.deliver_notification")
+    deliver = TracedCall.objects.get(api="notifications", operation="deliver")
+    assert (hop.layer, hop.reference, deliver.parent_span_id) == ("process", "IH-TRACEH0P01", hop.span_id)
     worker_events = [
         json.loads(line) for line in (tmp_path / "worker.log").read_text().splitlines() if line.startswith("{")
     ]

@@ -59,6 +59,7 @@ def test_every_call_of_a_report_is_recorded_once_with_its_reference_and_correlat
             ("process", "customer_incidents", "sync_to_servicenow", "", "ok", True),
             ("process", "service_incidents", "create", "", "ok", True),
             ("system", "servicenow", "create_incident", "servicenow", "201", True),
+            ("process", "celery", "process_apis.deliver_notification", "", "ok", True),
             ("process", "notifications", "deliver", "", "ok", True),
             ("system", "slack", "post_message", "slack", "200", True),
         ]
@@ -115,6 +116,8 @@ def test_the_timeline_nests_each_call_under_its_caller_in_order(
     assert depth[("customers", "find")] == 2
     assert depth[("legacy_db", "find_by_email")] == 3
     assert depth[("servicenow", "create_incident")] == 4
+    # The Celery task heads the calls it made.
+    assert depth[("notifications", "deliver")] == depth[("celery", "process_apis.deliver_notification")] + 1
     assert [entry.offset_ms for entry in timeline] == sorted(entry.offset_ms for entry in timeline)
     assert timeline[0].offset_ms == 0
 
@@ -256,3 +259,12 @@ def test_a_flow_is_stored_whole_when_its_own_root_ends_not_when_another_flow_of_
         ("incidents_v1", "IH-0000000042"),
         ("servicenow", "IH-0000000042"),
     ]
+
+
+def test_a_task_that_called_nothing_leaves_no_trace(db):
+    from process_apis.tasks import purge_old_call_traces, sweep
+
+    sweep.delay()
+    purge_old_call_traces.delay()
+
+    assert not TracedCall.objects.exists()
