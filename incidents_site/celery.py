@@ -17,3 +17,4 @@ def use_the_sites_logging(**kwargs: object) -> None:
     from django.conf import settings
 
     logging.config.dictConfig(settings.LOGGING)
+    logging.captureWarnings(True)  # Python warnings too, as JSON events of the py.warnings logger

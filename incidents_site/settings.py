@@ -133,6 +133,9 @@ LOGGING = {
     "loggers": {
         "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
         "django.server": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        # "Task ... received" is logged before the task's trace context is restored, so without the flow's
+        # correlation id; the call trace shows each task's run and its wait in the queue instead.
+        "celery.worker.strategy": {"level": "WARNING"},
     },
 }
 

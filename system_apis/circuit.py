@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -29,6 +30,7 @@ from django.core.cache import cache as default_cache
 from django.core.cache.backends.base import BaseCache
 
 from .errors import SystemAPIError, SystemProtocolError, SystemTimeout, SystemUnavailable
+from .tracing import log_call
 
 logger = logging.getLogger("system_apis.circuit")
 
@@ -206,11 +208,12 @@ class SystemCircuit(pybreaker.CircuitBreaker):
 
     def guard(self, func: Callable[[], T], *, operation: str) -> T:
         """`func()` through the circuit; while it is open, `SystemUnavailable` at once and func is not called."""
+        started = time.monotonic()
         try:
             return self.call(func)
         except pybreaker.CircuitBreakerError as exc:
             wait = self.seconds_until_half_open()
-            logger.info("circuit %s open: %s not attempted, %.0f s to go", self.system, operation, wait)
+            log_call(logger, system=self.system, operation=operation, outcome="circuit-open", started=started)
             raise SystemUnavailable(
                 f"circuit open: {self.system} keeps failing, calls to it resume in {math.ceil(wait)} s",
                 system=self.system,

@@ -16,6 +16,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from opentelemetry.trace import SpanKind
@@ -202,43 +203,12 @@ class HttpClient:
     def _log(self, method: str, url: str, operation: str, outcome: str | int, started: float) -> None:
         # The URL's path only: query strings (SOQL with an email), headers (Authorization) and bodies
         # (customer text) stay out of logs.
-        log_call(
+        tracing.log_call(
             logger,
             system=self.system,
             operation=operation,
             outcome=outcome,
             started=started,
             http_method=method,
-            url_path=url.split("?", 1)[0],
+            url_path=urlsplit(url).path,
         )
-
-
-def log_call(
-    logger: logging.Logger,
-    *,
-    system: str,
-    operation: str,
-    outcome: str | int,
-    started: float,
-    level: int = logging.INFO,
-    **details: str | int,
-) -> None:
-    """One log event for one call to a system of record, its outcome also put on the current span."""
-    duration_ms = round((time.monotonic() - started) * 1000, 1)
-    tracing.annotate(outcome=outcome)
-    logger.log(
-        level,
-        "%s %s -> %s in %.0f ms",
-        system,
-        operation,
-        outcome,
-        duration_ms,
-        extra={
-            "layer": "system",
-            "system": system,
-            "operation": operation,
-            "outcome": outcome,
-            "duration_ms": duration_ms,
-            **details,
-        },
-    )

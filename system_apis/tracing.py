@@ -7,6 +7,8 @@ collector receives all of them when OTEL_EXPORTER_OTLP_ENDPOINT is set.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
@@ -86,3 +88,34 @@ def correlation(correlation_id: str) -> Iterator[None]:
 def current_correlation_id() -> str:
     value = baggage.get_baggage(CORRELATION_BAGGAGE)
     return str(value) if value else ""
+
+
+def log_call(
+    logger: logging.Logger,
+    *,
+    system: str,
+    operation: str,
+    outcome: str | int,
+    started: float,
+    level: int = logging.INFO,
+    **details: str | int,
+) -> None:
+    """One log event for one call to a system of record, its outcome also put on the current span."""
+    duration_ms = round((time.monotonic() - started) * 1000, 1)
+    annotate(outcome=outcome)
+    logger.log(
+        level,
+        "%s %s -> %s in %.0f ms",
+        system,
+        operation,
+        outcome,
+        duration_ms,
+        extra={
+            "layer": "system",
+            "system": system,
+            "operation": operation,
+            "outcome": outcome,
+            "duration_ms": duration_ms,
+            **details,
+        },
+    )

@@ -15,7 +15,8 @@ from opentelemetry.trace import SpanKind
 from system_apis import tracing
 from system_apis.circuit import SystemCircuit
 from system_apis.errors import SystemNotFound, SystemTimeout, SystemUnavailable
-from system_apis.http import log_call, time_left
+from system_apis.http import time_left
+from system_apis.tracing import log_call
 
 from .router import LEGACY_ALIAS
 from .types import AccountStatus, LegacyCustomer

@@ -105,6 +105,22 @@ def test_fail_max_outages_in_a_row_open_the_circuit_and_the_next_call_fails_fast
     assert circuit_status("servicenow").state == "open"
 
 
+def test_each_call_is_one_log_event_with_its_path_and_a_call_the_open_circuit_refused_is_one_too(mock, caplog):
+    mock.get(URL, status=503)
+    caplog.set_level("INFO")
+
+    fail(FAIL_MAX)
+    with pytest.raises(SystemUnavailable):
+        probe().read()
+
+    calls = [r for r in caplog.records if getattr(r, "layer", "") == "system"]
+    assert [(r.system, r.operation, r.outcome) for r in calls] == [("servicenow", "read", 503)] * FAIL_MAX + [
+        ("servicenow", "read", "circuit-open")
+    ]
+    assert {r.url_path for r in calls[:FAIL_MAX]} == {"/api/now/table/incident"}
+    assert all(isinstance(r.duration_ms, float) for r in calls)
+
+
 def test_the_call_that_trips_the_circuit_raises_its_own_error(mock):
     mock.get(URL, status=503, headers={"Retry-After": "7"})
 
