@@ -1,6 +1,7 @@
 """The one HTTP client every connector builds on.
 
-One `requests.Session` per client, `(connect, read)` timeouts on every call, and every transport
+A pooled `requests.Session` per system and thread (connections kept alive between calls, nothing else
+kept on it: credentials go with each request), `(connect, read)` timeouts on every call, and every transport
 failure or error status turned into a typed `SystemAPIError` raised `from` its cause. Connectors
 override `error_details()` to read their vendor's error body and `classify_error()` for quirks.
 """
@@ -8,7 +9,9 @@ override `error_details()` to read their vendor's error body and `classify_error
 from __future__ import annotations
 
 import email.utils
+import http.cookiejar
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -84,15 +87,33 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
+_pools = threading.local()
+
+
+def pooled_session(system: str) -> requests.Session:
+    """This thread's session for `system`: its connections stay open for the next call (a requests.Session
+    is not thread-safe to share). It must hold no credentials or headers: clients send theirs per request."""
+    sessions: dict[str, requests.Session] = _pools.__dict__.setdefault("sessions", {})
+    if system not in sessions:
+        session = requests.Session()
+        # Nor cookies: a vendor's session cookie must not tie one call to the credentials of another.
+        session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+        sessions[system] = session
+    return sessions[system]
+
+
 class HttpClient:
-    """Base of the connectors. Subclasses set `system` and build paths on `base_url`."""
+    """Base of the connectors. Subclasses set `system` and build paths on `base_url`; `auth` and `headers`
+    go with every request."""
 
     system: str = "system"
 
     def __init__(self, *, base_url: str, timeout: Timeout, session: requests.Session | None = None) -> None:
         self.base_url = base_url.rstrip("/") + "/"
         self.timeout = timeout
-        self.session = session or requests.Session()
+        self.session = session or pooled_session(self.system)
+        self.auth: tuple[str, str] | None = None
+        self.headers: dict[str, str] = {}
 
     def url(self, path: str) -> str:
         if path.startswith(("http://", "https://")):
@@ -118,11 +139,12 @@ class HttpClient:
     ) -> requests.Response:
         # The W3C trace context goes with every call, so a system that traces can join the trace; the
         # flow's baggage (the caller's correlation id) stays with us.
-        headers = dict(kwargs.get("headers") or {})
+        headers = {**self.headers, **(kwargs.get("headers") or {})}
         _outbound_trace_context.inject(headers)
+        request = {"auth": self.auth, **kwargs, "headers": headers}
         started = time.monotonic()
         try:
-            response = self.session.request(method, url, timeout=timeout, **{**kwargs, "headers": headers})
+            response = self.session.request(method, url, timeout=timeout, **request)
         except requests.ConnectTimeout as exc:
             self._log(method, url, operation, "connect-timeout", started)
             raise SystemTimeout(

@@ -42,8 +42,8 @@ class ServiceNowClient(HttpClient):
         session: requests.Session | None = None,
     ) -> None:
         super().__init__(base_url=base_url, timeout=timeout, session=session)
-        self.session.auth = (username, password)
-        self.session.headers["Accept"] = "application/json"
+        self.auth = (username, password)
+        self.headers = {"Accept": "application/json"}
 
     @classmethod
     def from_settings(cls) -> ServiceNowClient:

@@ -34,3 +34,40 @@ def test_every_call_carries_the_trace_context_but_never_the_flows_baggage(db):
     assert sent["Accept"] == "application/json"
     assert "baggage" not in sent
     assert "caller-chosen-id" not in str(dict(sent))
+
+
+@responses.activate
+def test_calls_of_one_thread_share_a_pooled_session_that_holds_no_credentials():
+    from system_apis.servicenow.client import ServiceNowClient
+
+    cookie = {"Set-Cookie": "JSESSIONID=one-session; Path=/"}
+    responses.add(responses.GET, "https://one.test/api/now/table/incident/a", json={"result": {}}, headers=cookie)
+    responses.add(responses.GET, "https://two.test/api/now/table/incident/a", json={"result": {}})
+    first = ServiceNowClient(base_url="https://one.test", username="one", password="p1", timeout=(1, 1))
+    second = ServiceNowClient(base_url="https://two.test", username="two", password="p2", timeout=(1, 1))
+
+    for client in (first, second, first):
+        client._request("GET", "api/now/table/incident/a", operation="read")
+
+    assert first.session is second.session, "connections are kept for the next call"
+    assert first.session.auth is None and "Authorization" not in first.session.headers
+    assert all("Cookie" not in call.request.headers for call in responses.calls), "no vendor session kept"
+    sent = [call.request.headers["Authorization"] for call in responses.calls]
+    assert sent == [basic("one", "p1"), basic("two", "p2"), basic("one", "p1")], "each client's own credentials"
+
+
+def test_each_thread_has_its_own_session():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from system_apis.http import pooled_session
+
+    with ThreadPoolExecutor(max_workers=1) as other_thread:
+        theirs = other_thread.submit(pooled_session, "slack").result()
+
+    assert pooled_session("slack") is pooled_session("slack") is not theirs
+
+
+def basic(user: str, password: str) -> str:
+    import base64
+
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()

@@ -449,7 +449,7 @@ def test_from_settings_uses_the_instance_credentials_and_timeouts(settings):
     client = ServiceNowClient.from_settings()
 
     assert client.base_url == "https://other.service-now.com/"
-    assert client.session.auth == ("svc.incident.hub", "from-env")
+    assert client.auth == ("svc.incident.hub", "from-env")
     assert client.timeout == (2.0, 9.0)
     assert client.incident_url("abc") == "https://other.service-now.com/nav_to.do?uri=incident.do?sys_id=abc"
 
