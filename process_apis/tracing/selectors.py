@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
 from statistics import quantiles
 
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from ..models import TracedCall
@@ -62,12 +64,16 @@ def api_figures(*, window: timedelta = timedelta(hours=24), sample: int = 5000) 
         .annotate(calls=Count("id"), errors=Count("id", filter=Q(ok=False)))
         .order_by("layer", "api")
     )
+    latest_first = Window(RowNumber(), partition_by=[F("layer"), F("api")], order_by=F("started_at").desc())
+    durations_of: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for layer, api, duration in (
+        recent.annotate(latest=latest_first).filter(latest__lte=sample).values_list("layer", "api", "duration_ms")
+    ):
+        durations_of[(layer, api)].append(duration)
     figures = {}
     for total in totals:
         layer, api = total["layer"], total["api"]
-        durations = sorted(
-            recent.filter(layer=layer, api=api).order_by("-started_at").values_list("duration_ms", flat=True)[:sample]
-        )
+        durations = sorted(durations_of[(layer, api)])
         figures[(layer, api)] = ApiFigures(
             layer=layer,
             api=api,

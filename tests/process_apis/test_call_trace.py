@@ -162,6 +162,30 @@ def test_api_figures_count_calls_and_errors_and_give_latency_percentiles(db):
     assert (sampled.calls, sampled.errors, sampled.p50_ms) == (5, 1, 15.0), "counts are whole; latency sampled"
 
 
+def test_api_figures_sample_each_api_on_its_own_in_two_queries(db, django_assert_num_queries):
+    from django.utils import timezone
+
+    now = timezone.now()
+    for index, (api, duration) in enumerate([("slack", 100.0), ("servicenow", 1.0), ("slack", 300.0)]):
+        TracedCall.objects.create(
+            trace_id=f"{index:032x}",
+            span_id=f"{index:016x}",
+            layer="system",
+            api=api,
+            operation="call",
+            outcome="200",
+            ok=True,
+            started_at=now,
+            duration_ms=duration,
+        )
+
+    with django_assert_num_queries(2):
+        figures = api_figures(sample=2)
+
+    assert (figures[("system", "slack")].calls, figures[("system", "slack")].p50_ms) == (2, 200.0)
+    assert (figures[("system", "servicenow")].calls, figures[("system", "servicenow")].p50_ms) == (1, 1.0)
+
+
 def test_calls_older_than_the_retention_are_purged_and_recent_ones_kept(db, settings):
     from datetime import timedelta
 
