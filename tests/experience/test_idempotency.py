@@ -22,31 +22,17 @@ from process_apis.customer_incidents.services import incident_report
 from process_apis.errors import NotAcceptedError
 from process_apis.models import IncidentRequest
 from tests.experience.test_rest_v1 import token_for
+from tests.reports import ADA_FORM as FORM
+from tests.reports import KATHERINE_REPORT as REPORT
+from tests.reports import form_token
 from tests.vendors import SLACK_POST, SN_INCIDENTS, sf_contact
 
 pytestmark = pytest.mark.django_db(databases=["default", "legacy"])
 
-REPORT = {
-    "email": "katherine.johnson@example.com",
-    "name": "Katherine Johnson",
-    "category": "website",
-    "urgency": "1",
-    "short_description": "Checkout page is blank",
-    "description": "Since this morning the checkout shows nothing.",
-}
 # The same JSON as REPORT with its keys in another order and other whitespace.
 REPORT_REWRITTEN = (
     "{\n  " + ",\n  ".join(f"{json.dumps(k)} :  {json.dumps(REPORT[k])}" for k in reversed(REPORT)) + "\n}"
 )
-FORM = {
-    "email": "ada.lovelace@example.com",
-    "name": "Ada Lovelace",
-    "order_number": "1042",
-    "category": "order",
-    "urgency": "2",
-    "short_description": "Parcel never arrived",
-    "description": "Ordered on the 3rd, still nothing.",
-}
 TOKEN_FIELD = re.compile(r'<input type="hidden" name="report_token" value="([^"]+)">')
 BAD_TOKEN = "This form could not be matched to this browser"
 
@@ -382,10 +368,6 @@ def test_the_schema_documents_the_header_and_the_409_and_422_answers(client):
 
 
 # --- Browser form: the server-issued token ----------------------------------------------------
-
-
-def form_token(browser: Client) -> str:
-    return TOKEN_FIELD.search(browser.get("/").content.decode()).group(1)
 
 
 def send(browser: Client, capture, token: str | None, **overrides: str):

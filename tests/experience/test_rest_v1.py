@@ -7,18 +7,11 @@ from django.test import Client
 from experience_apis.clients.services import api_client_create, api_client_set_active
 from experience_apis.models import ApiClient
 from process_apis.models import IncidentRequest
+from tests.reports import KATHERINE_REPORT as REPORT
+from tests.reports import stored_report
 from tests.vendors import SLACK_POST, SN_INCIDENTS, sn_record
 
 pytestmark = pytest.mark.django_db(databases=["default", "legacy"])
-
-REPORT = {
-    "email": "katherine.johnson@example.com",
-    "name": "Katherine Johnson",
-    "category": "website",
-    "urgency": "1",
-    "short_description": "Checkout page is blank",
-    "description": "Since this morning the checkout shows nothing.",
-}
 
 
 def token_for(client: Client, client_id: str, secret: str) -> str:
@@ -141,18 +134,7 @@ def test_list_is_paginated_and_holds_only_the_clients_own_reports(
     vendors.servicenow_creates()
     vendors.slack_accepts()
     mine = [report(api, django_capture_on_commit_callbacks).json()["reference"] for _ in range(3)]
-    IncidentRequest.objects.create(
-        reference="IH-0THER00000",
-        channel="api",
-        api_client_id="someone-else",
-        email="x@example.com",
-        name="X",
-        category="other",
-        urgency=3,
-        impact=3,
-        short_description="Not yours",
-        description="-",
-    )
+    stored_report(channel="api", api_client_id="someone-else", short_description="Not yours")
 
     first = api.get("/api/v1/incidents", {"page_size": 2}).json()
     second = api.get("/api/v1/incidents", {"page_size": 2, "page": 2}).json()

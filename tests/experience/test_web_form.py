@@ -6,24 +6,13 @@ from django.test import Client
 
 from process_apis.errors import NotAcceptedError
 from process_apis.models import IncidentRequest
+from tests.reports import ADA_FORM as FORM
+from tests.reports import form_token
 from tests.vendors import SN_INCIDENTS, sf_contact, sn_record
 
 pytestmark = pytest.mark.django_db(databases=["default", "legacy"])
 
-FORM = {
-    "email": "ada.lovelace@example.com",
-    "name": "Ada Lovelace",
-    "order_number": "1042",
-    "category": "order",
-    "urgency": "2",
-    "short_description": "Parcel never arrived",
-    "description": "Ordered on the 3rd, still nothing.",
-}
 REFERENCE = re.compile(r"IH-[0-9A-HJKMNP-TV-Z]{10}")
-
-
-def form_token(client: Client) -> str:
-    return re.search(r'name="report_token" value="([^"]+)"', client.get("/").content.decode()).group(1)
 
 
 def send_report(client: Client, capture, **overrides: str):

@@ -17,8 +17,9 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from incidents_site.celery import app as celery_app
-from process_apis.models import IncidentRequest, NotificationDelivery
+from process_apis.models import NotificationDelivery
 from process_apis.notifications.services import notification_queue
+from tests.reports import stored_report
 
 pytestmark = [
     pytest.mark.services,
@@ -78,16 +79,7 @@ def wait_for(predicate, timeout: float = 60.0) -> bool:
 def test_the_worker_posts_the_slack_message_only_after_the_commit(worker):
     from sandbox.slack.models import Message
 
-    request = IncidentRequest.objects.create(
-        reference="IH-C3LERY0TST",
-        channel="web",
-        email="ada.lovelace@example.com",
-        name="Ada Lovelace",
-        category="order",
-        urgency=2,
-        impact=3,
-        short_description="Parcel never arrived",
-        description="Order 1042",
+    request = stored_report(
         sync_state="created",
         servicenow_number="INC0010001",
         servicenow_priority=4,
@@ -117,16 +109,9 @@ def test_the_correlation_id_and_trace_context_cross_the_hop_to_the_worker(worker
     from process_apis.models import TracedCall
     from system_apis import tracing
 
-    request = IncidentRequest.objects.create(
+    request = stored_report(
         reference="IH-TRACEH0P01",
         channel="api",
-        email="ada.lovelace@example.com",
-        name="Ada Lovelace",
-        category="order",
-        urgency=2,
-        impact=3,
-        short_description="Parcel never arrived",
-        description="Order 1043",
         trace_id="",  # not on the record: what the worker knows of the flow came with the task
         sync_state="created",
         servicenow_number="INC0010002",

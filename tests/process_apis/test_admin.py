@@ -15,6 +15,7 @@ from pytest_django.asserts import assertContains
 
 from process_apis.customer_incidents.services import incident_report
 from process_apis.models import IncidentEvent, IncidentRequest, NotificationDelivery
+from tests.reports import ADA_REPORT as REPORT
 from tests.vendors import SLACK_POST, SN, SN_INCIDENTS, sf_contact, sn_record
 
 pytestmark = pytest.mark.django_db(databases=["default", "legacy"])
@@ -22,15 +23,6 @@ pytestmark = pytest.mark.django_db(databases=["default", "legacy"])
 CHANGELIST = reverse("admin:process_apis_incidentrequest_changelist")
 DELIVERIES = reverse("admin:process_apis_notificationdelivery_changelist")
 SYS_ID = "a" * 32
-REPORT = {
-    "email": "ada.lovelace@example.com",
-    "name": "Ada Lovelace",
-    "category": "order",
-    "urgency": 2,
-    "short_description": "Parcel never arrived",
-    "description": "Ordered on the 3rd, still nothing.",
-    "order_number": "1042",
-}
 
 
 @pytest.fixture

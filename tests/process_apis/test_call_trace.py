@@ -7,6 +7,7 @@ import pytest
 from experience_apis.clients.services import api_client_create
 from process_apis.models import IncidentRequest, TracedCall
 from process_apis.tracing.selectors import api_figures, incident_timeline
+from tests.reports import stored_report
 
 pytestmark = pytest.mark.django_db(databases=["default", "legacy"])
 
@@ -230,16 +231,7 @@ def test_the_admin_shows_a_reports_call_trace_as_a_timeline(
 
 
 def test_a_report_without_recorded_calls_says_so(admin_client, db):
-    stored = IncidentRequest.objects.create(
-        reference="IH-0000000001",
-        email="a@example.com",
-        name="A",
-        category="other",
-        urgency=3,
-        impact=3,
-        short_description="x",
-        description="y",
-    )
+    stored = stored_report()
 
     page = admin_client.get(f"/admin/process_apis/incidentrequest/{stored.pk}/change/").content.decode()
 

@@ -11,20 +11,12 @@ from pytest_django.asserts import assertContains, assertNotContains
 
 from process_apis.customer_incidents.services import incident_report
 from system_apis.circuit import CacheCircuitStorage, SystemCircuit
+from tests.reports import ADA_REPORT as REPORT
 from tests.vendors import SLACK_POST, SN_INCIDENTS
 
 pytestmark = pytest.mark.django_db(databases=["default", "legacy"])
 
 ADMIN_HOME = reverse("admin:index")
-REPORT = {
-    "email": "ada.lovelace@example.com",
-    "name": "Ada Lovelace",
-    "category": "order",
-    "urgency": 2,
-    "short_description": "Parcel never arrived",
-    "description": "Ordered on the 3rd, still nothing.",
-    "order_number": "1042",
-}
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from process_apis.customer_incidents.services import incident_report
 from process_apis.models import IncidentRequest, NotificationDelivery
 from process_apis.notifications.services import notification_deliver
 from process_apis.sweeper import sweep_unfinished_work
+from tests.reports import stored_report
 from tests.vendors import SLACK_POST, SN_INCIDENTS
 
 pytestmark = pytest.mark.django_db(databases=["default", "legacy"])
@@ -102,17 +103,7 @@ def test_the_sweeper_retries_a_servicenow_create_that_is_due(
 def test_a_report_whose_web_request_died_before_servicenow_is_picked_up_after_the_lease(
     vendors, legacy_customers, settings
 ):
-    stuck = IncidentRequest.objects.create(
-        reference="IH-STUCK00000",
-        channel="web",
-        email="a@example.com",
-        name="A",
-        category="other",
-        urgency=3,
-        impact=3,
-        short_description="s",
-        description="d",
-    )
+    stuck = stored_report()
     assert stuck.sync_claimed_at is not None  # claimed by its creator from the start
     assert sweep_unfinished_work()["servicenow_syncs"] == 0
 

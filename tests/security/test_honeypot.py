@@ -3,25 +3,13 @@
 import re
 
 import pytest
-from django.test import Client
 
 from process_apis.models import IncidentRequest
+from tests.reports import ADA_FORM as FORM
+from tests.reports import form_token
 from tests.vendors import SF, SLACK, SN, sf_contact
 
 pytestmark = pytest.mark.django_db(databases=["default", "legacy"])
-
-FORM = {
-    "email": "ada.lovelace@example.com",
-    "name": "Ada Lovelace",
-    "category": "order",
-    "urgency": "2",
-    "short_description": "Parcel never arrived",
-    "description": "Ordered on the 3rd, still nothing.",
-}
-
-
-def form_token(client: Client) -> str:
-    return re.search(r'name="report_token" value="([^"]+)"', client.get("/").content.decode()).group(1)
 
 
 def test_the_honeypot_is_off_screen_hidden_from_screen_readers_and_skipped_by_tab(client):

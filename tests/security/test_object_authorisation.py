@@ -4,24 +4,15 @@ import pytest
 from django.test import Client
 
 from process_apis.models import IncidentRequest
+from tests import reports
 from tests.security.conftest import api_as
 
 pytestmark = pytest.mark.django_db(databases=["default", "legacy"])
 
 
-def stored_report(reference: str, *, api_client_id: str = "", email: str = "ada.lovelace@example.com"):
-    return IncidentRequest.objects.create(
-        reference=reference,
-        channel="api" if api_client_id else "web",
-        api_client_id=api_client_id,
-        email=email,
-        name="Ada Lovelace",
-        category="order",
-        urgency=2,
-        impact=3,
-        short_description=f"Report {reference}",
-        description="-",
-    )
+def stored_report(reference: str, *, api_client_id: str = "", **fields: str) -> IncidentRequest:
+    channel = "api" if api_client_id else "web"
+    return reports.stored_report(reference=reference, channel=channel, api_client_id=api_client_id, **fields)
 
 
 @pytest.fixture

@@ -1,7 +1,5 @@
 """Rate limits: per API client by tier on /api/v1/, per client address on the form, status page and token endpoint."""
 
-import re
-
 import pytest
 from django.core.cache import caches
 from django.core.management import call_command
@@ -12,18 +10,11 @@ from experience_apis.clients.services import api_client_create
 from experience_apis.policies.client_ip import client_block, client_ip
 from incidents_site.cache import AtomicDatabaseCache
 from process_apis.models import IncidentRequest
+from tests.reports import ADA_FORM as FORM
+from tests.reports import form_token
 from tests.security.conftest import api_as, token_response
 
 pytestmark = pytest.mark.django_db(databases=["default", "legacy"])
-
-FORM = {
-    "email": "ada.lovelace@example.com",
-    "name": "Ada Lovelace",
-    "category": "order",
-    "urgency": "2",
-    "short_description": "Parcel never arrived",
-    "description": "Ordered on the 3rd, still nothing.",
-}
 
 
 def test_every_v1_answer_carries_the_clients_limit_what_is_left_and_when_it_resets(settings):
@@ -113,10 +104,6 @@ def test_the_schema_documents_the_rate_limit_headers_and_the_429(client):
 
 
 # --- Per client address -----------------------------------------------------------------------
-
-
-def form_token(client: Client) -> str:
-    return re.search(r'name="report_token" value="([^"]+)"', client.get("/").content.decode()).group(1)
 
 
 def test_the_form_is_limited_per_address_with_a_friendly_429_page_and_nothing_sent(settings, vendors):

@@ -1,0 +1,53 @@
+"""What many tests need around a report: what a customer types, the form's one-time token, a stored report."""
+
+import re
+
+from django.test import Client
+
+from process_apis.customer_incidents.references import new_reference
+from process_apis.models import IncidentRequest
+
+# The report form's fields as a browser posts them (every value text).
+ADA_FORM = {
+    "email": "ada.lovelace@example.com",
+    "name": "Ada Lovelace",
+    "order_number": "1042",
+    "category": "order",
+    "urgency": "2",
+    "short_description": "Parcel never arrived",
+    "description": "Ordered on the 3rd, still nothing.",
+}
+# The same report as the Process layer takes it (urgency a number).
+ADA_REPORT = {**ADA_FORM, "urgency": 2}
+# A report as a REST client sends it to /api/v1/incidents.
+KATHERINE_REPORT = {
+    "email": "katherine.johnson@example.com",
+    "name": "Katherine Johnson",
+    "category": "website",
+    "urgency": "1",
+    "short_description": "Checkout page is blank",
+    "description": "Since this morning the checkout shows nothing.",
+}
+_REPORT_TOKEN = re.compile(r'name="report_token" value="([^"]+)"')
+
+
+def form_token(client: Client) -> str:
+    """The one-time token of a freshly rendered report form, as the browser `client` gets it."""
+    return _REPORT_TOKEN.search(client.get("/").content.decode()).group(1)
+
+
+def stored_report(**fields: object) -> IncidentRequest:
+    """A report as the Process layer stores it before calling any system; `fields` override the defaults."""
+    values = {
+        "reference": new_reference(),
+        "channel": "web",
+        "email": "ada.lovelace@example.com",
+        "name": "Ada Lovelace",
+        "category": "order",
+        "urgency": 2,
+        "impact": 3,
+        "short_description": "Parcel never arrived",
+        "description": "Order 1042",
+        **fields,
+    }
+    return IncidentRequest.objects.create(**values)
