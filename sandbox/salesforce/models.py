@@ -9,6 +9,9 @@ class Contact(models.Model):
     phone = models.CharField(max_length=40, blank=True)
     account_id = models.CharField(max_length=18, blank=True)
     account_name = models.CharField(max_length=255, blank=True)
+    # Salesforce's CreatedDate and LastModifiedDate: set by the platform, never by the caller.
+    created_date = models.DateTimeField(auto_now_add=True)
+    last_modified = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["last_name", "first_name"]

@@ -1,8 +1,15 @@
 """The SOQL subset the Salesforce stand-in understands.
 
-`SELECT <fields> FROM Contact [WHERE <field> = '<literal>' | null [AND ...]] [LIMIT n]`, keywords and
-field names in any case, string literals with Salesforce's escape sequences. What it does not know
-fails the way Salesforce fails: MALFORMED_QUERY, INVALID_FIELD or INVALID_TYPE.
+    SELECT <fields> FROM Contact
+    [WHERE <field> = '<literal>' | null [AND ...]]
+    [ORDER BY <field> [ASC | DESC] [NULLS FIRST | NULLS LAST] [, ...]]
+    [LIMIT n]
+
+Keywords and field names in any case, string literals with Salesforce's escape sequences. ORDER BY takes
+one field or more; ASC is the default direction, and nulls come first when ascending, last when
+descending. LastModifiedDate and CreatedDate are datetimes: they can be selected, sorted on and compared
+with null, not with a quoted string. What it does not know fails the way Salesforce fails:
+MALFORMED_QUERY, INVALID_FIELD or INVALID_TYPE.
 """
 
 from __future__ import annotations
@@ -19,9 +26,12 @@ CONTACT_FIELDS = {
     "email": "Email",
     "phone": "Phone",
     "accountid": "AccountId",
+    "createddate": "CreatedDate",
+    "lastmodifieddate": "LastModifiedDate",
 }
 ACCOUNT_FIELDS = {"id": "Id", "name": "Name"}
-KEYWORDS = {"select", "from", "where", "and", "limit", "null"}
+DATETIME_FIELDS = {"CreatedDate", "LastModifiedDate"}
+KEYWORDS = {"select", "from", "where", "and", "order", "by", "asc", "desc", "nulls", "limit", "null"}
 
 TOKEN = re.compile(
     r"""\s*(?:
@@ -49,10 +59,18 @@ class SoqlError(Exception):
 
 
 @dataclass(frozen=True)
+class Ordering:
+    field: str  # API name
+    descending: bool = False
+    nulls_first: bool = True
+
+
+@dataclass(frozen=True)
 class Query:
     fields: tuple[str, ...]  # API names, e.g. "Email", "Account.Name"
     conditions: tuple[tuple[str, str | None], ...]  # (API name, literal or None for null)
     limit: int | None
+    order_by: tuple[Ordering, ...] = ()
 
 
 def parse(soql: str) -> Query:
@@ -98,8 +116,37 @@ def parse(soql: str) -> Query:
                 take()
                 conditions.append((field, None))
             else:
-                conditions.append((field, _literal(take("string"))))
+                literal = _literal(take("string"))
+                if field in DATETIME_FIELDS:
+                    raise SoqlError(
+                        "INVALID_FIELD",
+                        f"value of filter criterion for field '{field}' must be of type dateTime and should not "
+                        "be enclosed in quotes",
+                    )
+                conditions.append((field, literal))
             if not at_keyword("and"):
+                break
+            take()
+
+    order_by: list[Ordering] = []
+    if at_keyword("order"):
+        take()
+        take("name", "by")
+        while True:
+            field = _field(take("name"))
+            descending = False
+            if at_keyword("asc") or at_keyword("desc"):
+                descending = take().lower() == "desc"
+            # Salesforce's default: nulls are the lowest values, first when ascending, last when descending.
+            nulls_first = not descending
+            if at_keyword("nulls"):
+                take()
+                placement = take("name")
+                if placement.lower() not in ("first", "last"):
+                    raise SoqlError("MALFORMED_QUERY", f"unexpected token: '{placement}'")
+                nulls_first = placement.lower() == "first"
+            order_by.append(Ordering(field=field, descending=descending, nulls_first=nulls_first))
+            if peek() != ("punct", ","):
                 break
             take()
 
@@ -109,7 +156,7 @@ def parse(soql: str) -> Query:
         limit = int(take("number"))
     if peek() is not None:
         raise SoqlError("MALFORMED_QUERY", f"unexpected token: '{peek()[1]}'")  # type: ignore[index]
-    return Query(fields=fields, conditions=tuple(conditions), limit=limit)
+    return Query(fields=fields, conditions=tuple(conditions), limit=limit, order_by=tuple(order_by))
 
 
 def _tokens(soql: str) -> list[tuple[str, str]]:

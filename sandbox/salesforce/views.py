@@ -15,6 +15,7 @@ import re
 import secrets
 import string
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -26,7 +27,7 @@ from django.views.decorators.http import require_http_methods
 from ..faults import with_faults
 from ..models import Fault
 from .models import AccessToken, Contact, QueryCursor
-from .soql import Query, SoqlError, parse
+from .soql import DATETIME_FIELDS, Query, SoqlError, parse
 
 ORG_ID = "00D5g00000SBXORGAA"
 INTEGRATION_USER_ID = "0055g00000SBXUSRAA"
@@ -43,7 +44,11 @@ FIELD_ATTRIBUTES = {
     "AccountId": "account_id",
     "Account.Id": "account_id",
     "Account.Name": "account_name",
+    "CreatedDate": "created_date",
+    "LastModifiedDate": "last_modified",
 }
+# Ids sort as they are spelled; text as Salesforce sorts it, without regard to case.
+EXACT_FIELDS = {"Id", "AccountId", "Account.Id"}
 DATA_ERROR_CODES = {
     400: ("MALFORMED_QUERY", "The request could not be understood."),
     401: ("INVALID_SESSION_ID", "Session expired or invalid"),
@@ -209,6 +214,7 @@ def _batch(
     matches = [
         contact for contact in Contact.objects.order_by("last_name", "first_name", "sf_id") if _matches(contact, parsed)
     ]
+    _sort(matches, parsed)
     if parsed.limit is not None:
         matches = matches[: parsed.limit]
     page_size = max(1, settings.SANDBOX_SALESFORCE_PAGE_SIZE)
@@ -229,7 +235,17 @@ def _batch(
 def _value(contact: Contact, field: str) -> str:
     if field == "Name":
         return f"{contact.first_name} {contact.last_name}".strip()
+    if field in DATETIME_FIELDS:
+        return salesforce_datetime(getattr(contact, FIELD_ATTRIBUTES[field]))
     return getattr(contact, FIELD_ATTRIBUTES[field])
+
+
+def salesforce_datetime(value: datetime | None) -> str:
+    """A datetime as the REST API writes it: UTC, milliseconds, `+0000` (2024-05-01T10:00:00.000+0000)."""
+    if value is None:
+        return ""
+    value = value.astimezone(UTC)
+    return f"{value:%Y-%m-%dT%H:%M:%S}.{value.microsecond // 1000:03d}+0000"
 
 
 def _matches(contact: Contact, parsed: Query) -> bool:
@@ -242,6 +258,27 @@ def _matches(contact: Contact, parsed: Query) -> bool:
         elif value.casefold() != literal.casefold():
             return False
     return True
+
+
+def _sort(contacts: list[Contact], parsed: Query) -> None:
+    """Sort by ORDER BY in place; ties keep the stand-in's own order, as unspecified as Salesforce's."""
+    # One stable sort per field, the last first, so that the first field decides.
+    for ordering in reversed(parsed.order_by):
+        # Nulls get a group of their own at whichever end NULLS FIRST/LAST puts them after `reverse`.
+        nulls = (0,) if ordering.nulls_first != ordering.descending else (2,)
+
+        def key(contact: Contact, field: str = ordering.field, nulls: tuple[int] = nulls) -> tuple[Any, ...]:
+            value = _sort_value(contact, field)
+            return nulls if value in (None, "") else (1, value)
+
+        contacts.sort(key=key, reverse=ordering.descending)
+
+
+def _sort_value(contact: Contact, field: str) -> Any:
+    if field in DATETIME_FIELDS:
+        return getattr(contact, FIELD_ATTRIBUTES[field])
+    value = _value(contact, field)
+    return value if field in EXACT_FIELDS else value.casefold()
 
 
 def _record(contact: Contact, fields: tuple[str, ...], version: str) -> dict[str, Any]:

@@ -1,5 +1,7 @@
 import base64
 import json
+import re
+from datetime import UTC, datetime
 
 import pytest
 from django.core.management import call_command
@@ -7,7 +9,7 @@ from django.core.management import call_command
 from sandbox.faults import update_faults
 from sandbox.models import Fault
 from sandbox.salesforce.models import AccessToken, Contact, QueryCursor
-from sandbox.salesforce.soql import SoqlError, parse
+from sandbox.salesforce.soql import Ordering, SoqlError, parse
 
 pytestmark = pytest.mark.django_db
 
@@ -179,6 +181,120 @@ def test_conditions_combine_with_and_and_limit_caps_the_result(client, bearer):
     assert [r["Id"] for r in no_phone.json()["records"]] == ["0035g00000OlgPt5AB"]
 
 
+def add_contact(sf_id: str, last_modified: datetime, **fields: str) -> Contact:
+    contact = Contact.objects.create(sf_id=sf_id, **{"last_name": "Twin", "email": "twin@example.com", **fields})
+    # auto_now would overwrite a value given to save(); an update sets it as a test needs it.
+    Contact.objects.filter(pk=contact.pk).update(last_modified=last_modified)
+    return contact
+
+
+def ids(response) -> list[str]:
+    assert response.status_code == 200, response.content
+    return [record["Id"] for record in response.json()["records"]]
+
+
+def test_order_by_last_modified_date_desc_puts_the_most_recently_modified_first(client, bearer):
+    # The stand-in's own order (last name, first name, Id) would put them A, B, C.
+    add_contact("0035g00000TwinA1AB", datetime(2024, 5, 1, 10, 0, tzinfo=UTC), first_name="A")
+    add_contact("0035g00000TwinB1AB", datetime(2025, 1, 2, 9, 30, tzinfo=UTC), first_name="B")
+    add_contact("0035g00000TwinC1AB", datetime(2024, 11, 20, 8, 0, tzinfo=UTC), first_name="C")
+
+    newest_first = query(
+        client, bearer, "SELECT Id FROM Contact WHERE Email = 'twin@example.com' ORDER BY LastModifiedDate DESC"
+    )
+    oldest_first = query(client, bearer, "SELECT Id FROM Contact ORDER BY lastmodifieddate asc")
+    newest_only = query(client, bearer, "SELECT Id FROM Contact ORDER BY LastModifiedDate DESC LIMIT 1")
+
+    assert ids(newest_first) == ["0035g00000TwinB1AB", "0035g00000TwinC1AB", "0035g00000TwinA1AB"]
+    assert ids(oldest_first) == ["0035g00000TwinA1AB", "0035g00000TwinC1AB", "0035g00000TwinB1AB"]
+    assert ids(newest_only) == ["0035g00000TwinB1AB"]
+
+
+def test_a_saved_contact_is_modified_now_and_moves_to_the_front(client, bearer):
+    # Without ORDER BY the stand-in would answer Amy before Zoe.
+    first = Contact.objects.create(sf_id="0035g00000TwinA1AB", first_name="Zoe", last_name="Twin")
+    second = Contact.objects.create(sf_id="0035g00000TwinB1AB", first_name="Amy", last_name="Twin")
+    before = first.last_modified
+
+    first.phone = "+1 555 0100"
+    first.save()
+    answer = query(client, bearer, "SELECT Id FROM Contact ORDER BY LastModifiedDate DESC")
+
+    first.refresh_from_db()
+    assert first.last_modified > before and first.last_modified > second.last_modified
+    assert first.created_date < second.created_date
+    assert ids(answer) == ["0035g00000TwinA1AB", "0035g00000TwinB1AB"]
+
+
+def test_last_modified_and_created_dates_are_selected_as_salesforce_writes_datetimes(client, bearer):
+    contact = add_contact("0035g00000TwinA1AB", datetime(2024, 5, 1, 10, 0, 0, 123456, tzinfo=UTC))
+
+    response = query(client, bearer, "SELECT Id, LastModifiedDate, CreatedDate FROM Contact")
+
+    [record] = response.json()["records"]
+    assert record["LastModifiedDate"] == "2024-05-01T10:00:00.123+0000"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000", record["CreatedDate"])
+    contact.refresh_from_db()
+    assert record["CreatedDate"][:10] == contact.created_date.astimezone(UTC).date().isoformat()
+
+
+def test_order_by_several_fields_the_first_deciding_and_text_without_regard_to_case(client, bearer):
+    when = datetime(2024, 5, 1, tzinfo=UTC)
+    add_contact("0035g00000Ord001AB", when, first_name="ada", last_name="Byron")
+    add_contact("0035g00000Ord002AB", when, first_name="Ada", last_name="Lovelace")
+    add_contact("0035g00000Ord003AB", when, first_name="Bea", last_name="Adams")
+    add_contact("0035g00000Ord004AB", when, first_name="ADA", last_name="Adams")
+
+    answer = query(client, bearer, "SELECT Id FROM Contact ORDER BY FirstName ASC, LastName DESC, Id")
+
+    assert ids(answer) == ["0035g00000Ord002AB", "0035g00000Ord001AB", "0035g00000Ord004AB", "0035g00000Ord003AB"]
+
+
+def test_nulls_come_first_ascending_and_last_descending_unless_told(client, bearer):
+    when = datetime(2024, 5, 1, tzinfo=UTC)
+    add_contact("0035g00000NoPhnAAB", when, phone="")
+    add_contact("0035g00000Phone1AB", when, phone="+1 555 0101")
+    add_contact("0035g00000Phone2AB", when, phone="+1 555 0102")
+
+    def phones(order_by: str) -> list[str]:
+        return ids(query(client, bearer, f"SELECT Id FROM Contact ORDER BY {order_by}"))  # noqa: S608 - SOQL
+
+    assert phones("Phone") == ["0035g00000NoPhnAAB", "0035g00000Phone1AB", "0035g00000Phone2AB"]
+    assert phones("Phone DESC") == ["0035g00000Phone2AB", "0035g00000Phone1AB", "0035g00000NoPhnAAB"]
+    assert phones("Phone ASC NULLS LAST") == ["0035g00000Phone1AB", "0035g00000Phone2AB", "0035g00000NoPhnAAB"]
+    assert phones("Phone DESC NULLS FIRST") == ["0035g00000NoPhnAAB", "0035g00000Phone2AB", "0035g00000Phone1AB"]
+    assert phones("Phone desc nulls last") == ["0035g00000Phone2AB", "0035g00000Phone1AB", "0035g00000NoPhnAAB"]
+
+
+def test_a_contact_without_account_sorts_as_a_null_account_name(client, bearer):
+    when = datetime(2024, 5, 1, tzinfo=UTC)
+    add_contact("0035g00000AccZ01AB", when, account_id="0015g00000ZZZZZZAA", account_name="zebra Ltd")
+    add_contact("0035g00000NoAcc1AB", when)
+    add_contact("0035g00000AccA01AB", when, account_id="0015g00000AAAAAAAA", account_name="Acme")
+
+    answer = query(client, bearer, "SELECT Id, Account.Name FROM Contact ORDER BY Account.Name")
+
+    assert ids(answer) == ["0035g00000NoAcc1AB", "0035g00000AccA01AB", "0035g00000AccZ01AB"]
+
+
+def test_batches_keep_the_order_by_across_next_records_url(client, bearer, settings):
+    settings.SANDBOX_SALESFORCE_PAGE_SIZE = 2
+    for number, day in enumerate([3, 9, 1, 7, 5]):
+        add_contact(f"0035g00000Page{number}0AB", datetime(2024, 5, day, tzinfo=UTC), first_name=str(number))
+
+    first = query(client, bearer, "SELECT Id FROM Contact ORDER BY LastModifiedDate DESC")
+    second = client.get("/salesforce" + first.json()["nextRecordsUrl"], **bearer)
+    third = client.get("/salesforce" + second.json()["nextRecordsUrl"], **bearer)
+
+    assert ids(first) + ids(second) + ids(third) == [
+        "0035g00000Page10AB",
+        "0035g00000Page30AB",
+        "0035g00000Page40AB",
+        "0035g00000Page00AB",
+        "0035g00000Page20AB",
+    ]
+
+
 def test_big_results_come_in_batches_of_the_page_size_with_next_records_url(client, bearer, settings):
     settings.SANDBOX_SALESFORCE_PAGE_SIZE = 2
     call_command("seed_sandbox")
@@ -220,7 +336,19 @@ def test_an_unknown_query_locator_is_refused(client, bearer):
         "SELECT Id FROM Contact WHERE Email = ada",
         "SELECT Id FROM Contact WHERE Email = 'a\\qb'",
         "SELECT Id FROM Contact LIMIT many",
-        "SELECT Id FROM Contact ORDER BY Id",
+        "SELECT Id FROM Contact ORDER Id",
+        "SELECT Id FROM Contact ORDER BY",
+        "SELECT Id FROM Contact ORDER BY Id,",
+        "SELECT Id FROM Contact ORDER BY Id LastName",
+        "SELECT Id FROM Contact ORDER BY Id ASC DESC",
+        "SELECT Id FROM Contact ORDER BY Id NULLS",
+        "SELECT Id FROM Contact ORDER BY Id NULLS MIDDLE",
+        "SELECT Id FROM Contact ORDER BY Id FIRST",
+        "SELECT Id FROM Contact ORDER BY 'Id'",
+        "SELECT Id FROM Contact ORDER BY DESC",
+        "SELECT Id FROM Contact LIMIT 1 ORDER BY Id",
+        "SELECT Id FROM Contact ORDER BY Id WHERE Email = 'a'",
+        "SELECT Id FROM Contact ORDER BY Id ORDER BY Email",
         "DELETE FROM Contact",
         "SELECT Id, FROM Contact",
     ],
@@ -239,6 +367,16 @@ def test_queries_outside_the_subset_are_malformed(client, bearer, soql):
         ("SELECT Id FROM Contact WHERE Nickname = 'x'", "No such column 'Nickname' on entity 'Contact'."),
         ("SELECT Account.Industry FROM Contact", "No such column 'Industry' on entity 'Account'."),
         ("SELECT Owner.Name FROM Contact", "Didn't understand relationship 'Owner' in field path."),
+        ("SELECT Id FROM Contact ORDER BY Nickname DESC", "No such column 'Nickname' on entity 'Contact'."),
+        (
+            "SELECT Id FROM Contact ORDER BY LastName, Account.Industry",
+            "No such column 'Industry' on entity 'Account'.",
+        ),
+        (
+            "SELECT Id FROM Contact WHERE LastModifiedDate = '2024-05-01T10:00:00.000+0000'",
+            "value of filter criterion for field 'LastModifiedDate' must be of type dateTime and should not be "
+            "enclosed in quotes",
+        ),
     ],
 )
 def test_unknown_fields_are_invalid_field(client, bearer, soql, message_start):
@@ -449,3 +587,28 @@ def test_like_escapes_outside_like_are_malformed():
         parse(r"SELECT Id FROM Contact WHERE Email = 'a\%b'")
 
     assert caught.value.code == "MALFORMED_QUERY"
+
+
+def test_order_by_defaults_to_ascending_with_nulls_first_and_descending_with_nulls_last():
+    parsed = parse(
+        "SELECT Id FROM Contact WHERE Email = 'x' "
+        "ORDER BY LastModifiedDate DESC, lastname, Id asc NULLS last, Phone Desc Nulls First LIMIT 5"
+    )
+
+    assert parsed.order_by == (
+        Ordering("LastModifiedDate", descending=True, nulls_first=False),
+        Ordering("LastName", descending=False, nulls_first=True),
+        Ordering("Id", descending=False, nulls_first=False),
+        Ordering("Phone", descending=True, nulls_first=True),
+    )
+    assert (parsed.conditions, parsed.limit) == ((("Email", "x"),), 5)
+
+
+def test_a_query_without_order_by_has_no_ordering():
+    assert parse("SELECT Id FROM Contact").order_by == ()
+
+
+def test_datetime_fields_may_be_compared_with_null():
+    parsed = parse("SELECT Id FROM Contact WHERE CreatedDate = null")
+
+    assert parsed.conditions == (("CreatedDate", None),)
