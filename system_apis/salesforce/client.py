@@ -56,6 +56,9 @@ class SalesforceClient(HttpClient):
     TOKEN_PATH = "/services/oauth2/token"  # noqa: S105 - a path, not a secret
     QUERY_PATH = "/services/data/{version}/query"
     CONTACT_FIELDS = "Id, FirstName, LastName, Email, Phone, AccountId, Account.Name"
+    # Several contacts may share an email, and without ORDER BY Salesforce promises no order: the most
+    # recently modified comes first, and Id settles a tie (contacts a bulk load saved at the same moment).
+    CONTACT_ORDER = "LastModifiedDate DESC, Id DESC"
     TOKEN_OPERATION = "oauth_token"  # noqa: S105 - an operation name
     # Client-credentials tokens carry no expiry; Salesforce's default session timeout is 2 h of inactivity,
     # and a token that dies earlier costs one refused call, so an hour keeps refreshes rare and bounded.
@@ -97,7 +100,7 @@ class SalesforceClient(HttpClient):
     # --- the interface -------------------------------------------------------------------------
 
     def find_contacts_by_email(self, email: str) -> list[Contact]:
-        """Every contact whose email is `email` (Salesforce compares it case-insensitively)."""
+        """Every contact whose email is `email` (compared case-insensitively), the most recently modified first."""
         operation = "find_contacts_by_email"
         # `Email = ''` would match every contact without an email: never a lookup anyone meant.
         if not email.strip():
@@ -106,7 +109,10 @@ class SalesforceClient(HttpClient):
             literal = soql_literal(email)
         except ValueError as exc:
             raise SystemBadRequest(str(exc), system=self.system, operation=operation) from exc
-        soql = f"SELECT {self.CONTACT_FIELDS} FROM Contact WHERE Email = {literal}"  # noqa: S608 - escaped above
+        soql = (
+            f"SELECT {self.CONTACT_FIELDS} FROM Contact WHERE Email = {literal}"  # noqa: S608 - escaped above
+            f" ORDER BY {self.CONTACT_ORDER}"
+        )
         return [self._contact(record, operation) for record in self._query_all(soql, operation)]
 
     # --- queries -------------------------------------------------------------------------------

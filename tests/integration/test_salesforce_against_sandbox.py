@@ -1,9 +1,13 @@
 """The Salesforce connector against the sandbox's stand-in over real HTTP: only settings differ from production."""
 
+from datetime import UTC, datetime
+
 import pytest
 import requests
 from django.core.management import call_command
 
+from process_apis.customers.services import customer_find
+from process_apis.customers.types import SALESFORCE
 from sandbox.faults import update_faults
 from sandbox.salesforce.models import AccessToken, Contact
 from system_apis.errors import SystemAuthError, SystemRateLimited
@@ -72,6 +76,50 @@ def test_batches_are_followed_over_http(salesforce, settings):
 
     assert sorted(contact.first_name for contact in contacts) == ["Twin0", "Twin1", "Twin2", "Twin3", "Twin4"]
     assert {contact.last_name for contact in contacts} == {"O'Brien"}
+
+
+def add_contact(sf_id: str, first_name: str, last_modified: datetime, phone: str = "") -> None:
+    contact = Contact.objects.create(
+        sf_id=sf_id, first_name=first_name, last_name="Twin", email="twins@example.com", phone=phone
+    )
+    Contact.objects.filter(pk=contact.pk).update(last_modified=last_modified)  # save() would set it to now
+
+
+def test_contacts_sharing_an_email_come_most_recently_modified_first(salesforce):
+    # The stand-in's own order (by name) would answer Amy, Bea, Cal.
+    add_contact("0035g00000TwinA1AB", "Amy", datetime(2024, 5, 1, 10, 0, tzinfo=UTC))
+    add_contact("0035g00000TwinB1AB", "Bea", datetime(2023, 1, 1, 10, 0, tzinfo=UTC))
+    add_contact("0035g00000TwinC1AB", "Cal", datetime(2025, 3, 4, 10, 0, tzinfo=UTC))
+
+    contacts = salesforce.find_contacts_by_email("Twins@example.com")
+
+    assert [contact.first_name for contact in contacts] == ["Cal", "Amy", "Bea"]
+
+
+def test_contacts_modified_at_the_same_moment_come_in_id_order_newest_first(salesforce, settings):
+    settings.SANDBOX_SALESFORCE_PAGE_SIZE = 2
+    same = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
+    for sf_id, name in [("0035g00000Twin21AB", "Amy"), ("0035g00000Twin31AB", "Bea"), ("0035g00000Twin11AB", "Cal")]:
+        add_contact(sf_id, name, same)
+
+    contacts = salesforce.find_contacts_by_email("twins@example.com")
+
+    assert [contact.id for contact in contacts] == ["0035g00000Twin31AB", "0035g00000Twin21AB", "0035g00000Twin11AB"]
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "legacy"])
+def test_the_customer_takes_the_most_recently_modified_contact_of_those_sharing_the_email(salesforce, legacy_customers):
+    add_contact("0035g00000TwinA1AB", "Amy", datetime(2024, 5, 1, 10, 0, tzinfo=UTC), phone="+1 555 0101")
+    add_contact("0035g00000TwinB1AB", "Bea", datetime(2025, 3, 4, 10, 0, tzinfo=UTC), phone="+1 555 0102")
+
+    customer = customer_find(email="twins@example.com")
+
+    assert (customer.salesforce_contact_id, customer.first_name, customer.phone) == (
+        "0035g00000TwinB1AB",
+        "Bea",
+        "+1 555 0102",
+    )
+    assert (customer.found_in, customer.unavailable) == ((SALESFORCE,), ())
 
 
 def test_wrong_client_credentials_are_an_auth_error(salesforce, settings):

@@ -1,4 +1,5 @@
 import time
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -30,6 +31,27 @@ def test_customer_in_both_sources_is_merged_with_salesforce_first_and_both_ids_k
         unavailable=(),
     )
     assert not customer.is_new and not customer.degraded
+
+
+def test_of_contacts_sharing_the_email_the_most_recently_modified_is_merged(vendors, legacy_customers):
+    # Salesforce answers in the order asked for: the most recently modified first.
+    newer = {
+        **sf_contact("ada.lovelace@example.com", first="Augusta Ada", phone="+44 20 7946 0999"),
+        "Id": "0035g00000AdaNw2AB",
+    }
+    older = sf_contact("ada.lovelace@example.com")
+    vendors.salesforce_knows(newer, older)
+
+    customer = customer_find(email="ada.lovelace@example.com")
+
+    [query] = [call for call in vendors.mock.calls if SF_QUERY.match(call.request.url)]
+    soql = parse_qs(urlsplit(query.request.url).query)["q"][0]
+    assert soql.endswith(" WHERE Email = 'ada.lovelace@example.com' ORDER BY LastModifiedDate DESC, Id DESC")
+    assert (customer.salesforce_contact_id, customer.first_name, customer.phone) == (
+        "0035g00000AdaNw2AB",
+        "Augusta Ada",
+        "+44 20 7946 0999",
+    )
 
 
 def test_legacy_only_customer_takes_every_field_from_the_legacy_record(vendors, legacy_customers):

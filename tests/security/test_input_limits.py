@@ -166,7 +166,7 @@ def test_quotes_in_the_email_cannot_break_out_of_the_soql_literal(
     assert response.status_code == 201
     [query] = [call for call in vendors.mock.calls if SF_QUERY.match(call.request.url)]
     soql = parse_qs(urlsplit(query.request.url).query)["q"][0]
-    assert soql.endswith("FROM Contact WHERE Email = 'o\\'brien@example.com'")
+    assert soql.endswith("FROM Contact WHERE Email = 'o\\'brien@example.com' ORDER BY LastModifiedDate DESC, Id DESC")
     assert "OR Email" not in soql, "the order number never goes into a query"
     assert IncidentRequest.objects.get().order_number == "1042' OR Email != '"
     assert len(vendors.calls_to(SLACK_POST)) == 1

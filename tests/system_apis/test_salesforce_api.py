@@ -14,7 +14,7 @@ QUERY_URL = f"{BASE_URL}/services/data/v62.0/query"
 URL = "/api/system/salesforce/v1/contacts"
 SOQL = (
     "SELECT Id, FirstName, LastName, Email, Phone, AccountId, Account.Name FROM Contact "
-    "WHERE Email = 'ada.lovelace@example.com'"
+    "WHERE Email = 'ada.lovelace@example.com' ORDER BY LastModifiedDate DESC, Id DESC"
 )
 
 

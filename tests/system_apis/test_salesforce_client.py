@@ -1,4 +1,5 @@
 import logging
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -28,6 +29,7 @@ CLIENT_SECRET = "s3cr3t+/="
 FIRST_TOKEN = load_fixture("salesforce/token.json")["access_token"]
 SECOND_TOKEN = load_fixture("salesforce/token_second.json")["access_token"]
 FIELDS = "Id, FirstName, LastName, Email, Phone, AccountId, Account.Name"
+ORDER = "ORDER BY LastModifiedDate DESC, Id DESC"
 ADA = Contact(
     id="0035g00000AdaLv1AB",
     first_name="Ada",
@@ -40,7 +42,7 @@ ADA = Contact(
 
 
 def soql_for(quoted_email: str) -> str:
-    return f"SELECT {FIELDS} FROM Contact WHERE Email = {quoted_email}"  # noqa: S608 - SOQL, not SQL
+    return f"SELECT {FIELDS} FROM Contact WHERE Email = {quoted_email} {ORDER}"  # noqa: S608 - SOQL, not SQL
 
 
 def make_client(**overrides: object) -> SalesforceClient:
@@ -119,7 +121,24 @@ def test_find_contacts_by_email_gets_a_token_then_queries_the_instance_with_it(r
     assert rsps.calls[1].request.url == (
         f"{QUERY_URL}?q=SELECT+Id%2C+FirstName%2C+LastName%2C+Email%2C+Phone%2C+AccountId%2C+Account.Name"
         "+FROM+Contact+WHERE+Email+%3D+%27ada.lovelace%40example.com%27"
+        "+ORDER+BY+LastModifiedDate+DESC%2C+Id+DESC"
     )
+
+
+def test_contacts_sharing_an_email_come_most_recently_modified_first_in_the_order_salesforce_answers(rsps):
+    add_token(rsps)
+    newer, older = load_fixture("salesforce/query_page_1.json")["records"]
+    rsps.get(
+        QUERY_URL,
+        json={"totalSize": 2, "done": True, "records": [newer, older]},
+        match=[matchers.query_param_matcher({"q": soql_for("'s.obrien@example.com'")})],
+    )
+
+    contacts = make_client().find_contacts_by_email("s.obrien@example.com")
+
+    sent = parse_qs(urlsplit(rsps.calls[1].request.url).query)["q"][0]
+    assert sent.endswith(" FROM Contact WHERE Email = 's.obrien@example.com' ORDER BY LastModifiedDate DESC, Id DESC")
+    assert [contact.id for contact in contacts] == ["0035g00000ObrSh1AB", "0035g00000ObrSh2AB"]
 
 
 def test_a_contact_without_account_name_or_phone_has_none_there(rsps):
