@@ -20,3 +20,4 @@ NOTIFICATION_RETRY_CAP = 0.05
 # Rate limits far above what any test sends; the tests of the limits themselves set low ones.
 API_RATE_LIMITS = {"bronze": "100000/m", "silver": "100000/m", "gold": "100000/m"}
 REPORT_FORM_RATE_LIMIT = STATUS_LOOKUP_RATE_LIMIT = TOKEN_ENDPOINT_RATE_LIMIT = "100000/m"
+SLACK_POSTS_PER_SECOND = 100000

@@ -73,6 +73,10 @@ class SystemRateLimited(SystemAPIError):
     retryable = True
 
 
+class SystemPaced(SystemRateLimited):
+    """Incident Hub holds the call back itself to stay within the system's rate: not an attempt that failed."""
+
+
 class SystemAuthError(SystemAPIError):
     """Our credentials were refused: a configuration problem, not worth retrying."""
 

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from system_apis.errors import SystemAPIError
+from system_apis.errors import SystemAPIError, SystemPaced
 from system_apis.slack.client import SlackClient
 from system_apis.slack.types import Notice, PostedMessage
 from system_apis.tracing import annotate, correlation, traced_operation
@@ -82,6 +82,8 @@ def _deliver(delivery: NotificationDelivery) -> float | None:
     try:
         notice = new_incident_notice(delivery.request)
         posted = SlackClient.from_settings().post_notice(notice, channel=delivery.channel)
+    except SystemPaced as exc:
+        return _reschedule_for_slot(delivery, exc)
     except SystemAPIError as exc:
         return _record_failure(delivery, exc, started)
     except Exception as exc:  # a bug: recorded as failed for staff to see, never left claimed as "sending"
@@ -170,6 +172,22 @@ def _record_sent(delivery: NotificationDelivery, posted: PostedMessage, started:
             detail={"channel": posted.channel, "ts": posted.ts},
         )
     logger.info("notification %s sent to %s as %s", delivery.pk, posted.channel, posted.ts)
+
+
+def _reschedule_for_slot(delivery: NotificationDelivery, paced: SystemPaced) -> float:
+    """Held back to pace the channel: back to pending until its slot, and not counted as an attempt."""
+    wait = paced.retry_after or 1.0
+    annotate(outcome="paced")
+    now = timezone.now()
+    NotificationDelivery.objects.filter(pk=delivery.pk).update(
+        state=State.PENDING,
+        attempts=F("attempts") - 1,
+        claimed_at=None,
+        next_attempt_at=now + timedelta(seconds=wait),
+        updated_at=now,
+    )
+    logger.info("notification %s waits %.1f s for its slot in %s", delivery.pk, wait, delivery.channel)
+    return wait
 
 
 def _record_failure(delivery: NotificationDelivery, exc: SystemAPIError, started: float) -> float | None:

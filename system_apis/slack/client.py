@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any
 
 import requests
@@ -14,12 +15,14 @@ from ..errors import (
     SystemAuthError,
     SystemBadRequest,
     SystemNotFound,
+    SystemPaced,
     SystemProtocolError,
     SystemRateLimited,
     SystemUnavailable,
 )
 from ..http import HttpClient, Timeout, parse_retry_after
 from .blocks import fallback_text, notice_blocks
+from .pacing import channel_slot_wait
 from .types import Notice, PostedMessage
 
 logger = logging.getLogger("system_apis.slack")
@@ -71,10 +74,16 @@ class SlackClient(HttpClient):
         default_channel: str,
         timeout: Timeout,
         session: requests.Session | None = None,
+        posts_per_second: int | None = None,
+        max_pace_wait: float = 0.0,
     ) -> None:
+        """`posts_per_second`: pace posts per channel at that rate (None: no pacing); a post whose slot is
+        at most `max_pace_wait` seconds away waits for it, a later one raises SystemPaced."""
         super().__init__(base_url=base_url, timeout=timeout, session=session)
         self.token = token
         self.default_channel = default_channel
+        self.posts_per_second = posts_per_second
+        self.max_pace_wait = max_pace_wait
 
     @classmethod
     def from_settings(cls, *, session: requests.Session | None = None) -> SlackClient:
@@ -84,6 +93,8 @@ class SlackClient(HttpClient):
             default_channel=settings.SLACK_CHANNEL,
             timeout=settings.SLACK_TIMEOUT,
             session=session,
+            posts_per_second=settings.SLACK_POSTS_PER_SECOND or None,
+            max_pace_wait=settings.SLACK_PACE_MAX_WAIT,
         )
 
     def post_notice(self, notice: Notice, channel: str | None = None) -> PostedMessage:
@@ -96,6 +107,7 @@ class SlackClient(HttpClient):
         }
         if notice.thread_ts:
             payload["thread_ts"] = notice.thread_ts
+        self._wait_for_slot(payload["channel"], operation)
         answer = self._call(self.POST_MESSAGE, payload, operation=operation)
         channel_id, ts = answer.get("channel"), answer.get("ts")
         if not isinstance(channel_id, str) or not isinstance(ts, str) or not channel_id or not ts:
@@ -108,6 +120,20 @@ class SlackClient(HttpClient):
                 body=json.dumps({key: value for key, value in answer.items() if key != "message"}),
             )
         return PostedMessage(channel=channel_id, ts=ts)
+
+    def _wait_for_slot(self, channel: str, operation: str) -> None:
+        if not self.posts_per_second:
+            return
+        wait = channel_slot_wait(channel, per_second=self.posts_per_second)
+        if wait > self.max_pace_wait:
+            raise SystemPaced(
+                f"{channel} takes {self.posts_per_second} message(s) a second; its next free slot is in {wait:.1f} s",
+                system=self.system,
+                operation=operation,
+                retry_after=wait,
+            )
+        if wait > 0:
+            time.sleep(wait)
 
     def _call(self, method: str, payload: dict[str, Any], *, operation: str) -> dict[str, Any]:
         response = self._request(

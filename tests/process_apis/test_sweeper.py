@@ -114,3 +114,26 @@ def test_a_report_whose_web_request_died_before_servicenow_is_picked_up_after_th
     assert sweep_unfinished_work()["servicenow_syncs"] == 1
     stuck.refresh_from_db()
     assert stuck.servicenow_number == "INC0010006"
+
+
+def test_a_delivery_held_back_to_pace_the_channel_waits_for_its_slot_without_using_an_attempt(
+    vendors, created_but_never_announced, settings
+):
+    from process_apis.models import NotificationAttempt, TracedCall
+    from system_apis.slack.pacing import channel_slot_wait
+
+    vendors.slack_accepts()
+    settings.SLACK_POSTS_PER_SECOND, settings.SLACK_PACE_MAX_WAIT = 1, 0.0
+    delivery = created_but_never_announced.notifications.get()
+    for _ in range(3):  # this second's slot and the next two are taken by other posts to the channel
+        channel_slot_wait(delivery.channel, per_second=1)
+
+    wait = notification_deliver(delivery_id=delivery.pk)
+
+    delivery.refresh_from_db()
+    assert 1.0 < wait <= 3.0
+    assert (delivery.state, delivery.attempts, delivery.claimed_at) == ("pending", 0, None)
+    assert delivery.next_attempt_at > timezone.now()
+    assert vendors.calls_to(SLACK_POST) == [] and not NotificationAttempt.objects.exists()
+    assert sweep_unfinished_work()["notifications"] == 0, "not due before its slot"
+    assert TracedCall.objects.get(operation="deliver").ok, "held back on purpose is not a failure"
