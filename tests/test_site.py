@@ -66,3 +66,7 @@ def test_a_request_with_too_many_fields_is_a_json_400_not_a_500(admin_client, pa
 
     assert response.status_code == 400
     assert response.json()["message"].startswith("The request was refused: The number of GET/POST parameters")
+
+
+def test_every_model_change_has_its_migration():
+    call_command("makemigrations", "--check", "--dry-run", verbosity=0)
