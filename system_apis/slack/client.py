@@ -122,18 +122,21 @@ class SlackClient(HttpClient):
         return PostedMessage(channel=channel_id, ts=ts)
 
     def _wait_for_slot(self, channel: str, operation: str) -> None:
+        """Post only in a second of the channel this post counted itself into first: after a wait, it counts
+        again in the new second (another post may have taken it)."""
         if not self.posts_per_second:
             return
-        wait = channel_slot_wait(channel, per_second=self.posts_per_second)
-        if wait > self.max_pace_wait:
-            raise SystemPaced(
-                f"{channel} takes {self.posts_per_second} message(s) a second; its next free slot is in {wait:.1f} s",
-                system=self.system,
-                operation=operation,
-                retry_after=wait,
-            )
-        if wait > 0:
+        waited = 0.0
+        while (wait := channel_slot_wait(channel, per_second=self.posts_per_second)) > 0:
+            if waited + wait > self.max_pace_wait:
+                raise SystemPaced(
+                    f"{channel} takes {self.posts_per_second} message(s) a second; its next slot is in {wait:.1f} s",
+                    system=self.system,
+                    operation=operation,
+                    retry_after=wait,
+                )
             time.sleep(wait)
+            waited += wait
 
     def _call(self, method: str, payload: dict[str, Any], *, operation: str) -> dict[str, Any]:
         response = self._request(

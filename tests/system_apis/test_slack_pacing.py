@@ -53,8 +53,8 @@ def test_a_post_whose_slot_is_far_is_held_back_with_its_wait_and_never_sent(monk
 @responses.activate
 def test_a_post_whose_slot_is_near_waits_for_it_then_posts(monkeypatch):
     responses.post(f"{API}chat.postMessage", json=load_fixture("slack/post_message_ok.json"))
-    slept = []
-    monkeypatch.setattr(slack_client, "channel_slot_wait", lambda channel, per_second: 0.4)
+    slept, waits = [], iter([0.4, 0.0])
+    monkeypatch.setattr(slack_client, "channel_slot_wait", lambda channel, per_second: next(waits))
     monkeypatch.setattr(slack_client.time, "sleep", slept.append)
     client = SlackClient(
         base_url=API,
@@ -69,3 +69,25 @@ def test_a_post_whose_slot_is_near_waits_for_it_then_posts(monkeypatch):
 
     assert slept == [0.4]
     assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_after_waiting_a_post_counts_again_and_is_held_back_if_the_new_second_was_taken(monkeypatch):
+    responses.post(f"{API}chat.postMessage", json=load_fixture("slack/post_message_ok.json"))
+    waits = iter([0.4, 0.9])
+    monkeypatch.setattr(slack_client, "channel_slot_wait", lambda channel, per_second: next(waits))
+    monkeypatch.setattr(slack_client.time, "sleep", lambda seconds: None)
+    client = SlackClient(
+        base_url=API,
+        token="xoxb-t",
+        default_channel="#incidents",
+        timeout=(1, 1),
+        posts_per_second=1,
+        max_pace_wait=1.0,
+    )
+
+    with pytest.raises(SystemPaced) as held:
+        client.post_notice(NOTICE)
+
+    assert held.value.retry_after == 0.9
+    assert len(responses.calls) == 0
