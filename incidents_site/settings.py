@@ -351,6 +351,13 @@ CIRCUIT_BREAKER_FAIL_MAX = env.int("CIRCUIT_BREAKER_FAIL_MAX", default=5)
 CIRCUIT_BREAKER_RESET_TIMEOUT = env.float("CIRCUIT_BREAKER_RESET_TIMEOUT", default=30.0)
 # --- end of circuit breakers ---------------------------------------------------------------------
 
+# --- Vendor quotas (system_apis/quota.py) -----------------------------------------------------------
+# A system that says "slow down" is held, for every process, for its Retry-After or else this long.
+QUOTA_HOLD_SECONDS = env.float("QUOTA_HOLD_SECONDS", default=60.0)
+# Salesforce's org-wide API quota is shared with other integrations: past this share of it
+# (Sforce-Limit-Info), lookups stop for QUOTA_HOLD_SECONDS and the customer view uses the legacy record.
+SALESFORCE_API_USAGE_CEILING = env.float("SALESFORCE_API_USAGE_CEILING", default=0.9)
+
 # --- Visibility: call trace and OpenTelemetry ------------------------------------------------------
 # Incident Hub's own spans are kept as TracedCall rows (admin timeline, API catalog) for this many days.
 CALL_TRACE_ENABLED = env.bool("CALL_TRACE_ENABLED", default=True)

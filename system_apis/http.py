@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from django.conf import settings
 from opentelemetry.trace import SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
@@ -32,11 +33,13 @@ from .errors import (
     SystemAuthError,
     SystemBadRequest,
     SystemNotFound,
+    SystemPaced,
     SystemProtocolError,
     SystemRateLimited,
     SystemTimeout,
     SystemUnavailable,
 )
+from .quota import quota_hold, quota_hold_of
 
 _outbound_trace_context = TraceContextTextMapPropagator()
 logger = logging.getLogger("system_apis.http")
@@ -130,6 +133,7 @@ class HttpClient:
         with tracing.traced("system", self.system, operation, kind=SpanKind.CLIENT, system=self.system):
             # Outside the circuit: a used-up deadline is ours, not a sign of trouble in the system.
             timeout = self._timeout_within_deadline(operation)
+            self._respect_quota_hold(operation)
             return self.circuit.guard(
                 lambda: self._round_trip(method, url, operation, timeout, kwargs), operation=operation
             )
@@ -165,9 +169,26 @@ class HttpClient:
             ) from exc
         self._log(method, url, operation, response.status_code, started)
         error = self.classify_error(response, operation)
+        if isinstance(error, SystemRateLimited) and not isinstance(error, SystemPaced):
+            quota_hold(self.system, seconds=error.retry_after or settings.QUOTA_HOLD_SECONDS, reason=str(error))
         if error is not None:
             raise error
         return response
+
+    def _respect_quota_hold(self, operation: str) -> None:
+        hold = quota_hold_of(self.system)
+        if hold is None:
+            return
+        wait = hold.seconds_left()
+        tracing.log_call(
+            logger, system=self.system, operation=operation, outcome="quota-hold", started=time.monotonic()
+        )
+        raise SystemRateLimited(
+            f"not called: {self.system} is on hold for {wait:.0f} s more ({hold.reason})",
+            system=self.system,
+            operation=operation,
+            retry_after=wait,
+        )
 
     def _timeout_within_deadline(self, operation: str) -> Timeout:
         left = time_left()

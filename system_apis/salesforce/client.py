@@ -19,6 +19,7 @@ from django.core.cache.backends.base import BaseCache
 
 from ..errors import SystemAPIError, SystemAuthError, SystemBadRequest, SystemProtocolError, SystemRateLimited
 from ..http import HttpClient, Timeout, parse_retry_after
+from ..quota import quota_hold
 from .types import Contact
 
 logger = logging.getLogger("system_apis.salesforce")
@@ -260,6 +261,13 @@ class SalesforceClient(HttpClient):
         usage = parse_api_usage(response.headers.get("Sforce-Limit-Info"))
         if usage is not None:
             self.last_api_usage = usage
+            used, limit = usage
+            if limit and used / limit >= settings.SALESFORCE_API_USAGE_CEILING:
+                quota_hold(
+                    self.system,
+                    seconds=settings.QUOTA_HOLD_SECONDS,
+                    reason=f"the org's API quota is {used}/{limit} used",
+                )
         status = response.status_code
         if status < 400:
             return None

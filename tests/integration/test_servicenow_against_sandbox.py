@@ -4,6 +4,7 @@ import re
 
 import pytest
 import requests
+from django.core.cache import cache
 
 from sandbox.faults import update_faults
 from sandbox.servicenow.models import Incident as IncidentRow
@@ -115,4 +116,9 @@ def test_a_rate_limited_sandbox_tells_the_connector_when_to_retry(sandbox_url, s
         client.find_by_correlation_id("IH-5R8T2W6Y0Z")
 
     assert caught.value.retry_after == 3.0
+    # Every process waits as asked: the next call is held back here, not sent.
+    with pytest.raises(SystemRateLimited, match="on hold") as held:
+        connector(sandbox_url, settings).find_by_correlation_id("IH-5R8T2W6Y0Z")
+    assert 0 < held.value.retry_after <= 3.0
+    cache.delete("quota-hold:servicenow")  # as if the 3 s had passed
     assert client.find_by_correlation_id("IH-5R8T2W6Y0Z") is None

@@ -2,6 +2,7 @@
 
 import pytest
 import requests
+from django.core.cache import cache
 
 from system_apis.errors import SystemAuthError, SystemNotFound, SystemRateLimited, SystemUnavailable
 from system_apis.slack.blocks import notice_blocks
@@ -79,6 +80,7 @@ def test_rate_limit_and_server_error_faults_reach_the_connector_as_typed_errors(
 
     with pytest.raises(SystemRateLimited) as limited:
         slack.post_notice(NOTICE)
+    cache.delete("quota-hold:slack")  # as if the 4 s Slack asked for had passed
     requests.put(f"{sandbox_url}/_sandbox/faults/slack", json={"fail_next": 1, "error_status": 500}, timeout=5)
     with pytest.raises(SystemUnavailable) as failed:
         slack.post_notice(NOTICE)

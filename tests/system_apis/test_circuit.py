@@ -17,7 +17,6 @@ from system_apis.errors import (
     SystemBadRequest,
     SystemNotFound,
     SystemProtocolError,
-    SystemRateLimited,
     SystemTimeout,
     SystemUnavailable,
 )
@@ -157,7 +156,6 @@ def test_fewer_outages_than_fail_max_keep_the_circuit_closed(mock):
         (400, SystemBadRequest),
         (401, SystemAuthError),
         (403, SystemAuthError),
-        (429, SystemRateLimited),
     ],
 )
 def test_answers_of_a_system_that_is_up_never_open_the_circuit(mock, status, answer):

@@ -1,0 +1,54 @@
+"""A system's own word that we must wait, kept in the shared cache so that every process waits.
+
+When a system answers 429 (with Retry-After), Salesforce says REQUEST_LIMIT_EXCEEDED, or its
+`Sforce-Limit-Info` shows the org's API quota nearly used up, the connector puts the system on hold:
+until then every call to it, in every web and worker process, is refused here with SystemRateLimited
+(and the same retry_after) instead of spending more of the quota. A cache that cannot be read holds
+nothing: the system's own answer is the fallback.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from django.core.cache import cache
+
+logger = logging.getLogger("system_apis.quota")
+
+
+@dataclass(frozen=True)
+class QuotaHold:
+    until: float  # epoch seconds
+    reason: str
+
+    def seconds_left(self, now: float | None = None) -> float:
+        return max(0.0, self.until - (time.time() if now is None else now))
+
+
+def _key(system: str) -> str:
+    return f"quota-hold:{system}"
+
+
+def quota_hold(system: str, *, seconds: float, reason: str) -> None:
+    """Hold calls to `system` for `seconds` (a later hold already set is kept)."""
+    until = time.time() + seconds
+    try:
+        current = cache.get(_key(system))
+        if isinstance(current, QuotaHold) and current.until >= until:
+            return
+        cache.set(_key(system), QuotaHold(until=until, reason=reason), timeout=int(seconds) + 1)
+    except Exception:
+        logger.warning("quota hold of %s not kept: the cache is unavailable", system, exc_info=True)
+        return
+    logger.warning("%s on hold for %.0f s: %s", system, seconds, reason, extra={"system": system})
+
+
+def quota_hold_of(system: str) -> QuotaHold | None:
+    """The hold on `system` now in force, if any."""
+    try:
+        hold = cache.get(_key(system))
+    except Exception:
+        return None
+    return hold if isinstance(hold, QuotaHold) and hold.seconds_left() > 0 else None
