@@ -33,7 +33,6 @@ from .errors import (
     SystemAuthError,
     SystemBadRequest,
     SystemNotFound,
-    SystemPaced,
     SystemProtocolError,
     SystemRateLimited,
     SystemTimeout,
@@ -169,7 +168,7 @@ class HttpClient:
             ) from exc
         self._log(method, url, operation, response.status_code, started)
         error = self.classify_error(response, operation)
-        if isinstance(error, SystemRateLimited) and not isinstance(error, SystemPaced):
+        if isinstance(error, SystemRateLimited):
             quota_hold(self.system, seconds=error.retry_after or settings.QUOTA_HOLD_SECONDS, reason=str(error))
         if error is not None:
             raise error
