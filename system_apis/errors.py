@@ -74,7 +74,8 @@ class SystemRateLimited(SystemAPIError):
 
 
 class SystemPaced(SystemRateLimited):
-    """Incident Hub holds the call back itself to stay within the system's rate: not an attempt that failed."""
+    """Incident Hub held the call back itself, unsent (pacing, or a hold the system asked for): not an
+    attempt that failed."""
 
 
 class SystemAuthError(SystemAPIError):

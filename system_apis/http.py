@@ -33,6 +33,7 @@ from .errors import (
     SystemAuthError,
     SystemBadRequest,
     SystemNotFound,
+    SystemPaced,
     SystemProtocolError,
     SystemRateLimited,
     SystemTimeout,
@@ -182,7 +183,8 @@ class HttpClient:
         tracing.log_call(
             logger, system=self.system, operation=operation, outcome="quota-hold", started=time.monotonic()
         )
-        raise SystemRateLimited(
+        # Not sent at all: held back by us, as pacing holds a post back, not an attempt the system refused.
+        raise SystemPaced(
             f"not called: {self.system} is on hold for {wait:.0f} s more ({hold.reason})",
             system=self.system,
             operation=operation,

@@ -3,7 +3,7 @@
 import pytest
 import responses
 
-from system_apis.errors import SystemRateLimited
+from system_apis.errors import SystemPaced, SystemRateLimited
 from system_apis.http import HttpClient
 from system_apis.quota import quota_hold_of
 from tests.system_apis.test_salesforce_client import add_query, add_token, make_client
@@ -32,6 +32,7 @@ def test_a_429_holds_every_clients_calls_to_that_system_for_its_retry_after():
         probe().read()  # another client, as in another process: the hold is in the shared cache
 
     assert len(responses.calls) == 1, "the held call was not sent"
+    assert isinstance(held.value, SystemPaced), "held back by us: a caller does not count it as a failed attempt"
     assert 28 < held.value.retry_after <= 30
     assert quota_hold_of("slack") is None, "other systems are not held"
 
