@@ -9,6 +9,7 @@ from pathlib import Path
 
 import environ
 from csp.constants import NONE, SELF
+from kombu import Queue
 
 from .config import cache_config, celery_broker_options, tune_database
 
@@ -270,6 +271,14 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Enqueuing must never hold a request up for long: a broker outage leaves work to the sweeper.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+# One queue per downstream, so a slow Slack never holds up ServiceNow: a worker started without -Q takes
+# every queue; a dedicated one takes its own (`celery -A incidents_site worker -Q slack`).
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = [Queue(name) for name in ("celery", "servicenow", "slack")]
+CELERY_TASK_ROUTES = {
+    "process_apis.sync_incident": {"queue": "servicenow"},
+    "process_apis.deliver_notification": {"queue": "slack"},
+}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "sweep-unfinished-work": {"task": "process_apis.sweep_unfinished_work", "schedule": 30.0},

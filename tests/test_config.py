@@ -39,3 +39,15 @@ def test_postgres_connections_are_kept_and_health_checked():
 def test_cache_is_redis_when_configured_and_the_database_otherwise():
     assert cache_config("redis://127.0.0.1:6379/1")["BACKEND"] == "django_redis.cache.RedisCache"
     assert cache_config("")["BACKEND"] == "django.core.cache.backends.db.DatabaseCache"
+
+
+def test_each_downstream_has_its_own_queue_and_a_plain_worker_takes_them_all():
+    from incidents_site.celery import app
+
+    def queue_of(task: str) -> str:
+        return app.amqp.router.route({}, task)["queue"].name
+
+    assert queue_of("process_apis.sync_incident") == "servicenow"
+    assert queue_of("process_apis.deliver_notification") == "slack"
+    assert queue_of("process_apis.sweep_unfinished_work") == "celery"
+    assert sorted(app.amqp.queues) == ["celery", "servicenow", "slack"]
