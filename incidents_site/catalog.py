@@ -234,6 +234,7 @@ def dependency_graph(entries: Sequence[Entry], systems: Sequence[SystemEntry]) -
     an API nobody calls (the Celery worker's tasks) sits at the bottom, clear of the edges that pass it.
     """
     edges = [(call.source, call.target) for call in declared_calls()]
+    called = {callee for _, callee in edges}
     boxes = [_api_box(entry) for entry in entries] + [_system_box(system) for system in systems]
     columns = _columns(boxes, edges)
     rows = max(len(column) for _, column in columns)
@@ -247,7 +248,6 @@ def dependency_graph(entries: Sequence[Entry], systems: Sequence[SystemEntry]) -
             seen_layers.add(layer)
             headings.append(GraphColumn(title=_layer_title(layer), x=x))
         ordered = _ordered_by_callers(column, edges, centre_y)
-        called = {callee for _, callee in edges}
         entry_points_inside = index > 0 and any(box.key not in called for box in ordered)
         offset = (rows - len(ordered)) * ROW_PITCH / (1 if entry_points_inside else 2)
         for row, box in enumerate(ordered):
