@@ -1,10 +1,11 @@
 """The Process APIs in the API catalog (see `system_apis.catalog` for what the fields mean)."""
 
 from system_apis.catalog import CatalogApi
+from system_apis.tracing import TASK_API
 
 APIS = (
     CatalogApi(
-        name="celery",
+        name=TASK_API,
         title="Background tasks (Celery worker)",
         version="",
         base_path="",

@@ -14,6 +14,18 @@ API = "https://slack.test/api/"
 NOTICE = Notice(title="New incident", text="The parcel never arrived.")
 
 
+def paced_client(*, max_pace_wait: float) -> SlackClient:
+    """A client pacing posts at one a second per channel, waiting in place at most `max_pace_wait` s."""
+    return SlackClient(
+        base_url=API,
+        token="xoxb-t",
+        default_channel="#incidents",
+        timeout=(1, 1),
+        posts_per_second=1,
+        max_pace_wait=max_pace_wait,
+    )
+
+
 def test_each_post_past_the_rate_gets_the_next_free_slot_in_its_channel():
     waits = [channel_slot_wait("#incidents", per_second=1, now=1000.25) for _ in range(4)]
 
@@ -41,7 +53,7 @@ def test_a_cache_that_cannot_count_lets_the_post_through(monkeypatch):
 def test_a_post_whose_slot_is_far_is_held_back_with_its_wait_and_never_sent(monkeypatch):
     responses.post(f"{API}chat.postMessage", json=load_fixture("slack/post_message_ok.json"))
     monkeypatch.setattr(slack_client, "channel_slot_wait", lambda channel, per_second: 2.5)
-    client = SlackClient(base_url=API, token="xoxb-t", default_channel="#incidents", timeout=(1, 1), posts_per_second=1)
+    client = paced_client(max_pace_wait=0.0)
 
     with pytest.raises(SystemPaced) as held:
         client.post_notice(NOTICE)
@@ -56,14 +68,7 @@ def test_a_post_whose_slot_is_near_waits_for_it_then_posts(monkeypatch):
     slept, waits = [], iter([0.4, 0.0])
     monkeypatch.setattr(slack_client, "channel_slot_wait", lambda channel, per_second: next(waits))
     monkeypatch.setattr(slack_client.time, "sleep", slept.append)
-    client = SlackClient(
-        base_url=API,
-        token="xoxb-t",
-        default_channel="#incidents",
-        timeout=(1, 1),
-        posts_per_second=1,
-        max_pace_wait=1.0,
-    )
+    client = paced_client(max_pace_wait=1.0)
 
     client.post_notice(NOTICE)
 
@@ -77,14 +82,7 @@ def test_after_waiting_a_post_counts_again_and_is_held_back_if_the_new_second_wa
     waits = iter([0.4, 0.9])
     monkeypatch.setattr(slack_client, "channel_slot_wait", lambda channel, per_second: next(waits))
     monkeypatch.setattr(slack_client.time, "sleep", lambda seconds: None)
-    client = SlackClient(
-        base_url=API,
-        token="xoxb-t",
-        default_channel="#incidents",
-        timeout=(1, 1),
-        posts_per_second=1,
-        max_pace_wait=1.0,
-    )
+    client = paced_client(max_pace_wait=1.0)
 
     with pytest.raises(SystemPaced) as held:
         client.post_notice(NOTICE)
