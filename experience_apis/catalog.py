@@ -1,6 +1,6 @@
-"""The Experience APIs in the API catalog (see `system_apis.catalog` for what the fields mean)."""
+"""The Experience APIs in the API catalog (see `kernel.apis` for what the fields mean)."""
 
-from process_apis.catalog import CatalogApi
+from kernel.apis import CatalogApi
 
 APIS = (
     CatalogApi(

@@ -10,51 +10,15 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from process_apis.errors import ApplicationError, DownstreamError, NotAcceptedError, NotFoundError
-from system_apis.errors import (
-    SystemAPIError,
-    SystemAuthError,
-    SystemBadRequest,
-    SystemNotFound,
-    SystemRateLimited,
-    SystemTimeout,
-)
+from kernel.errors import ServiceError
 
 logger = logging.getLogger("incidents_site.api")
 
-SYSTEM_ERROR_STATUS: list[tuple[type[SystemAPIError], int]] = [
-    (SystemNotFound, status.HTTP_404_NOT_FOUND),
-    (SystemRateLimited, status.HTTP_429_TOO_MANY_REQUESTS),
-    (SystemBadRequest, status.HTTP_400_BAD_REQUEST),
-    (SystemTimeout, status.HTTP_504_GATEWAY_TIMEOUT),
-    # Our own credentials were refused downstream: the caller did nothing wrong.
-    (SystemAuthError, status.HTTP_502_BAD_GATEWAY),
-]
 
-
-def system_error_response(exc: SystemAPIError) -> Response:
-    code = next((code for kind, code in SYSTEM_ERROR_STATUS if isinstance(exc, kind)), 503)
-    response = Response({"message": str(exc), "extra": exc.as_dict()}, status=code)
+def service_error_response(exc: ServiceError) -> Response:
+    response = Response(exc.response_body(), status=exc.http_status)
     if exc.retry_after is not None:
         response["Retry-After"] = str(int(exc.retry_after + 0.999))
-    return response
-
-
-def application_error_response(exc: ApplicationError) -> Response:
-    if isinstance(exc, NotFoundError):
-        code = status.HTTP_404_NOT_FOUND
-    elif isinstance(exc, NotAcceptedError):
-        code = status.HTTP_503_SERVICE_UNAVAILABLE
-    elif isinstance(exc, DownstreamError):
-        code = status.HTTP_503_SERVICE_UNAVAILABLE if exc.retryable else status.HTTP_502_BAD_GATEWAY
-    else:
-        code = status.HTTP_409_CONFLICT
-    response = Response({"message": exc.message, "extra": exc.extra}, status=code)
-    retry_after = getattr(exc, "retry_after", None)
-    if retry_after is not None:
-        response["Retry-After"] = str(int(retry_after + 0.999))
-    elif isinstance(exc, NotAcceptedError):
-        response["Retry-After"] = "60"
     return response
 
 
@@ -66,10 +30,8 @@ def suspicious_request_response(exc: SuspiciousOperation) -> Response:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    if isinstance(exc, SystemAPIError):
-        return system_error_response(exc)
-    if isinstance(exc, ApplicationError):
-        return application_error_response(exc)
+    if isinstance(exc, ServiceError):
+        return service_error_response(exc)
     if isinstance(exc, SuspiciousOperation):
         return suspicious_request_response(exc)
     response = drf_exception_handler(exc, context)

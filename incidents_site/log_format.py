@@ -11,7 +11,7 @@ import re
 from django.http import HttpRequest
 from opentelemetry import trace
 
-from system_apis.tracing import current_correlation_id
+from kernel.tracing import current_correlation_id
 
 _REQUEST_LINE_QUERY = re.compile(r"^(\S+ [^?\s]*)\?\S*")
 

@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from opentelemetry.trace import SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from system_apis import tracing
+from kernel import tracing
 
 from .log_format import request_route
 

@@ -1,6 +1,6 @@
 """OpenTelemetry for the whole process: the call trace recorder, and an OTLP exporter when one is configured.
 
-Spans come from the layers (`system_apis/tracing.py`, whose HTTP client also sends the W3C trace context
+Spans come from the layers (`kernel/tracing.py`; the System APIs' HTTP client also sends the W3C trace context
 to the systems of record), the trace middleware, and the Celery instrumentation, which carries the trace
 context and the correlation id (as baggage) across the hop to the worker.
 """
@@ -19,8 +19,8 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Span, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
+from kernel import tracing
 from process_apis.tracing.recorder import CallTraceRecorder
-from system_apis import tracing
 
 _lock = threading.Lock()
 _provider: TracerProvider | None = None

@@ -19,9 +19,10 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from kernel.errors import ApplicationError
+
 from .customer_incidents.references import normalize_reference
 from .customer_incidents.services import incident_refresh_state, incident_retry_sync
-from .errors import ApplicationError
 from .models import IncidentEvent, IncidentRequest, NotificationAttempt, NotificationDelivery
 from .notifications.services import SOURCE_LABELS, notification_resend
 from .service_incidents.types import priority_text

@@ -1,7 +1,7 @@
-"""The Process APIs in the API catalog (see `system_apis.catalog` for what the fields mean)."""
+"""The Process APIs in the API catalog (see `kernel.apis` for what the fields mean)."""
 
-from system_apis.catalog import CatalogApi
-from system_apis.tracing import TASK_API
+from kernel.apis import CatalogApi
+from kernel.tracing import TASK_API
 
 APIS = (
     CatalogApi(
@@ -44,5 +44,3 @@ APIS = (
         calls=("slack",),
     ),
 )
-
-__all__ = ["APIS", "CatalogApi"]

@@ -1,44 +1,12 @@
-"""The Process APIs' one application error type: a message for people and `extra` for programs.
-
-The layers above cannot see System API errors (experience never imports system), so the process
-layer turns them into these, `from` the original.
-"""
+"""Turning System API errors into the layers' own (`kernel.errors`), so nothing above sees a system's error."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
+from kernel.errors import DownstreamError, NotFoundError
 from system_apis.errors import SystemAPIError, SystemNotFound
-
-
-class ApplicationError(Exception):
-    def __init__(self, message: str, *, extra: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.extra = extra or {}
-
-
-class NotFoundError(ApplicationError):
-    pass
-
-
-class DownstreamError(ApplicationError):
-    """A system of record failed and the operation cannot go on without it."""
-
-    def __init__(
-        self, message: str, *, system: str, retryable: bool, retry_after: float | None = None, **kwargs: Any
-    ) -> None:
-        super().__init__(message, **kwargs)
-        self.system = system
-        self.retryable = retryable
-        self.retry_after = retry_after
-        self.extra = {"system": system, "retryable": retryable, **self.extra}
-
-
-class NotAcceptedError(ApplicationError):
-    """The report could not be stored, so it was not accepted: the caller should try again later."""
 
 
 @contextmanager

@@ -1,13 +1,8 @@
-"""What the Process APIs' REST faces share, and the Experience APIs' too (they must not import system_apis).
-
-One error shape everywhere: `ErrorSerializer` is the System APIs' own `ApiError` component, re-exported.
-"""
+"""How the Process APIs' REST faces describe their errors (the shape is `kernel.rest`'s `ApiError`)."""
 
 from drf_spectacular.utils import OpenApiResponse
 
-from system_apis.rest import UNSUPPORTED_MEDIA_TYPE, ErrorSerializer, described_errors, error_headers
-
-__all__ = ["ErrorSerializer", "error_headers", "error_responses"]
+from kernel.rest import UNSUPPORTED_MEDIA_TYPE, described_errors
 
 DESCRIPTIONS = {
     400: "The request is not valid.",

@@ -1,32 +1,6 @@
-"""The System APIs in the API catalog: one per system of record, and the systems of record themselves.
+"""The System APIs in the API catalog: one per system of record, and the systems of record themselves."""
 
-Each layer declares its own APIs in a `catalog` module; the site's catalog page merges the three with the
-figures of the call trace. `name` is the API's name in the trace (TracedCall.api); `calls` names what the
-API calls: for a System API, its system of record; for the layers above, APIs of their own layer or the
-layer below.
-"""
-
-from __future__ import annotations
-
-from dataclasses import dataclass, field
-
-
-@dataclass(frozen=True)
-class CatalogApi:
-    name: str
-    title: str
-    version: str
-    base_path: str
-    # The tag of its operations in the OpenAPI document at /api/schema/ ("" when it has none there).
-    openapi_tag: str = ""
-    calls: tuple[str, ...] = field(default_factory=tuple)
-
-
-@dataclass(frozen=True)
-class SystemOfRecord:
-    name: str
-    title: str
-
+from kernel.apis import CatalogApi, SystemOfRecord
 
 SYSTEMS_OF_RECORD = (
     SystemOfRecord("servicenow", "ServiceNow"),

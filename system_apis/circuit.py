@@ -29,8 +29,10 @@ from django.conf import settings
 from django.core.cache import cache as default_cache
 from django.core.cache.backends.base import BaseCache
 
+from kernel.cache import cache_guarded
+from kernel.tracing import log_call
+
 from .errors import SystemAPIError, SystemProtocolError, SystemTimeout, SystemUnavailable
-from .tracing import log_call
 
 logger = logging.getLogger("system_apis.circuit")
 
@@ -43,6 +45,7 @@ OPEN = pybreaker.STATE_OPEN
 HALF_OPEN = pybreaker.STATE_HALF_OPEN
 STATES = (CLOSED, OPEN, HALF_OPEN)
 UNKNOWN = "unknown"
+_CACHE_FAILED = object()
 
 # Errors that mean the system is in trouble. The others are answers: the system is up and said no.
 # A 429 is an answer too: the system is healthy, names its own wait, and Slack's limits are per
@@ -162,16 +165,19 @@ class CacheCircuitStorage(pybreaker.CircuitBreakerStorage):
     def _call(self, method: str, *args: Any) -> Any:
         if self._cache_failed:
             return None
-        try:
-            return getattr(self.cache, method)(*args)
-        except ValueError:  # incr of a counter that expired since it was seen: it starts again
-            return None
-        except Exception as exc:  # any backend's failure: the breaker protects, it must not fail calls itself
+
+        def call() -> Any:
+            try:
+                return getattr(self.cache, method)(*args)
+            except ValueError:  # incr of a counter that expired since it was seen: it starts again
+                return None
+
+        # The breaker protects, it must not fail calls itself: a failed cache reads as closed from here on.
+        result = cache_guarded(call, default=_CACHE_FAILED, what=f"circuit {self.system}")
+        if result is _CACHE_FAILED:
             self._cache_failed = True
-            logger.warning(
-                "circuit %s: cache %s failed (%s), treating it as closed", self.system, method, type(exc).__name__
-            )
             return None
+        return result
 
 
 class _LogStateChanges(pybreaker.CircuitBreakerListener):

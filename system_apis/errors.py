@@ -6,13 +6,18 @@ so the layers above never see `requests` exceptions or vendor JSON.
 
 from __future__ import annotations
 
+from typing import Any
+
+from kernel.errors import ServiceError
+
 MAX_BODY_CHARS = 2000
 
 
-class SystemAPIError(Exception):
+class SystemAPIError(ServiceError):
     """A call to a system of record failed."""
 
     retryable = False
+    http_status = 503
 
     def __init__(
         self,
@@ -25,20 +30,20 @@ class SystemAPIError(Exception):
         body: str | None = None,
         retry_after: float | None = None,
     ) -> None:
-        super().__init__(message)
-        self.message = message
+        super().__init__(message, retry_after=retry_after)
         self.system = system
         self.operation = operation
         self.status = status
         self.vendor_code = vendor_code
         self.body = body[:MAX_BODY_CHARS] if body else body
-        # Seconds the system asked us to wait (Retry-After on a 429 or 503), when it said so.
-        self.retry_after = retry_after
 
     def __str__(self) -> str:
         status = f" (HTTP {self.status})" if self.status is not None else ""
         code = f" [{self.vendor_code}]" if self.vendor_code else ""
         return f"{self.system}.{self.operation}{status}{code}: {self.message}"
+
+    def response_body(self) -> dict[str, Any]:
+        return {"message": str(self), "extra": self.as_dict()}
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -55,6 +60,7 @@ class SystemTimeout(SystemAPIError):
     """No answer in time. When `request_sent` the system may still have acted on the request."""
 
     retryable = True
+    http_status = 504
 
     def __init__(self, message: str, *, request_sent: bool = True, **kwargs: object) -> None:
         super().__init__(message, **kwargs)  # type: ignore[arg-type]
@@ -71,6 +77,7 @@ class SystemRateLimited(SystemAPIError):
     """The system asks us to slow down; `retry_after` is in seconds when it said so."""
 
     retryable = True
+    http_status = 429
 
 
 class SystemPaced(SystemRateLimited):
@@ -81,13 +88,20 @@ class SystemPaced(SystemRateLimited):
 class SystemAuthError(SystemAPIError):
     """Our credentials were refused: a configuration problem, not worth retrying."""
 
+    # The caller did nothing wrong: a gateway's error.
+    http_status = 502
+
 
 class SystemNotFound(SystemAPIError):
     """The record (or channel, table...) does not exist in that system."""
 
+    http_status = 404
+
 
 class SystemBadRequest(SystemAPIError):
     """The system rejected what we sent as invalid."""
+
+    http_status = 400
 
 
 class SystemProtocolError(SystemAPIError):

@@ -8,15 +8,10 @@ override `error_details()` to read their vendor's error body and `classify_error
 
 from __future__ import annotations
 
-import email.utils
 import http.cookiejar
 import logging
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
-from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,7 +21,10 @@ from django.conf import settings
 from opentelemetry.trace import SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from . import tracing
+from kernel import tracing
+from kernel.budget import time_left
+from kernel.retry import parse_retry_after
+
 from .circuit import SystemCircuit
 from .errors import (
     SystemAPIError,
@@ -45,50 +43,6 @@ _outbound_trace_context = TraceContextTextMapPropagator()
 logger = logging.getLogger("system_apis.http")
 
 Timeout = tuple[float, float]
-
-# The monotonic time by which every call of the current flow must be over (None: no deadline).
-_deadline: ContextVar[float | None] = ContextVar("system_apis_deadline", default=None)
-
-
-@contextmanager
-def downstream_deadline(seconds: float) -> Iterator[None]:
-    """Every call to a system inside must end within `seconds` from now; a nested deadline can only shorten it.
-
-    It bounds the time a web request spends on downstreams, below the web server's own timeout. It lives
-    in a context variable: threads started inside need `contextvars.copy_context().run` to keep it.
-    """
-    deadline = time.monotonic() + seconds
-    outer = _deadline.get()
-    token = _deadline.set(deadline if outer is None else min(deadline, outer))
-    try:
-        yield
-    finally:
-        _deadline.reset(token)
-
-
-def time_left() -> float | None:
-    """Seconds left before the current deadline, or None when there is none."""
-    deadline = _deadline.get()
-    return None if deadline is None else deadline - time.monotonic()
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """`Retry-After` as seconds: either delta-seconds or an HTTP date (RFC 9110)."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
 
 _pools = threading.local()
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 
+from kernel.cache import cache_guarded
+
 logger = logging.getLogger("system_apis.quota")
 
 
@@ -34,21 +36,19 @@ def _key(system: str) -> str:
 def quota_hold(system: str, *, seconds: float, reason: str) -> None:
     """Hold calls to `system` for `seconds` (a later hold already set is kept)."""
     until = time.time() + seconds
-    try:
-        current = cache.get(_key(system))
-        if isinstance(current, QuotaHold) and current.until >= until:
-            return
-        cache.set(_key(system), QuotaHold(until=until, reason=reason), timeout=int(seconds) + 1)
-    except Exception:
-        logger.warning("quota hold of %s not kept: the cache is unavailable", system, exc_info=True)
+    current = cache_guarded(lambda: cache.get(_key(system)), default=None, what=f"quota hold of {system}")
+    if isinstance(current, QuotaHold) and current.until >= until:
+        return
+    hold = QuotaHold(until=until, reason=reason)
+    kept = cache_guarded(
+        lambda: cache.set(_key(system), hold, timeout=int(seconds) + 1) or True, default=False, what="quota hold"
+    )
+    if not kept:
         return
     logger.warning("%s on hold for %.0f s: %s", system, seconds, reason, extra={"system": system})
 
 
 def quota_hold_of(system: str) -> QuotaHold | None:
     """The hold on `system` now in force, if any."""
-    try:
-        hold = cache.get(_key(system))
-    except Exception:
-        return None
+    hold = cache_guarded(lambda: cache.get(_key(system)), default=None, what=f"quota hold of {system}")
     return hold if isinstance(hold, QuotaHold) and hold.seconds_left() > 0 else None

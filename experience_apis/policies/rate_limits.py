@@ -8,15 +8,14 @@ request goes through: a limit is a policy, not a reason to fail a report.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 from django.http import HttpRequest
 from django_ratelimit.core import get_usage
 
-from .client_ip import client_block
+from kernel.cache import cache_guarded
 
-logger = logging.getLogger(__name__)
+from .client_ip import client_block
 
 LIMIT_HEADER = "X-RateLimit-Limit"
 REMAINING_HEADER = "X-RateLimit-Remaining"
@@ -40,11 +39,12 @@ class RateLimitUsage:
 
 def rate_limit_hit(*, request: HttpRequest, scope: str, key: str, rate: str) -> RateLimitUsage | None:
     """Count one request of `key` in `scope` against `rate` ("60/m"); None when the cache could not count."""
-    try:
-        usage = get_usage(request, group=scope, key=lambda group, request: key, rate=rate, increment=True)
-    except Exception:  # the cache is down: let the request through rather than fail it
-        logger.warning("rate limit %s not applied: the cache is unavailable", scope, exc_info=True)
-        return None
+    # The cache is down: let the request through rather than fail it.
+    usage = cache_guarded(
+        lambda: get_usage(request, group=scope, key=lambda group, request: key, rate=rate, increment=True),
+        default=None,
+        what=f"rate limit {scope}",
+    )
     if usage is None or usage["time_left"] < 0:  # disabled, or the cache lost the counter
         return None
     limit, count = usage["limit"], usage["count"]

@@ -8,12 +8,12 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from kernel.errors import NotFoundError
+from kernel.rest import error_headers
 from process_apis.customer_incidents.references import normalize_reference
 from process_apis.customer_incidents.selectors import incident_get, incident_list, incident_summary
 from process_apis.customer_incidents.services import incident_refreshed_if_possible, incident_report
-from process_apis.errors import NotFoundError
 from process_apis.models import Category, Channel, Urgency
-from process_apis.rest import error_headers
 from process_apis.rest import error_responses as process_error_responses
 
 from ..idempotency import rest as idempotency

@@ -14,9 +14,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from kernel.errors import NotAcceptedError, NotFoundError
 from process_apis.customer_incidents.selectors import incident_get, incident_summary
 from process_apis.customer_incidents.services import incident_report, incident_status
-from process_apis.errors import NotAcceptedError, NotFoundError
 from process_apis.models import Channel
 
 from ..idempotency.form_tokens import FIELD as REPORT_TOKEN_FIELD

@@ -4,9 +4,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..errors import NotFoundError
+from kernel.errors import NotFoundError
+from kernel.rest import error_headers
+
 from ..models import Category, Channel, IncidentRequest, Urgency
-from ..rest import error_headers, error_responses
+from ..rest import error_responses
 from .selectors import incident_get, incident_summary
 from .services import incident_refresh_state, incident_report, incident_retry_sync
 

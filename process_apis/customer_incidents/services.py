@@ -18,15 +18,15 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from system_apis.http import downstream_deadline
-from system_apis.tracing import annotate, correlation, traced, traced_operation
+from kernel.budget import time_budget
+from kernel.errors import ApplicationError, DownstreamError, NotAcceptedError, NotFoundError
+from kernel.retry import backoff_delay
+from kernel.tracing import annotate, correlation, traced, traced_operation
 
 from ..customers.services import customer_find
-from ..errors import ApplicationError, DownstreamError, NotAcceptedError, NotFoundError
 from ..models import Category, Channel, Impact, IncidentEvent, IncidentRequest
 from ..notifications.services import notification_queue
 from ..queueing import enqueue_or_leave_pending
-from ..retries import backoff_delay
 from ..service_incidents.services import (
     service_incident_create,
     service_incident_find,
@@ -70,7 +70,7 @@ def incident_report(
     """
     if intake_key and (earlier := IncidentRequest.objects.filter(intake_key=intake_key).first()):
         return earlier
-    with downstream_deadline(settings.REPORT_DOWNSTREAM_BUDGET):
+    with time_budget(settings.REPORT_DOWNSTREAM_BUDGET):
         customer = customer_find(email=email)
         category = Category(category)
         try:

@@ -4,7 +4,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..rest import error_headers, error_responses
+from kernel.rest import error_headers
+
+from ..rest import error_responses
 from .services import customer_find
 
 

@@ -17,12 +17,12 @@ from typing import TypeVar
 
 from django.db import connections
 
+from kernel.tracing import traced_operation
 from system_apis.errors import SystemAPIError
 from system_apis.legacy_db.client import LegacyCustomerDatabase
 from system_apis.legacy_db.types import LegacyCustomer
 from system_apis.salesforce.client import SalesforceClient
 from system_apis.salesforce.types import Contact
-from system_apis.tracing import traced_operation
 
 from .types import LEGACY_DB, SALESFORCE, Customer
 

@@ -4,8 +4,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from kernel.rest import error_headers
+
 from ..models import NotificationDelivery
-from ..rest import error_headers, error_responses
+from ..rest import error_responses
 from .selectors import delivery_list
 from .services import notification_resend
 

@@ -17,13 +17,14 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from kernel.errors import ApplicationError, NotFoundError
+from kernel.retry import backoff_delay
+from kernel.tracing import annotate, correlation, traced_operation
 from system_apis.errors import SystemAPIError, SystemPaced
 from system_apis.slack.client import SlackClient
 from system_apis.slack.types import Notice, PostedMessage
-from system_apis.tracing import annotate, correlation, traced_operation
 
 from ..customers.types import LEGACY_DB, SALESFORCE, Customer
-from ..errors import ApplicationError, NotFoundError
 from ..models import (
     Category,
     Channel,
@@ -34,7 +35,6 @@ from ..models import (
     Urgency,
 )
 from ..queueing import enqueue_or_leave_pending
-from ..retries import backoff_delay
 from ..service_incidents.types import priority_text
 
 logger = logging.getLogger("process_apis.notifications")

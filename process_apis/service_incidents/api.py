@@ -4,10 +4,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from kernel.rest import error_headers
 from system_apis.servicenow.types import IncidentState
 
 from ..models import Impact, Urgency
-from ..rest import error_headers
 from ..rest import error_responses as process_error_responses
 from .services import service_incident_create, service_incident_get, service_incident_update
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from kernel.tracing import traced_operation
 from system_apis.servicenow.client import ServiceNowClient
 from system_apis.servicenow.types import Impact, Incident, IncidentState, IncidentUpdate, NewIncident, Urgency
-from system_apis.tracing import traced_operation
 
 from ..errors import downstream_errors
 from .types import ServiceIncident

@@ -12,11 +12,11 @@ from django.conf import settings
 from django.db import DatabaseError, connections, transaction
 from opentelemetry.trace import SpanKind
 
-from system_apis import tracing
+from kernel import tracing
+from kernel.budget import time_left
+from kernel.tracing import log_call
 from system_apis.circuit import SystemCircuit
 from system_apis.errors import SystemNotFound, SystemTimeout, SystemUnavailable
-from system_apis.http import time_left
-from system_apis.tracing import log_call
 
 from .router import LEGACY_ALIAS
 from .types import AccountStatus, LegacyCustomer

@@ -12,7 +12,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..rest import error_headers
+from kernel.rest import error_headers
+
 from ..rest import error_responses as system_error_responses
 from .client import SalesforceClient
 

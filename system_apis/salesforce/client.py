@@ -7,7 +7,6 @@ used until Salesforce refuses them (401 INVALID_SESSION_ID); then one new token 
 from __future__ import annotations
 
 import hashlib
-import logging
 import re
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -17,12 +16,13 @@ from django.conf import settings
 from django.core.cache import cache as default_cache
 from django.core.cache.backends.base import BaseCache
 
+from kernel.cache import cache_guarded
+from kernel.retry import parse_retry_after
+
 from ..errors import SystemAPIError, SystemAuthError, SystemBadRequest, SystemProtocolError, SystemRateLimited
-from ..http import HttpClient, Timeout, parse_retry_after
+from ..http import HttpClient, Timeout
 from ..quota import quota_hold
 from .types import Contact
-
-logger = logging.getLogger("system_apis.salesforce")
 
 # `api-usage=N/M`, possibly beside `per-app-api-usage=...` which must not be mistaken for it.
 API_USAGE = re.compile(r"(?:^|[\s;,])api-usage=(\d+)/(\d+)")
@@ -235,11 +235,7 @@ class SalesforceClient(HttpClient):
 
     def _cache_call(self, method: str, *args: Any) -> Any:
         # A cache outage costs a token request per call, not the lookup itself.
-        try:
-            return getattr(self.cache, method)(*args)
-        except Exception as exc:  # any backend's failure means "no cache"
-            logger.warning("salesforce token cache %s failed: %s", method, type(exc).__name__)
-            return None
+        return cache_guarded(lambda: getattr(self.cache, method)(*args), default=None, what="salesforce token cache")
 
     # --- errors --------------------------------------------------------------------------------
 

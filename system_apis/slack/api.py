@@ -10,7 +10,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..rest import error_headers, error_responses
+from kernel.rest import error_headers
+
+from ..rest import error_responses
 from .client import SlackClient
 from .types import Notice, is_web_url
 

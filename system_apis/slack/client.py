@@ -10,6 +10,8 @@ from typing import Any
 import requests
 from django.conf import settings
 
+from kernel.retry import parse_retry_after
+
 from ..errors import (
     SystemAPIError,
     SystemAuthError,
@@ -20,7 +22,7 @@ from ..errors import (
     SystemRateLimited,
     SystemUnavailable,
 )
-from ..http import HttpClient, Timeout, parse_retry_after
+from ..http import HttpClient, Timeout
 from .blocks import fallback_text, notice_blocks
 from .pacing import channel_slot_wait
 from .types import Notice, PostedMessage

@@ -8,13 +8,12 @@ collecting Slack's 429s. If the cache cannot count, the post goes ahead: Slack's
 
 from __future__ import annotations
 
-import logging
 import math
 import time
 
 from django.core.cache import cache
 
-logger = logging.getLogger("system_apis.slack")
+from kernel.cache import cache_guarded
 
 
 def channel_slot_wait(channel: str, *, per_second: int, now: float | None = None) -> float:
@@ -22,12 +21,13 @@ def channel_slot_wait(channel: str, *, per_second: int, now: float | None = None
     now = time.time() if now is None else now
     second = math.floor(now)
     key = f"slack-pace:{channel}:{second}"
-    try:
+
+    def count_in() -> int:
         cache.add(key, 0, timeout=60)
-        position = cache.incr(key)
-    except Exception:  # a cache that cannot count must not stop the notice
-        logger.warning("slack pacing skipped: the cache is unavailable", exc_info=True)
-        return 0.0
+        return cache.incr(key)
+
+    # A cache that cannot count must not stop the notice: it goes now.
+    position = cache_guarded(count_in, default=0, what="slack pacing")
     if position <= per_second:
         return 0.0
     return (second + 1 - now) + (position - per_second - 1) / per_second

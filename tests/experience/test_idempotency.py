@@ -18,8 +18,8 @@ from experience_apis.idempotency.services import (
     request_fingerprint,
 )
 from experience_apis.models import IdempotencyRecord
+from kernel.errors import NotAcceptedError
 from process_apis.customer_incidents.services import incident_report
-from process_apis.errors import NotAcceptedError
 from process_apis.models import IncidentRequest
 from tests.experience.test_rest_v1 import token_for
 from tests.reports import ADA_FORM as FORM

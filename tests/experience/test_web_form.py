@@ -4,7 +4,7 @@ from unittest import mock
 import pytest
 from django.test import Client
 
-from process_apis.errors import NotAcceptedError
+from kernel.errors import NotAcceptedError
 from process_apis.models import IncidentRequest
 from tests.reports import ADA_FORM as FORM
 from tests.reports import form_token

@@ -5,6 +5,7 @@ import pytest
 from django.db import DatabaseError
 from django.utils import timezone
 
+from kernel.errors import NotAcceptedError, NotFoundError
 from process_apis.customer_incidents.references import normalize_reference
 from process_apis.customer_incidents.selectors import incident_summary
 from process_apis.customer_incidents.services import (
@@ -14,7 +15,6 @@ from process_apis.customer_incidents.services import (
     incident_sync_by_id,
     incident_sync_to_servicenow,
 )
-from process_apis.errors import NotAcceptedError, NotFoundError
 from process_apis.models import IncidentRequest, NotificationDelivery
 from tests.vendors import SLACK_POST, SN_INCIDENTS, sf_contact, sn_record
 

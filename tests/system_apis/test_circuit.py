@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.db import connections
 from django.test.utils import CaptureQueriesContext
 
+from kernel.budget import time_budget
 from system_apis.circuit import CacheCircuitStorage, SystemCircuit, circuit_status, circuit_statuses
 from system_apis.errors import (
     SystemAuthError,
@@ -20,7 +21,7 @@ from system_apis.errors import (
     SystemTimeout,
     SystemUnavailable,
 )
-from system_apis.http import HttpClient, downstream_deadline
+from system_apis.http import HttpClient
 from system_apis.legacy_db.client import LegacyCustomerDatabase
 from system_apis.legacy_db.router import LEGACY_ALIAS
 from system_apis.legacy_db.schema import seed_demo_customers
@@ -189,7 +190,7 @@ def test_a_used_up_deadline_is_ours_and_never_opens_the_circuit(mock):
     mock.get(URL, status=200)
 
     for _ in range(FAIL_MAX * 2):
-        with downstream_deadline(0), pytest.raises(SystemTimeout):
+        with time_budget(0), pytest.raises(SystemTimeout):
             probe().read()
 
     assert len(mock.calls) == 0

@@ -19,7 +19,7 @@ def test_retry_after_is_kept_on_a_429_and_on_a_503(status, kind):
 @responses.activate
 def test_every_call_carries_the_trace_context_but_never_the_flows_baggage(db):
     from incidents_site.telemetry import configure_telemetry
-    from system_apis import tracing
+    from kernel import tracing
 
     configure_telemetry()
     responses.add(responses.GET, "https://system.test/thing", json={})
