@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "oauth2_provider",
     "django_celery_beat",
+    "kernel",
     "system_apis",
     "process_apis",
     "experience_apis",

@@ -20,10 +20,11 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from kernel.errors import ApplicationError
+from kernel.models import WorkAttempt
 
 from .customer_incidents.references import normalize_reference
 from .customer_incidents.services import incident_refresh_state, incident_retry_sync
-from .models import IncidentEvent, IncidentRequest, NotificationAttempt, NotificationDelivery
+from .models import WORK_STATE, IncidentEvent, IncidentRequest, NotificationDelivery
 from .notifications.services import SOURCE_LABELS, notification_resend
 from .service_incidents.types import priority_text
 from .tracing.selectors import TimelineEntry, incident_timeline
@@ -61,7 +62,7 @@ def _plain(value: Any) -> str:
     return str(value)
 
 
-def _attempt_table(attempts: Iterable[NotificationAttempt]) -> str | SafeString:
+def _attempt_table(attempts: Iterable[WorkAttempt]) -> str | SafeString:
     rows = [(f"{a.at:%Y-%m-%d %H:%M:%S}", a.number, a.outcome, a.error or EMPTY, a.duration_ms) for a in attempts]
     if not rows:
         return "No attempt yet."
@@ -104,7 +105,7 @@ def _refresh_states(model_admin: admin.ModelAdmin, request: HttpRequest, reports
             continue
         if report.sync_state != IncidentRequest.SyncState.CREATED:
             model_admin.message_user(
-                request, f"{report.reference}: still not in ServiceNow: {report.sync_error}", messages.ERROR
+                request, f"{report.reference}: still not in ServiceNow: {report.sync_work.last_error}", messages.ERROR
             )
         elif not was_created:
             model_admin.message_user(
@@ -166,7 +167,31 @@ class ReportPartInline(NoEditing, admin.options.InlineModelAdmin):
         )
 
 
-class NotificationDeliveryInline(ReportPartInline, admin.StackedInline):
+class DeliveryWorkColumns:
+    """What a delivery's work says of it: attempts, last error, claim and history."""
+
+    @admin.display(description="State")
+    def state(self, delivery: NotificationDelivery) -> str:
+        return delivery.get_state_display()
+
+    @admin.display(description="Attempts")
+    def attempts(self, delivery: NotificationDelivery) -> int:
+        return delivery.work.attempts
+
+    @admin.display(description="Last error")
+    def last_error(self, delivery: NotificationDelivery) -> str:
+        return delivery.work.last_error
+
+    @admin.display(description="Claimed at")
+    def claimed_at(self, delivery: NotificationDelivery) -> Any:
+        return delivery.work.claimed_at
+
+    @admin.display(description="Attempts history")
+    def attempt_history(self, delivery: NotificationDelivery) -> str | SafeString:
+        return _attempt_table(delivery.work.history.all())
+
+
+class NotificationDeliveryInline(DeliveryWorkColumns, ReportPartInline, admin.StackedInline):
     model = NotificationDelivery
     verbose_name = "notification delivery"
     fields = readonly_fields = (
@@ -182,11 +207,7 @@ class NotificationDeliveryInline(ReportPartInline, admin.StackedInline):
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[NotificationDelivery]:
-        return super().get_queryset(request).prefetch_related("attempt_log")
-
-    @admin.display(description="Attempts history")
-    def attempt_history(self, delivery: NotificationDelivery) -> str | SafeString:
-        return _attempt_table(delivery.attempt_log.all())
+        return super().get_queryset(request).select_related("work").prefetch_related("work__history")
 
 
 class IncidentEventInline(ReportPartInline, admin.TabularInline):
@@ -246,8 +267,8 @@ class NotificationStateFilter(admin.SimpleListFilter):
         if value == self.NONE:
             return queryset.filter(~Exists(deliveries))
         if value in NotificationDelivery.State.values:
-            # Exists rather than a join over notifications__state: one row per report, however many notices.
-            return queryset.filter(Exists(deliveries.filter(state=value)))
+            # Exists rather than a join over notifications: one row per report, however many notices.
+            return queryset.filter(Exists(deliveries.filter(work__state=WORK_STATE[value])))
         return queryset
 
 
@@ -302,6 +323,7 @@ class IncidentRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                     ("servicenow_link", "servicenow_sys_id_display"),
                     ("servicenow_state_display", "servicenow_priority_display"),
                     ("sync_state", "sync_error"),
+                    "sync_history",
                 )
             },
         ),
@@ -328,13 +350,15 @@ class IncidentRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "servicenow_priority_display",
         "sync_state",
         "sync_error",
+        "sync_history",
     )
+    list_select_related = ("sync_work",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[IncidentRequest]:
         return (
             super()
             .get_queryset(request)
-            .prefetch_related(Prefetch("notifications", queryset=NotificationDelivery.objects.only("request", "state")))
+            .prefetch_related(Prefetch("notifications", queryset=NotificationDelivery.objects.select_related("work")))
         )
 
     def get_search_results(
@@ -342,6 +366,14 @@ class IncidentRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     ) -> tuple[QuerySet[IncidentRequest], bool]:
         searched, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         return _search_reference_too(queryset, searched, search_term, "reference"), may_have_duplicates
+
+    @admin.display(description="Attempts history")
+    def sync_history(self, report: IncidentRequest) -> str | SafeString:
+        return _attempt_table(report.sync_work.history.all())
+
+    @admin.display(description="Sync error")
+    def sync_error(self, report: IncidentRequest) -> str:
+        return report.sync_work.last_error
 
     @admin.display(description="ServiceNow", ordering="servicenow_number")
     def servicenow_link(self, report: IncidentRequest) -> str | SafeString:
@@ -430,7 +462,7 @@ class IncidentRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None
     ) -> HttpResponse:
         failed = NotificationDelivery.objects.filter(
-            request_id=object_id if str(object_id).isdigit() else None, state=NotificationDelivery.State.FAILED
+            request_id=object_id if str(object_id).isdigit() else None, work__state=WORK_STATE["failed"]
         )
         report = self.get_object(request, unquote(object_id))
         extra_context = {
@@ -467,8 +499,20 @@ class IncidentRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return report
 
 
+class DeliveryStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state__exact"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return NotificationDelivery.State.choices
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[NotificationDelivery]) -> QuerySet:
+        value = self.value()
+        return queryset.filter(work__state=WORK_STATE[value]) if value in WORK_STATE else queryset
+
+
 @admin.register(NotificationDelivery)
-class NotificationDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class NotificationDeliveryAdmin(DeliveryWorkColumns, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "request_reference",
         "kind",
@@ -481,10 +525,10 @@ class NotificationDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "sent_at",
         "created_at",
     )
-    list_filter = ("state", "kind", "channel")
+    list_filter = (DeliveryStateFilter, "kind", "channel")
     search_fields = ("=request__reference",)
     search_help_text = "Reference of the report."
-    list_select_related = ("request",)
+    list_select_related = ("request", "work")
     show_full_result_count = False
     actions = ("resend_failed_notifications",)
     fields = readonly_fields = (
@@ -513,10 +557,6 @@ class NotificationDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def request_reference(self, delivery: NotificationDelivery) -> SafeString:
         url = reverse("admin:process_apis_incidentrequest_change", args=[delivery.request_id])
         return format_html('<a href="{}">{}</a>', url, delivery.request.reference)
-
-    @admin.display(description="Attempts history")
-    def attempt_history(self, delivery: NotificationDelivery) -> str | SafeString:
-        return _attempt_table(delivery.attempt_log.all())
 
     @admin.action(description="Re-send failed notification", permissions=["operate"])
     def resend_failed_notifications(self, request: HttpRequest, queryset: QuerySet[NotificationDelivery]) -> None:

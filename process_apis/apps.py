@@ -6,4 +6,7 @@ class ProcessApisConfig(AppConfig):
     verbose_name = "Process APIs"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers the system checks)
+        # The system checks, and the kinds of background work each service registers.
+        from . import checks  # noqa: F401
+        from .customer_incidents import services as customer_incidents  # noqa: F401
+        from .notifications import services as notifications  # noqa: F401

@@ -4,7 +4,8 @@ Nothing here is deleted or overwritten silently: state changes are also kept as 
 """
 
 from django.db import models
-from django.utils import timezone
+
+from kernel.models import Work
 
 from .customers.types import Customer
 
@@ -67,11 +68,8 @@ class IncidentRequest(models.Model):
     customer_degraded = models.BooleanField(default=False, help_text="A customer source was down.")
 
     sync_state = models.CharField(max_length=10, choices=SyncState.choices, default=SyncState.PENDING)
-    sync_error = models.TextField(blank=True)
-    sync_attempts = models.PositiveSmallIntegerField(default=0)
-    next_sync_at = models.DateTimeField(null=True, blank=True)
-    # Who is creating the incident right now (a web request, a worker): a stale claim is taken over.
-    sync_claimed_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
+    # The background work that creates the ServiceNow incident: its attempts, schedule, claim and last error.
+    sync_work = models.OneToOneField(Work, on_delete=models.PROTECT, related_name="+", editable=False)
     # Set before the first create is sent: from then on every attempt looks the incident up first.
     servicenow_create_sent = models.BooleanField(default=False)
     servicenow_sys_id = models.CharField(max_length=32, blank=True)
@@ -124,11 +122,8 @@ class NotificationDelivery(models.Model):
     request = models.ForeignKey(IncidentRequest, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=40, default=NEW_INCIDENT)
     channel = models.CharField(max_length=100, help_text="Slack channel it goes to (name or id).")
-    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING, db_index=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
+    # The background work that posts it: its attempts, schedule, claim and last error.
+    work = models.OneToOneField(Work, on_delete=models.PROTECT, related_name="+", editable=False)
     slack_channel_id = models.CharField(max_length=40, blank=True)
     slack_ts = models.CharField(max_length=40, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -144,20 +139,23 @@ class NotificationDelivery(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} of {self.request_id}: {self.state}"
 
+    @property
+    def state(self) -> str:
+        """The delivery's state in its own words: its work running is a notice being sent, done is sent."""
+        return DELIVERY_STATE[self.work.state]
 
-class NotificationAttempt(models.Model):
-    delivery = models.ForeignKey(NotificationDelivery, on_delete=models.CASCADE, related_name="attempt_log")
-    at = models.DateTimeField(auto_now_add=True)
-    number = models.PositiveSmallIntegerField()
-    outcome = models.CharField(max_length=10)
-    error = models.TextField(blank=True)
-    duration_ms = models.PositiveIntegerField(default=0)
+    def get_state_display(self) -> str:
+        return self.State(self.state).label
 
-    class Meta:
-        ordering = ["at", "id"]
 
-    def __str__(self) -> str:
-        return f"attempt {self.number}: {self.outcome}"
+DELIVERY_STATE = {
+    Work.State.PENDING: NotificationDelivery.State.PENDING,
+    Work.State.RUNNING: NotificationDelivery.State.SENDING,
+    Work.State.RETRYING: NotificationDelivery.State.RETRYING,
+    Work.State.DONE: NotificationDelivery.State.SENT,
+    Work.State.FAILED: NotificationDelivery.State.FAILED,
+}
+WORK_STATE = {delivery: work for work, delivery in DELIVERY_STATE.items()}
 
 
 class TracedCall(models.Model):

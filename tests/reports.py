@@ -4,7 +4,9 @@ import re
 
 from django.test import Client
 
+from kernel.work import work_create
 from process_apis.customer_incidents.references import new_reference
+from process_apis.customer_incidents.services import SERVICENOW_SYNC
 from process_apis.models import IncidentRequest
 
 # The report form's fields as a browser posts them (every value text).
@@ -50,4 +52,5 @@ def stored_report(**fields: object) -> IncidentRequest:
         "description": "Order 1042",
         **fields,
     }
-    return IncidentRequest.objects.create(**values)
+    work = work_create(kind=SERVICENOW_SYNC, subject=values["reference"], claimed=True)
+    return IncidentRequest.objects.create(sync_work=work, **values)

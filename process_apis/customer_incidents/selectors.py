@@ -16,7 +16,7 @@ def incident_get(*, reference: str, api_client_id: str | None = None) -> Inciden
 
 
 def incident_list(*, api_client_id: str | None = None) -> QuerySet[IncidentRequest]:
-    reports = IncidentRequest.objects.prefetch_related("notifications").order_by("-created_at", "-id")
+    reports = IncidentRequest.objects.prefetch_related("notifications__work").order_by("-created_at", "-id")
     if api_client_id is not None:
         reports = reports.filter(api_client_id=api_client_id)
     return reports

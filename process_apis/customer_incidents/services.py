@@ -11,22 +11,20 @@ by correlation_id first, so that an earlier attempt that did reach ServiceNow is
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from kernel.budget import time_budget
-from kernel.errors import ApplicationError, DownstreamError, NotAcceptedError, NotFoundError
-from kernel.retry import backoff_delay
-from kernel.tracing import annotate, correlation, traced, traced_operation
+from kernel.errors import ApplicationError, NotAcceptedError, NotFoundError
+from kernel.models import Work
+from kernel.tracing import annotate, traced_operation
+from kernel.work import Commit, Kind, register, work_create, work_retry, work_run
 
 from ..customers.services import customer_find
 from ..models import Category, Channel, Impact, IncidentEvent, IncidentRequest
 from ..notifications.services import notification_queue
-from ..queueing import enqueue_or_leave_pending
 from ..service_incidents.services import (
     service_incident_create,
     service_incident_find,
@@ -38,6 +36,7 @@ from .references import new_reference
 logger = logging.getLogger("process_apis.customer_incidents")
 
 SyncState = IncidentRequest.SyncState
+SERVICENOW_SYNC = "servicenow_sync"
 # A report concerns one customer; what breaks checkout or the site touches more of them.
 IMPACT_BY_CATEGORY = {Category.WEBSITE: Impact.MEDIUM, Category.PAYMENT: Impact.MEDIUM}
 # ServiceNow's own incident categories.
@@ -98,148 +97,68 @@ def incident_report(
                 "Incident Hub cannot store reports right now; please try again in a minute."
             ) from exc
         annotate(reference=request.reference)
-        # Stored with its claim taken (sync_claimed_at), so no sweeper races this first attempt.
+        # Stored with its work claimed, so no sweeper races this first attempt.
         try:
-            return _attempt_sync(request)
+            work_run(work=request.sync_work)
         except DatabaseError:
-            # Accepted all the same: the sweeper takes the report up again once the claim expires, and
+            # Accepted all the same: the sweeper takes the work up again once the claim expires, and
             # adopts any incident this attempt made through its correlation_id.
             logger.exception("report %s: recording the ServiceNow attempt failed", request.reference)
-            return request
-
-
-def incident_sync_to_servicenow(*, request: IncidentRequest) -> IncidentRequest:
-    """One attempt at the report's ServiceNow incident, if it is due and nobody else is on it.
-
-    Never raises for a ServiceNow failure: a retryable one schedules the next attempt (after commit),
-    the last one or one retrying cannot fix marks the report failed for staff to see and retry.
-    """
-    if request.sync_state == SyncState.CREATED or not _claim_sync(request):
+        request.refresh_from_db()
         return request
-    return _attempt_sync(request)
-
-
-def incident_sync_by_id(*, request_id: int) -> None:
-    request = IncidentRequest.objects.filter(pk=request_id).first()
-    if request is not None:
-        incident_sync_to_servicenow(request=request)
 
 
 def incident_retry_sync(*, request: IncidentRequest) -> IncidentRequest:
-    """Staff's "try again now": a fresh round of attempts for a report not yet in ServiceNow."""
+    """Staff's "try again now": a fresh round of attempts for a report not yet in ServiceNow, the first one now."""
     if request.sync_state != SyncState.CREATED:
-        IncidentRequest.objects.filter(pk=request.pk, sync_state=SyncState.FAILED).update(
-            sync_state=SyncState.PENDING, sync_attempts=0
+        IncidentRequest.objects.filter(pk=request.pk, sync_state=SyncState.FAILED).update(sync_state=SyncState.PENDING)
+        work_retry(request.sync_work)
+        work_run(work_id=request.sync_work_id)
+        request.refresh_from_db()
+    return request
+
+
+def _sync_to_servicenow(work: Work) -> Commit:
+    """One attempt at the report's ServiceNow incident (the work of kind SERVICENOW_SYNC)."""
+    request = IncidentRequest.objects.get(sync_work=work)
+    annotate(reference=request.reference)
+    # Any earlier create may have reached ServiceNow even if its answer never reached us.
+    incident = service_incident_find(reference=request.reference) if request.servicenow_create_sent else None
+    adopted = incident is not None
+    if incident is None:
+        IncidentRequest.objects.filter(pk=request.pk).update(servicenow_create_sent=True)
+        incident = service_incident_create(
+            reference=request.reference,
+            short_description=request.short_description,
+            description=_servicenow_description(request),
+            impact=request.impact,
+            urgency=request.urgency,
+            category=SERVICENOW_CATEGORY.get(Category(request.category), "inquiry"),
+            contact_type="web" if request.channel == Channel.WEB else "self-service",
+            caller_email=request.email,
         )
-        IncidentRequest.objects.filter(pk=request.pk, sync_state=SyncState.PENDING).update(next_sync_at=None)
-        request.refresh_from_db()
-    return incident_sync_to_servicenow(request=request)
 
-
-def incident_sync_enqueue(*, request_id: int, countdown: float | None = None) -> bool:
-    """Hand a sync attempt to Celery; a broker outage leaves it to the sweeper instead of failing."""
-    from ..tasks import sync_incident
-
-    return enqueue_or_leave_pending(
-        sync_incident, request_id, countdown=countdown, what=f"ServiceNow sync of report {request_id}"
-    )
-
-
-def _claim_sync(request: IncidentRequest) -> bool:
-    """Take the report for one attempt: pending, due, and not claimed by a live attempt elsewhere."""
-    now = timezone.now()
-    lease = timedelta(seconds=settings.SERVICENOW_SYNC_LEASE)
-    claimed = (
-        IncidentRequest.objects.filter(pk=request.pk, sync_state=SyncState.PENDING)
-        .filter(Q(next_sync_at__isnull=True) | Q(next_sync_at__lte=now))
-        .filter(Q(sync_claimed_at__isnull=True) | Q(sync_claimed_at__lt=now - lease))
-        .update(sync_claimed_at=now)
-    )
-    if claimed:
-        request.refresh_from_db()
-    return claimed == 1
-
-
-def _attempt_sync(request: IncidentRequest) -> IncidentRequest:
-    request.sync_attempts += 1
-    request.save(update_fields=["sync_attempts", "updated_at"])
-    with traced("process", "customer_incidents", "sync_to_servicenow"), correlation(request.trace_id):
-        annotate(reference=request.reference, attempt=request.sync_attempts)
-        return _sync(request)
-
-
-def _sync(request: IncidentRequest) -> IncidentRequest:
-    try:
-        # Any earlier create may have reached ServiceNow even if its answer never reached us.
-        incident = service_incident_find(reference=request.reference) if request.servicenow_create_sent else None
-        adopted = incident is not None
-        if incident is None:
-            request.servicenow_create_sent = True
-            request.save(update_fields=["servicenow_create_sent", "updated_at"])
-            incident = service_incident_create(
-                reference=request.reference,
-                short_description=request.short_description,
-                description=_servicenow_description(request),
-                impact=request.impact,
-                urgency=request.urgency,
-                category=SERVICENOW_CATEGORY.get(Category(request.category), "inquiry"),
-                contact_type="web" if request.channel == Channel.WEB else "self-service",
-                caller_email=request.email,
-            )
-    except ApplicationError as exc:
-        return _sync_failed(request, exc)
-    with transaction.atomic():
+    def record_created() -> None:
         _apply_incident(request, incident)
         request.sync_state = SyncState.CREATED
-        request.sync_error = ""
-        request.sync_claimed_at = None
-        request.next_sync_at = None
+        request.servicenow_create_sent = True
         request.save()
         IncidentEvent.objects.create(
             request=request,
             kind="servicenow_adopted" if adopted else "servicenow_created",
-            detail={"number": incident.number, "sys_id": incident.sys_id, "attempt": request.sync_attempts},
+            detail={"number": incident.number, "sys_id": incident.sys_id, "attempt": work.attempts},
         )
         notification_queue(request=request)
-    return request
+
+    return record_created
 
 
-def _sync_failed(request: IncidentRequest, exc: ApplicationError) -> IncidentRequest:
-    retryable = isinstance(exc, DownstreamError) and exc.retryable
-    retry = retryable and request.sync_attempts < settings.SERVICENOW_MAX_ATTEMPTS
-    delay = (
-        backoff_delay(
-            attempt=request.sync_attempts,
-            base=settings.SERVICENOW_RETRY_BASE,
-            cap=settings.SERVICENOW_RETRY_CAP,
-            retry_after=getattr(exc, "retry_after", None),
-        )
-        if retry
-        else None
+def _sync_failed_for_good(work: Work) -> None:
+    request = IncidentRequest.objects.get(sync_work=work)
+    IncidentRequest.objects.filter(pk=request.pk).update(sync_state=SyncState.FAILED)
+    IncidentEvent.objects.create(
+        request=request, kind="servicenow_failed", detail={"error": work.last_error, "attempt": work.attempts}
     )
-    # The report survives, but this attempt did not make the incident: the call trace says so.
-    annotate(outcome="retrying" if retry else "failed")
-    with transaction.atomic():
-        request.sync_state = SyncState.PENDING if retry else SyncState.FAILED
-        request.sync_error = exc.message
-        request.sync_claimed_at = None
-        request.next_sync_at = timezone.now() + timedelta(seconds=delay) if delay is not None else None
-        request.save()
-        IncidentEvent.objects.create(
-            request=request,
-            kind="servicenow_failed",
-            detail={"error": exc.message, "attempt": request.sync_attempts, "retry_in_seconds": delay},
-        )
-        if retry:
-            transaction.on_commit(lambda: incident_sync_enqueue(request_id=request.pk, countdown=delay))
-    logger.warning(
-        "report %s: ServiceNow attempt %s failed (%s): %s",
-        request.reference,
-        request.sync_attempts,
-        f"retry in {delay:.0f} s" if retry else "giving up",
-        exc.message,
-    )
-    return request
 
 
 @traced_operation("process", "customer_incidents", "refresh_state")
@@ -301,7 +220,10 @@ def _store(**values: object) -> IncidentRequest:
         reference = new_reference()
         try:
             with transaction.atomic():
-                request = IncidentRequest.objects.create(reference=reference, **values)
+                work = work_create(
+                    kind=SERVICENOW_SYNC, subject=reference, trace_id=str(values["trace_id"]), claimed=True
+                )
+                request = IncidentRequest.objects.create(reference=reference, sync_work=work, **values)
                 IncidentEvent.objects.create(
                     request=request,
                     kind="accepted",
@@ -339,3 +261,18 @@ def _servicenow_description(request: IncidentRequest) -> str:
     if request.trace_id:
         lines.append(f"Trace id: {request.trace_id}")
     return "\n".join(lines)[:4000]
+
+
+register(
+    Kind(
+        name=SERVICENOW_SYNC,
+        task_name="process_apis.sync_incident",
+        run=_sync_to_servicenow,
+        span=("process", "customer_incidents", "sync_to_servicenow"),
+        on_failed=_sync_failed_for_good,
+        max_attempts_setting="SERVICENOW_MAX_ATTEMPTS",
+        retry_base_setting="SERVICENOW_RETRY_BASE",
+        retry_cap_setting="SERVICENOW_RETRY_CAP",
+        lease_setting="SERVICENOW_SYNC_LEASE",
+    )
+)

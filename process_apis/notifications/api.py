@@ -14,6 +14,9 @@ from .services import notification_resend
 
 class DeliveryOutputSerializer(serializers.ModelSerializer):
     reference = serializers.CharField(source="request.reference")
+    state = serializers.ChoiceField(choices=NotificationDelivery.State.choices)
+    attempts = serializers.IntegerField(source="work.attempts")
+    last_error = serializers.CharField(source="work.last_error")
 
     class Meta:
         model = NotificationDelivery

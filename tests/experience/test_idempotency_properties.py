@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from experience_apis.models import IdempotencyRecord
-from process_apis.customer_incidents.references import new_reference
 from process_apis.models import IncidentRequest
 from tests.experience.test_idempotency import REPORT, api_as
+from tests.reports import stored_report
 
 pytestmark = pytest.mark.django_db(databases=["default", "legacy"])
 
@@ -70,8 +70,7 @@ class FakeReport:
         self.calls += 1
         while self.during:
             self.during.pop()()
-        return IncidentRequest.objects.create(
-            reference=new_reference(),
+        return stored_report(
             email=values["email"],
             name=values["name"],
             order_number=values.get("order_number", ""),

@@ -25,8 +25,8 @@ from django.db import connections
 from django.utils import timezone
 
 from incidents_site.celery import app as celery_app
+from kernel.work import work_sweep
 from process_apis.models import IncidentRequest, NotificationDelivery
-from process_apis.sweeper import sweep_unfinished_work
 from sandbox.models import Fault
 from sandbox.slack.models import Message as SlackMessage
 from tests.faults.conftest import slack_fields
@@ -217,7 +217,7 @@ def test_redis_stopped_during_submissions_every_notification_arrives_once_after_
         assert reported.seconds < broker_wait / 4, f"a report took {reported.seconds:.2f} s with the broker down"
     references = [reported.body["reference"] for reported in reports]
     deliveries = NotificationDelivery.objects.filter(request__reference__in=references)
-    assert sorted(deliveries.values_list("state", "attempts")) == [("pending", 0)] * 4
+    assert sorted(deliveries.values_list("work__state", "work__attempts")) == [("pending", 0)] * 4
     assert not SlackMessage.objects.exists()
     assert worker.process.poll() is None
 
@@ -225,15 +225,15 @@ def test_redis_stopped_during_submissions_every_notification_arrives_once_after_
     # The worker finds the broker again by itself (its reconnect declares its queue anew in the empty Redis).
     wait_for(lambda: worker.output().count("Connected to redis://") >= 2, 20, "the worker to reconnect")
     time.sleep(settings.SWEEPER_GRACE)
-    swept = sweep_unfinished_work()
+    swept = work_sweep()
 
-    assert swept == {"notifications": 4, "servicenow_syncs": 0}
-    wait_for(lambda: deliveries.filter(state="sent").count() == 4, 15, "every notification to be sent")
-    assert sorted(deliveries.values_list("state", "attempts")) == [("sent", 1)] * 4
+    assert swept == {"notification": 4, "servicenow_sync": 0}
+    wait_for(lambda: deliveries.filter(work__state="done").count() == 4, 15, "every notification to be sent")
+    assert sorted(deliveries.values_list("work__state", "work__attempts")) == [("done", 1)] * 4
     assert slack_messages_by_reference() == Counter(references)
 
     # A sweep after the fact finds nothing to do, and nothing arrives twice.
-    assert sweep_unfinished_work() == {"notifications": 0, "servicenow_syncs": 0}
+    assert work_sweep() == {"notification": 0, "servicenow_sync": 0}
     time.sleep(1)
     assert slack_messages_by_reference() == Counter(references)
 
@@ -270,24 +270,26 @@ def test_a_worker_killed_inside_the_slack_call_is_taken_over_and_the_message_pos
 
     wait_for(lambda: Fault.for_system("slack").fail_next == 0, 10, "the hung Slack request to end in a 503")
     delivery.refresh_from_db()
-    assert (delivery.state, delivery.attempts) == ("sending", 1)
-    assert not delivery.attempt_log.exists()
+    assert (delivery.state, delivery.work.attempts) == ("sending", 1)
+    assert not delivery.work.history.exists()
     assert not SlackMessage.objects.exists()
-    assert sweep_unfinished_work()["notifications"] == 0  # the claim still holds
+    assert work_sweep()["notification"] == 0  # the claim still holds
 
     start_worker(**worker_env)
-    wait_for(lambda: timezone.now() > delivery.claimed_at + timedelta(seconds=lease), lease + 1, "the lease to expire")
-    swept = sweep_unfinished_work()
+    wait_for(
+        lambda: timezone.now() > delivery.work.claimed_at + timedelta(seconds=lease), lease + 1, "the lease to expire"
+    )
+    swept = work_sweep()
 
-    assert swept == {"notifications": 1, "servicenow_syncs": 0}
+    assert swept == {"notification": 1, "servicenow_sync": 0}
     wait_for(lambda: NotificationDelivery.objects.get(pk=delivery.pk).state == "sent", 15, "the delivery to be sent")
     delivery.refresh_from_db()
     message = SlackMessage.objects.get()
-    assert (delivery.attempts, delivery.slack_ts, delivery.slack_channel_id) == (2, message.ts, message.channel_id)
-    assert list(delivery.attempt_log.values_list("number", "outcome")) == [(2, "sent")]
+    assert (delivery.work.attempts, delivery.slack_ts, delivery.slack_channel_id) == (2, message.ts, message.channel_id)
+    assert list(delivery.work.history.values_list("number", "outcome")) == [(2, "done")]
     assert slack_messages_by_reference() == Counter([request.reference])
     assert Fault.for_system("slack").requests_seen == 2  # the hung call, then the one post
 
-    assert sweep_unfinished_work() == {"notifications": 0, "servicenow_syncs": 0}
+    assert work_sweep() == {"notification": 0, "servicenow_sync": 0}
     time.sleep(1)
     assert SlackMessage.objects.count() == 1

@@ -5,9 +5,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from kernel.models import Work
+from kernel.work import work_enqueue, work_sweep
 from process_apis.models import IncidentRequest, NotificationDelivery
-from process_apis.sweeper import sweep_unfinished_work
-from process_apis.tasks import sync_incident
 from sandbox.servicenow.models import Incident as ServiceNowIncident
 from sandbox.slack.models import Message as SlackMessage
 from tests.faults.conftest import PROMPT_SECONDS, slack_fields
@@ -19,7 +19,7 @@ NUMBER_TO_FOLLOW = "Accepted; the ServiceNow incident follows"
 
 def make_due(request: IncidentRequest, *, ago: float = 0.0) -> None:
     """What Celery's countdown would do after the backoff, without sleeping through it."""
-    IncidentRequest.objects.filter(pk=request.pk).update(next_sync_at=timezone.now() - timedelta(seconds=ago))
+    Work.objects.filter(pk=request.sync_work_id).update(next_attempt_at=timezone.now() - timedelta(seconds=ago))
 
 
 def test_servicenow_503_for_the_first_attempts_ends_in_one_incident_and_one_slack_message(hub, settings):
@@ -42,48 +42,54 @@ def test_servicenow_503_for_the_first_attempts_ends_in_one_incident_and_one_slac
     assert (reported.body["servicenow_number"], reported.body["status"]) == (None, NUMBER_TO_FOLLOW)
     reference = reported.body["reference"]
     request = IncidentRequest.objects.get(reference=reference)
-    assert (request.sync_state, request.sync_attempts, request.servicenow_create_sent) == ("pending", 1, True)
-    assert request.sync_error == (
+    assert (request.sync_state, request.sync_work.attempts, request.servicenow_create_sent) == ("pending", 1, True)
+    assert request.sync_work.last_error == (
         "Could not create the ServiceNow incident: Service Unavailable: The instance is temporarily unavailable"
     )
-    assert request.next_sync_at > timezone.now() + timedelta(seconds=settings.SERVICENOW_RETRY_BASE / 2 - 1)
+    assert request.sync_work.next_attempt_at > timezone.now() + timedelta(
+        seconds=settings.SERVICENOW_RETRY_BASE / 2 - 1
+    )
     assert not ServiceNowIncident.objects.exists()
     assert not NotificationDelivery.objects.exists()
     assert hub.requests_seen("servicenow") == 1
 
     # Not due yet: the task (as an early duplicate would run it) and the sweeper leave ServiceNow alone.
-    sync_incident.delay(request.pk)
-    assert sweep_unfinished_work()["servicenow_syncs"] == 0
+    work_enqueue(request.sync_work)
+    assert work_sweep()["servicenow_sync"] == 0
     assert hub.requests_seen("servicenow") == 1
 
     for attempt in range(2, failures + 1):
         make_due(request)
-        sync_incident.delay(request.pk)
+        work_enqueue(request.sync_work)
         request.refresh_from_db()
-        assert (request.sync_state, request.sync_attempts) == ("pending", attempt)
-        assert request.next_sync_at > timezone.now()
+        assert (request.sync_state, request.sync_work.attempts) == ("pending", attempt)
+        assert request.sync_work.next_attempt_at > timezone.now()
     assert not ServiceNowIncident.objects.exists()
 
     make_due(request, ago=settings.SWEEPER_GRACE + 1)
-    swept = sweep_unfinished_work()
+    swept = work_sweep()
 
-    assert swept["servicenow_syncs"] == 1
+    assert swept["servicenow_sync"] == 1
     request.refresh_from_db()
     incident = ServiceNowIncident.objects.get()
     assert incident.correlation_id == reference
-    assert (request.sync_state, request.sync_attempts, request.sync_error) == ("created", failures + 1, "")
+    assert (request.sync_state, request.sync_work.attempts, request.sync_work.last_error) == (
+        "created",
+        failures + 1,
+        "",
+    )
     assert (request.servicenow_number, request.servicenow_sys_id) == (incident.number, incident.sys_id)
     # attempt 1: POST (503); attempts 2 and 3: the correlation_id lookup (503); attempt 4: lookup, then POST.
     assert hub.requests_seen("servicenow") == failures + 2
     assert list(request.events.values_list("kind", flat=True)) == [
         "accepted",
-        *["servicenow_failed"] * failures,
         "servicenow_created",
         "notification_sent",
     ]
+    assert list(request.sync_work.history.values_list("outcome", flat=True)) == ["retrying"] * failures + ["done"]
     message = SlackMessage.objects.get()
     delivery = request.notifications.get()
-    assert (delivery.state, delivery.attempts, delivery.slack_ts) == ("sent", 1, message.ts)
+    assert (delivery.state, delivery.work.attempts, delivery.slack_ts) == ("sent", 1, message.ts)
     assert message.blocks[0]["text"]["text"] == f"{incident.number} · P4 · Parcel never arrived"
     assert slack_fields(message.blocks)["Reference"] == reference
 
@@ -112,17 +118,17 @@ def test_servicenow_that_creates_then_times_out_is_adopted_by_correlation_id_not
     assert (reported.body["servicenow_number"], reported.body["status"]) == (None, NUMBER_TO_FOLLOW)
     reference = reported.body["reference"]
     request = IncidentRequest.objects.get(reference=reference)
-    assert (request.sync_state, request.sync_attempts, request.servicenow_create_sent) == ("pending", 1, True)
-    assert request.sync_error == "Could not create the ServiceNow incident: no answer within 1.0 s"
+    assert (request.sync_state, request.sync_work.attempts, request.servicenow_create_sent) == ("pending", 1, True)
+    assert request.sync_work.last_error == "Could not create the ServiceNow incident: no answer within 1.0 s"
     made_while_we_waited = ServiceNowIncident.objects.get()
     assert made_while_we_waited.correlation_id == reference
     assert not NotificationDelivery.objects.exists()
 
     make_due(request)
-    sync_incident.delay(request.pk)
+    work_enqueue(request.sync_work)
 
     request.refresh_from_db()
-    assert (request.sync_state, request.sync_attempts) == ("created", 2)
+    assert (request.sync_state, request.sync_work.attempts) == ("created", 2)
     assert (request.servicenow_number, request.servicenow_sys_id) == (
         made_while_we_waited.number,
         made_while_we_waited.sys_id,

@@ -6,9 +6,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from kernel.work import work_enqueue, work_sweep
 from process_apis.models import IncidentRequest
-from process_apis.sweeper import sweep_unfinished_work
-from process_apis.tasks import deliver_notification
 from sandbox.slack.models import Message as SlackMessage
 from tests.faults.conftest import PROMPT_SECONDS
 
@@ -31,32 +30,32 @@ def test_slack_429_with_retry_after_is_posted_once_after_the_wait(hub):
     assert reported.seconds < PROMPT_SECONDS
     request = IncidentRequest.objects.get(reference=reported.body["reference"])
     delivery = request.notifications.get()
-    assert (delivery.state, delivery.attempts) == ("retrying", 1)
-    assert "HTTP 429" in delivery.last_error and "ratelimited" in delivery.last_error
+    assert (delivery.state, delivery.work.attempts) == ("retrying", 1)
+    assert "HTTP 429" in delivery.work.last_error and "ratelimited" in delivery.work.last_error
     failed_at = delivery.updated_at  # written with next_attempt_at, in the same UPDATE, as the 429 came back
-    assert delivery.next_attempt_at - failed_at >= timedelta(seconds=2)
-    assert list(delivery.attempt_log.values_list("number", "outcome")) == [(1, "retrying")]
+    assert delivery.work.next_attempt_at - failed_at >= timedelta(seconds=2)
+    assert list(delivery.work.history.values_list("number", "outcome")) == [(1, "retrying")]
     assert not SlackMessage.objects.exists()
     assert hub.requests_seen("slack") == 1
 
     # Run again before it is due (as a duplicate task or an impatient worker would): Slack is left alone.
-    deliver_notification.delay(delivery.pk)
-    assert sweep_unfinished_work()["notifications"] == 0
+    work_enqueue(delivery.work)
+    assert work_sweep()["notification"] == 0
     assert hub.requests_seen("slack") == 1
 
-    time.sleep(max(0.0, (delivery.next_attempt_at - timezone.now()).total_seconds()))
-    deliver_notification.delay(delivery.pk)
+    time.sleep(max(0.0, (delivery.work.next_attempt_at - timezone.now()).total_seconds()))
+    work_enqueue(delivery.work)
 
     message = SlackMessage.objects.get()
     delivery.refresh_from_db()
-    assert (delivery.state, delivery.attempts, delivery.last_error) == ("sent", 2, "")
+    assert (delivery.state, delivery.work.attempts, delivery.work.last_error) == ("sent", 2, "")
     assert (delivery.slack_channel_id, delivery.slack_ts) == (message.channel_id, message.ts)
     assert message.posted_at - failed_at >= timedelta(seconds=2)
-    assert list(delivery.attempt_log.values_list("number", "outcome")) == [(1, "retrying"), (2, "sent")]
+    assert list(delivery.work.history.values_list("number", "outcome")) == [(1, "retrying"), (2, "done")]
     assert hub.requests_seen("slack") == 2
 
-    deliver_notification.delay(delivery.pk)
-    assert sweep_unfinished_work()["notifications"] == 0
+    work_enqueue(delivery.work)
+    assert work_sweep()["notification"] == 0
     assert SlackMessage.objects.count() == 1
     assert hub.requests_seen("slack") == 2
 
@@ -78,21 +77,23 @@ def test_slack_ok_false_channel_not_found_fails_fast_after_one_attempt_and_shows
     request = IncidentRequest.objects.get(reference=reported.body["reference"])
     assert request.sync_state == "created"
     delivery = request.notifications.get()
-    assert (delivery.channel, delivery.state, delivery.attempts, delivery.next_attempt_at) == (
+    assert (delivery.channel, delivery.state, delivery.work.attempts, delivery.work.next_attempt_at) == (
         "#no-such-channel",
         "failed",
         1,
         None,
     )
-    assert delivery.last_error.startswith("slack.post_message (HTTP 200) [channel_not_found]: ")
-    assert list(delivery.attempt_log.values_list("number", "outcome", "error")) == [(1, "failed", delivery.last_error)]
-    assert request.events.get(kind="notification_failed").detail == {"error": delivery.last_error}
+    assert delivery.work.last_error.startswith("slack.post_message (HTTP 200) [channel_not_found]: ")
+    assert list(delivery.work.history.values_list("number", "outcome", "error")) == [
+        (1, "failed", delivery.work.last_error)
+    ]
+    assert request.events.get(kind="notification_failed").detail == {"error": delivery.work.last_error}
     assert not SlackMessage.objects.exists()
     assert hub.requests_seen("slack") == 1
 
     # Nothing picks it up again on its own: only staff's re-send does.
-    assert sweep_unfinished_work() == {"notifications": 0, "servicenow_syncs": 0}
-    deliver_notification.delay(delivery.pk)
+    assert work_sweep() == {"notification": 0, "servicenow_sync": 0}
+    work_enqueue(delivery.work)
     assert hub.requests_seen("slack") == 1
 
     page = admin_client.get("/admin/process_apis/notificationdelivery/?state__exact=failed")

@@ -107,15 +107,15 @@ def test_the_worker_posts_the_slack_message_only_after_the_commit(worker):
     assert wait_for(lambda: NotificationDelivery.objects.get(pk=delivery.pk).state == "sent")
     delivery.refresh_from_db()
     message = Message.objects.get()
-    assert (delivery.slack_ts, delivery.slack_channel_id, delivery.attempts) == (message.ts, message.channel_id, 1)
+    assert (delivery.slack_ts, delivery.slack_channel_id, delivery.work.attempts) == (message.ts, message.channel_id, 1)
     assert message.blocks[0]["text"]["text"] == "INC0010001 · P4 · Parcel never arrived"
     assert settings.SANDBOX_SLACK_CHANNELS["incidents"] == message.channel_id
 
 
 @pytest.mark.django_db(transaction=True)
 def test_the_correlation_id_and_trace_context_cross_the_hop_to_the_worker(worker, tmp_path):
-    from process_apis.models import TracedCall
     from kernel import tracing
+    from process_apis.models import TracedCall
 
     request = stored_report(
         reference="IH-TRACEH0P01",

@@ -86,9 +86,11 @@ def test_an_open_slack_circuit_makes_the_notification_wait_until_it_half_opens_w
         request = incident_report(**REPORT)
 
     delivery = request.notifications.get()
-    assert (delivery.state, delivery.attempts) == ("retrying", 1)
-    assert "circuit open: slack keeps failing" in delivery.last_error
-    assert timezone.now() + timedelta(seconds=27) < delivery.next_attempt_at <= timezone.now() + timedelta(seconds=30)
+    assert (delivery.state, delivery.work.attempts) == ("retrying", 1)
+    assert "circuit open: slack keeps failing" in delivery.work.last_error
+    assert (
+        timezone.now() + timedelta(seconds=27) < delivery.work.next_attempt_at <= timezone.now() + timedelta(seconds=30)
+    )
     assert vendors.calls_to(SLACK_POST) == []
 
 
@@ -105,7 +107,11 @@ def test_an_open_servicenow_circuit_keeps_the_report_accepted_and_retries_when_i
         request = incident_report(**REPORT)
 
     request.refresh_from_db()
-    assert (request.sync_state, request.sync_attempts) == ("pending", 1)
-    assert "circuit open: servicenow keeps failing" in request.sync_error
-    assert timezone.now() + timedelta(seconds=27) < request.next_sync_at <= timezone.now() + timedelta(seconds=30)
+    assert (request.sync_state, request.sync_work.attempts) == ("pending", 1)
+    assert "circuit open: servicenow keeps failing" in request.sync_work.last_error
+    assert (
+        timezone.now() + timedelta(seconds=27)
+        < request.sync_work.next_attempt_at
+        <= timezone.now() + timedelta(seconds=30)
+    )
     assert vendors.calls_to(SN_INCIDENTS) == []

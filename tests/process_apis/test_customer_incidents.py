@@ -6,14 +6,14 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 from kernel.errors import NotAcceptedError, NotFoundError
+from kernel.models import Work
+from kernel.work import work_run
 from process_apis.customer_incidents.references import normalize_reference
 from process_apis.customer_incidents.selectors import incident_summary
 from process_apis.customer_incidents.services import (
     incident_refresh_state,
     incident_report,
     incident_status,
-    incident_sync_by_id,
-    incident_sync_to_servicenow,
 )
 from process_apis.models import IncidentRequest, NotificationDelivery
 from tests.vendors import SLACK_POST, SN_INCIDENTS, sf_contact, sn_record
@@ -63,7 +63,7 @@ def test_a_report_is_stored_created_in_servicenow_and_announced_once(
     assert message["blocks"][0]["text"]["text"] == "INC0010007 · P4 · Parcel never arrived"
     assert "&lt;!channel&gt;" in message["text"] and "<!channel>" not in message["text"]
     delivery = request.notifications.get()
-    assert (delivery.state, delivery.attempts, delivery.slack_ts) == ("sent", 1, "1700000000.000100")
+    assert (delivery.state, delivery.work.attempts, delivery.slack_ts) == ("sent", 1, "1700000000.000100")
     assert [e.kind for e in request.events.all()] == ["accepted", "servicenow_created", "notification_sent"]
 
 
@@ -91,10 +91,10 @@ def test_servicenow_down_leaves_the_report_accepted_and_schedules_a_retry(
     request = report(django_capture_on_commit_callbacks)
 
     request.refresh_from_db()
-    assert (request.sync_state, request.sync_attempts) == ("pending", 1)
-    assert "Could not create the ServiceNow incident" in request.sync_error
-    assert request.next_sync_at > timezone.now()
-    assert request.sync_claimed_at is None
+    assert (request.sync_state, request.sync_work.attempts) == ("pending", 1)
+    assert "Could not create the ServiceNow incident" in request.sync_work.last_error
+    assert request.sync_work.next_attempt_at > timezone.now()
+    assert request.sync_work.claimed_at is None
     assert request.servicenow_number == ""
     assert not NotificationDelivery.objects.exists()
     assert vendors.calls_to(SLACK_POST) == []
@@ -108,10 +108,10 @@ def test_a_retry_that_is_not_due_yet_does_nothing(vendors, legacy_customers, dja
     vendors.servicenow_fails(503)
     request = report(django_capture_on_commit_callbacks)
 
-    incident_sync_to_servicenow(request=request)
+    work_run(work_id=request.sync_work_id)
 
     assert len(vendors.calls_to(SN_INCIDENTS)) == 1
-    assert request.sync_attempts == 1
+    assert request.sync_work.attempts == 1
 
 
 def test_servicenow_refusing_our_credentials_fails_at_once_for_staff_to_see(
@@ -123,7 +123,7 @@ def test_servicenow_refusing_our_credentials_fails_at_once_for_staff_to_see(
     request = report(django_capture_on_commit_callbacks)
 
     request.refresh_from_db()
-    assert (request.sync_state, request.sync_attempts, request.next_sync_at) == ("failed", 1, None)
+    assert (request.sync_state, request.sync_work.attempts, request.sync_work.next_attempt_at) == ("failed", 1, None)
 
 
 def test_the_last_attempt_gives_up(vendors, legacy_customers, django_capture_on_commit_callbacks, settings):
@@ -132,16 +132,14 @@ def test_the_last_attempt_gives_up(vendors, legacy_customers, django_capture_on_
     vendors.servicenow_fails(503)
     request = report(django_capture_on_commit_callbacks)
     vendors.mock.add("GET", SN_INCIDENTS, json={"result": []})
-    IncidentRequest.objects.filter(pk=request.pk).update(next_sync_at=timezone.now())
+    Work.objects.filter(pk=request.sync_work_id).update(next_attempt_at=timezone.now())
 
-    incident_sync_to_servicenow(request=request)
+    work_run(work_id=request.sync_work_id)
 
     request.refresh_from_db()
-    assert (request.sync_state, request.sync_attempts) == ("failed", 2)
-    assert [e.detail["retry_in_seconds"] is None for e in request.events.filter(kind="servicenow_failed")] == [
-        False,
-        True,
-    ]
+    assert (request.sync_state, request.sync_work.attempts) == ("failed", 2)
+    assert list(request.sync_work.history.values_list("outcome", flat=True)) == ["retrying", "failed"]
+    assert request.events.get(kind="servicenow_failed").detail["attempt"] == 2
 
 
 def test_a_retry_adopts_the_incident_an_earlier_attempt_made_instead_of_creating_another(
@@ -152,13 +150,13 @@ def test_a_retry_adopts_the_incident_an_earlier_attempt_made_instead_of_creating
     request = report(django_capture_on_commit_callbacks)
     vendors.mock.add("GET", SN_INCIDENTS, json={"result": [sn_record("INC0010042", correlation_id=request.reference)]})
     vendors.slack_accepts()
-    IncidentRequest.objects.filter(pk=request.pk).update(next_sync_at=timezone.now())
+    Work.objects.filter(pk=request.sync_work_id).update(next_attempt_at=timezone.now())
 
     with django_capture_on_commit_callbacks(execute=True):
-        incident_sync_by_id(request_id=request.pk)
+        work_run(work_id=request.sync_work_id)
 
     request.refresh_from_db()
-    assert (request.sync_state, request.servicenow_number, request.sync_attempts) == ("created", "INC0010042", 2)
+    assert (request.sync_state, request.servicenow_number, request.sync_work.attempts) == ("created", "INC0010042", 2)
     creates = [c for c in vendors.calls_to(SN_INCIDENTS) if c.request.method == "POST"]
     assert len(creates) == 1, "the retry must not create a second incident"
     assert "sysparm_query=correlation_id%3D" + request.reference in vendors.calls_to(SN_INCIDENTS)[-1].request.url
@@ -171,9 +169,11 @@ def test_a_live_claim_elsewhere_keeps_a_second_attempt_out(
     vendors.salesforce_knows()
     vendors.servicenow_fails(503)
     request = report(django_capture_on_commit_callbacks)
-    IncidentRequest.objects.filter(pk=request.pk).update(next_sync_at=timezone.now(), sync_claimed_at=timezone.now())
+    Work.objects.filter(pk=request.sync_work_id).update(
+        next_attempt_at=timezone.now(), state="running", claimed_at=timezone.now()
+    )
 
-    incident_sync_by_id(request_id=request.pk)
+    work_run(work_id=request.sync_work_id)
 
     assert len(vendors.calls_to(SN_INCIDENTS)) == 1
 
@@ -203,8 +203,8 @@ def test_slack_refusing_for_good_fails_the_delivery_after_one_attempt_without_to
     request = report(django_capture_on_commit_callbacks)
 
     delivery = request.notifications.get()
-    assert (delivery.state, delivery.attempts) == ("failed", 1)
-    assert "channel_not_found" in delivery.last_error
+    assert (delivery.state, delivery.work.attempts) == ("failed", 1)
+    assert "channel_not_found" in delivery.work.last_error
     assert request.sync_state == "created"
     assert len(vendors.calls_to(SLACK_POST)) == 1
 
@@ -221,8 +221,8 @@ def test_slack_failing_for_a_while_is_retried_and_posts_exactly_once(
     request = report(django_capture_on_commit_callbacks)
 
     delivery = request.notifications.get()
-    assert (delivery.state, delivery.attempts) == ("sent", 3)
-    assert [a.outcome for a in delivery.attempt_log.all()] == ["retrying", "retrying", "sent"]
+    assert (delivery.state, delivery.work.attempts) == ("sent", 3)
+    assert [a.outcome for a in delivery.work.history.all()] == ["retrying", "retrying", "done"]
     assert len(vendors.calls_to(SLACK_POST)) == 3
 
 
@@ -301,7 +301,7 @@ def test_looking_at_a_report_not_yet_in_servicenow_never_creates_it(
     vendors.salesforce_knows()
     vendors.servicenow_fails(503)
     request = report(django_capture_on_commit_callbacks)
-    IncidentRequest.objects.filter(pk=request.pk).update(next_sync_at=timezone.now())
+    Work.objects.filter(pk=request.sync_work_id).update(next_attempt_at=timezone.now())
 
     seen = incident_status(reference=request.reference, email=request.email)
 

@@ -3,10 +3,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from kernel.models import Work
+from kernel.work import work_run, work_sweep
 from process_apis.customer_incidents.services import incident_report
-from process_apis.models import IncidentRequest, NotificationDelivery
-from process_apis.notifications.services import notification_deliver
-from process_apis.sweeper import sweep_unfinished_work
 from tests.reports import stored_report
 from tests.vendors import SLACK_POST, SN_INCIDENTS
 
@@ -30,26 +29,26 @@ def created_but_never_announced(vendors, legacy_customers, django_capture_on_com
     vendors.servicenow_creates()
     with django_capture_on_commit_callbacks(execute=False):
         request = incident_report(**REPORT)
-    NotificationDelivery.objects.update(updated_at=LONG_AGO)
+    Work.objects.filter(kind="notification").update(updated_at=LONG_AGO)
     return request
 
 
 def test_the_sweeper_sends_a_notification_the_broker_never_got_exactly_once(vendors, created_but_never_announced):
     vendors.slack_accepts()
 
-    first = sweep_unfinished_work()
-    second = sweep_unfinished_work()
+    first = work_sweep()
+    second = work_sweep()
 
-    assert first == {"notifications": 1, "servicenow_syncs": 0}
-    assert second == {"notifications": 0, "servicenow_syncs": 0}
+    assert first == {"notification": 1, "servicenow_sync": 0}
+    assert second == {"notification": 0, "servicenow_sync": 0}
     assert created_but_never_announced.notifications.get().state == "sent"
     assert len(vendors.calls_to(SLACK_POST)) == 1
 
 
 def test_fresh_work_is_left_to_the_normal_path(vendors, created_but_never_announced):
-    NotificationDelivery.objects.update(updated_at=timezone.now())
+    Work.objects.filter(kind="notification").update(updated_at=timezone.now())
 
-    assert sweep_unfinished_work() == {"notifications": 0, "servicenow_syncs": 0}
+    assert work_sweep() == {"notification": 0, "servicenow_sync": 0}
     assert vendors.calls_to(SLACK_POST) == []
 
 
@@ -57,25 +56,25 @@ def test_a_delivery_claimed_by_a_worker_that_died_is_taken_over_after_the_lease(
     vendors, created_but_never_announced, settings
 ):
     vendors.slack_accepts()
-    NotificationDelivery.objects.update(state="sending", claimed_at=timezone.now(), attempts=1)
+    Work.objects.filter(kind="notification").update(state="running", claimed_at=timezone.now(), attempts=1)
 
-    assert sweep_unfinished_work()["notifications"] == 0
-    NotificationDelivery.objects.update(
+    assert work_sweep()["notification"] == 0
+    Work.objects.filter(kind="notification").update(
         claimed_at=timezone.now() - timedelta(seconds=settings.NOTIFICATION_CLAIM_LEASE + 1)
     )
-    assert sweep_unfinished_work()["notifications"] == 1
+    assert work_sweep()["notification"] == 1
 
     delivery = created_but_never_announced.notifications.get()
-    assert (delivery.state, delivery.attempts) == ("sent", 2)
+    assert (delivery.state, delivery.work.attempts) == ("sent", 2)
     assert len(vendors.calls_to(SLACK_POST)) == 1
 
 
 def test_a_delivery_being_sent_is_not_sent_a_second_time_by_a_duplicate_task(vendors, created_but_never_announced):
     vendors.slack_accepts()
     delivery = created_but_never_announced.notifications.get()
-    NotificationDelivery.objects.filter(pk=delivery.pk).update(state="sending", claimed_at=timezone.now())
+    Work.objects.filter(pk=delivery.work_id).update(state="running", claimed_at=timezone.now())
 
-    assert notification_deliver(delivery_id=delivery.pk) is None
+    assert work_run(work_id=delivery.work_id) is None
     assert vendors.calls_to(SLACK_POST) == []
 
 
@@ -86,17 +85,17 @@ def test_the_sweeper_retries_a_servicenow_create_that_is_due(
     vendors.servicenow_fails(503)
     with django_capture_on_commit_callbacks(execute=False):
         request = incident_report(**REPORT)
-    IncidentRequest.objects.filter(pk=request.pk).update(next_sync_at=LONG_AGO)
+    Work.objects.filter(pk=request.sync_work_id).update(next_attempt_at=LONG_AGO)
     vendors.mock.add("GET", SN_INCIDENTS, json={"result": []})
     vendors.servicenow_creates("INC0010005")
     vendors.slack_accepts()
 
     with django_capture_on_commit_callbacks(execute=True):
-        swept = sweep_unfinished_work()
+        swept = work_sweep()
 
     request.refresh_from_db()
-    assert swept["servicenow_syncs"] == 1
-    assert (request.sync_state, request.servicenow_number, request.sync_attempts) == ("created", "INC0010005", 2)
+    assert swept["servicenow_sync"] == 1
+    assert (request.sync_state, request.servicenow_number, request.sync_work.attempts) == ("created", "INC0010005", 2)
     assert len(vendors.calls_to(SLACK_POST)) == 1
 
 
@@ -104,14 +103,14 @@ def test_a_report_whose_web_request_died_before_servicenow_is_picked_up_after_th
     vendors, legacy_customers, settings
 ):
     stuck = stored_report()
-    assert stuck.sync_claimed_at is not None  # claimed by its creator from the start
-    assert sweep_unfinished_work()["servicenow_syncs"] == 0
+    assert stuck.sync_work.claimed_at is not None  # claimed by its creator from the start
+    assert work_sweep()["servicenow_sync"] == 0
 
     expired = timezone.now() - timedelta(seconds=settings.SERVICENOW_SYNC_LEASE + 1)
-    IncidentRequest.objects.filter(pk=stuck.pk).update(sync_claimed_at=expired, updated_at=expired)
+    Work.objects.filter(pk=stuck.sync_work_id).update(claimed_at=expired, updated_at=expired)
     vendors.servicenow_creates("INC0010006")
 
-    assert sweep_unfinished_work()["servicenow_syncs"] == 1
+    assert work_sweep()["servicenow_sync"] == 1
     stuck.refresh_from_db()
     assert stuck.servicenow_number == "INC0010006"
 
@@ -119,7 +118,8 @@ def test_a_report_whose_web_request_died_before_servicenow_is_picked_up_after_th
 def test_a_delivery_held_back_to_pace_the_channel_waits_for_its_slot_without_using_an_attempt(
     vendors, created_but_never_announced, settings
 ):
-    from process_apis.models import NotificationAttempt, TracedCall
+    from kernel.models import WorkAttempt
+    from process_apis.models import TracedCall
     from system_apis.slack.pacing import channel_slot_wait
 
     vendors.slack_accepts()
@@ -128,12 +128,13 @@ def test_a_delivery_held_back_to_pace_the_channel_waits_for_its_slot_without_usi
     for _ in range(3):  # this second's slot and the next two are taken by other posts to the channel
         channel_slot_wait(delivery.channel, per_second=1)
 
-    wait = notification_deliver(delivery_id=delivery.pk)
+    work = work_run(work_id=delivery.work_id)
 
     delivery.refresh_from_db()
+    wait = (work.next_attempt_at - timezone.now()).total_seconds()
     assert 1.0 < wait <= 3.0
-    assert (delivery.state, delivery.attempts, delivery.claimed_at) == ("pending", 0, None)
-    assert delivery.next_attempt_at > timezone.now()
-    assert vendors.calls_to(SLACK_POST) == [] and not NotificationAttempt.objects.exists()
-    assert sweep_unfinished_work()["notifications"] == 0, "not due before its slot"
+    assert (delivery.state, delivery.work.attempts, delivery.work.claimed_at) == ("pending", 0, None)
+    assert delivery.work.next_attempt_at > timezone.now()
+    assert vendors.calls_to(SLACK_POST) == [] and not WorkAttempt.objects.filter(work=delivery.work).exists()
+    assert work_sweep()["notification"] == 0, "not due before its slot"
     assert TracedCall.objects.get(operation="deliver").ok, "held back on purpose is not a failure"

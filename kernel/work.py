@@ -1,0 +1,271 @@
+"""The durable-work engine: every kind of background work runs the same way.
+
+A kind is one function and a registration (`register`). Work is created with `work_create` in the same
+transaction as the business change that calls for it and handed to Celery after that commits. A run claims
+the work first (pending or due, or running under a claim older than the kind's lease), calls the kind's
+function, and records how it went under that claim: a write whose claim was taken over meanwhile is refused,
+so a run that outlived its lease cannot undo what its successor did. The function:
+  - returns None, or a callable to run in the same transaction that marks the work done (the business
+    change that success makes, e.g. storing what the system answered);
+  - raises `Paced(seconds)` to be run again then without using an attempt (held back on purpose);
+  - raises anything else to fail the attempt: retried with backoff (never sooner than its `retry_after`)
+    while it is `retryable` and attempts are left, else failed for good (the kind's `on_failed` runs).
+The sweeper re-enqueues work that never reached the broker or whose worker died.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from celery import Task, shared_task
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from .errors import ApplicationError, ServiceError
+from .models import Work, WorkAttempt
+from .retry import backoff_delay
+from .tracing import annotate, correlation, traced
+
+logger = logging.getLogger("kernel.work")
+
+State = Work.State
+# A retry may be run by Celery's countdown a moment before the recorded time on another host's clock.
+EARLY_TOLERANCE = timedelta(seconds=1)
+SWEEP_BATCH = 500
+
+Commit = Callable[[], None]
+
+
+class Paced(Exception):  # noqa: N818 - an outcome, not an error
+    """The work was held back on purpose (pacing, a quota hold): run it again in `seconds`, no attempt used."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"held back for {seconds:.1f} s")
+        self.seconds = seconds
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How one kind of work runs. The limits are names of settings, read when used."""
+
+    name: str
+    task_name: str
+    run: Callable[[Work], Commit | None]
+    # The span of one attempt: (layer, api, operation) in the call trace.
+    span: tuple[str, str, str]
+    max_attempts_setting: str
+    retry_base_setting: str
+    retry_cap_setting: str
+    lease_setting: str
+    on_failed: Callable[[Work], None] | None = None
+
+    def setting(self, name: str) -> Any:
+        return getattr(settings, name)
+
+    @property
+    def lease(self) -> timedelta:
+        return timedelta(seconds=self.setting(self.lease_setting))
+
+
+_kinds: dict[str, Kind] = {}
+_tasks: dict[str, Task] = {}
+
+
+def register(kind: Kind) -> None:
+    """Make `kind` runnable: its Celery task (named `task_name`, routed by CELERY_TASK_ROUTES) runs its work."""
+
+    def run_work(work_id: int) -> None:
+        work_run(work_id=work_id)
+
+    run_work.__name__ = run_work.__qualname__ = kind.task_name.rsplit(".", 1)[-1]
+    _kinds[kind.name] = kind
+    _tasks[kind.name] = shared_task(name=kind.task_name, acks_late=True)(run_work)
+
+
+def kind_of(work: Work) -> Kind:
+    return _kinds[work.kind]
+
+
+def work_create(*, kind: str, subject: str, trace_id: str = "", claimed: bool = False) -> Work:
+    """New work, enqueued once the caller's transaction commits. `claimed`: the caller runs the first attempt
+    itself, right away (`work_run(work=...)`), so the work is stored claimed and is not enqueued."""
+    if kind not in _kinds:
+        raise LookupError(f"no kind of work {kind!r} is registered")
+    now = timezone.now()
+    if claimed:
+        return Work.objects.create(
+            kind=kind, subject=subject, trace_id=trace_id, state=State.RUNNING, claimed_at=now, claim=1, attempts=1
+        )
+    work = Work.objects.create(kind=kind, subject=subject, trace_id=trace_id)
+    transaction.on_commit(lambda: work_enqueue(work))
+    return work
+
+
+def work_enqueue(work: Work, *, countdown: float | None = None) -> bool:
+    """Hand the work to Celery; a broker outage leaves it to the sweeper instead of failing the caller."""
+    try:
+        _tasks[work.kind].apply_async(args=[work.pk], countdown=countdown)
+    except Exception:  # the broker's own errors vary by transport; the work stays where it is either way
+        logger.exception("could not enqueue %s; the sweeper will", work)
+        return False
+    return True
+
+
+def work_run(*, work_id: int | None = None, work: Work | None = None) -> Work | None:
+    """One attempt at the work, if it is due and nobody else is on it (`work`: already claimed by the caller).
+
+    Returns the work as the attempt left it, or None when there was nothing to do.
+    """
+    if work is None:
+        work = _claim(work_id)
+        if work is None:
+            return None
+    kind = kind_of(work)
+    started = time.monotonic()
+    with traced(*kind.span), correlation(work.trace_id):
+        annotate(attempt=work.attempts)
+        try:
+            commit = kind.run(work)
+        except Paced as paced:
+            _reschedule(work, kind, paced.seconds)
+        except Exception as exc:  # every failure is recorded; only a bug's needs its traceback logged
+            if not isinstance(exc, ServiceError):
+                logger.exception("%s failed with a bug", work)
+            _failed(work, kind, exc, started)
+        else:
+            _done(work, commit, started)
+    work.refresh_from_db()
+    return work
+
+
+def work_retry(work: Work) -> Work:
+    """Staff's "try again": a fresh round of attempts, due now, for work that is not done."""
+    if work.state == State.DONE:
+        raise ApplicationError(f"{work} is already done.", extra={"state": work.state})
+    Work.objects.filter(pk=work.pk, state=State.FAILED).update(state=State.PENDING, attempts=0)
+    Work.objects.filter(pk=work.pk, state__in=[State.PENDING, State.RETRYING]).update(next_attempt_at=None)
+    work.refresh_from_db()
+    return work
+
+
+def work_sweep(*, now: datetime | None = None) -> dict[str, int]:
+    """Re-enqueue, per kind, the work a broker outage, a lost message or a killed worker left unfinished."""
+    now = now or timezone.now()
+    # Work younger than this is still on its way through the normal path.
+    settled = now - timedelta(seconds=settings.SWEEPER_GRACE)
+    swept = {}
+    for kind in _kinds.values():
+        stuck = Work.objects.filter(kind=kind.name).filter(
+            Q(state=State.PENDING, next_attempt_at__isnull=True, updated_at__lt=settled)
+            | Q(state__in=[State.PENDING, State.RETRYING], next_attempt_at__lt=settled)
+            | Q(state=State.RUNNING, claimed_at__lt=now - kind.lease)
+        )
+        swept[kind.name] = sum(work_enqueue(work) for work in stuck[:SWEEP_BATCH])
+    if any(swept.values()):
+        logger.info("sweeper re-enqueued %s", swept)
+    return swept
+
+
+def _claim(work_id: int | None) -> Work | None:
+    work = Work.objects.filter(pk=work_id).first()
+    if work is None:
+        return None
+    now = timezone.now()
+    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + EARLY_TOLERANCE)
+    claimable = (Q(state__in=[State.PENDING, State.RETRYING]) & due) | Q(
+        state=State.RUNNING, claimed_at__lt=now - kind_of(work).lease
+    )
+    claimed = Work.objects.filter(claimable, pk=work.pk).update(
+        state=State.RUNNING, claimed_at=now, claim=F("claim") + 1, attempts=F("attempts") + 1, updated_at=now
+    )
+    if not claimed:
+        return None
+    work.refresh_from_db()
+    return work
+
+
+def _under_claim(work: Work, **changes: Any) -> bool:
+    """Write `changes` if the work is still under this run's claim; False (nothing written) when it was taken over."""
+    written = Work.objects.filter(pk=work.pk, claim=work.claim, state=State.RUNNING).update(
+        updated_at=timezone.now(), **changes
+    )
+    if not written:
+        logger.warning("%s: its claim was taken over; this run's outcome is not recorded", work)
+    return written == 1
+
+
+def _done(work: Work, commit: Commit | None, started: float) -> None:
+    with transaction.atomic():
+        if not _under_claim(work, state=State.DONE, claimed_at=None, next_attempt_at=None, last_error=""):
+            return
+        WorkAttempt.objects.create(work=work, number=work.attempts, outcome="done", duration_ms=_elapsed_ms(started))
+        if commit is not None:
+            commit()
+
+
+def _failed(work: Work, kind: Kind, exc: Exception, started: float) -> None:
+    retry = getattr(exc, "retryable", False) and work.attempts < kind.setting(kind.max_attempts_setting)
+    delay = (
+        backoff_delay(
+            attempt=work.attempts,
+            base=kind.setting(kind.retry_base_setting),
+            cap=kind.setting(kind.retry_cap_setting),
+            retry_after=getattr(exc, "retry_after", None),
+        )
+        if retry
+        else None
+    )
+    outcome = "retrying" if retry else "failed"
+    # The work survives, but this attempt did not do it: the call trace says so.
+    annotate(outcome=outcome)
+    error = str(exc)
+    with transaction.atomic():
+        written = _under_claim(
+            work,
+            state=State.RETRYING if retry else State.FAILED,
+            claimed_at=None,
+            next_attempt_at=timezone.now() + timedelta(seconds=delay) if delay is not None else None,
+            last_error=error,
+        )
+        if not written:
+            return
+        WorkAttempt.objects.create(
+            work=work, number=work.attempts, outcome=outcome, error=error, duration_ms=_elapsed_ms(started)
+        )
+        if not retry and kind.on_failed is not None:
+            work.last_error = error
+            kind.on_failed(work)
+    logger.warning(
+        "%s: attempt %s failed (%s): %s",
+        work,
+        work.attempts,
+        f"retry in {delay:.0f} s" if delay is not None else "giving up",
+        error,
+    )
+    if delay is not None:
+        transaction.on_commit(lambda: work_enqueue(work, countdown=delay))
+
+
+def _reschedule(work: Work, kind: Kind, seconds: float) -> None:
+    annotate(outcome="paced")
+    held = _under_claim(
+        work,
+        state=State.PENDING,
+        attempts=F("attempts") - 1,
+        claimed_at=None,
+        next_attempt_at=timezone.now() + timedelta(seconds=seconds),
+    )
+    if held:
+        logger.info("%s waits %.1f s: held back on purpose", work, seconds)
+        transaction.on_commit(lambda: work_enqueue(work, countdown=seconds))
+
+
+def _elapsed_ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)

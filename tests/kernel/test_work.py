@@ -1,0 +1,146 @@
+"""The durable-work engine on a kind of its own: claims, late writes, pacing, retries and staff's "try again"."""
+
+from datetime import timedelta
+
+import pytest
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+
+from kernel import work as work_engine
+from kernel.errors import ServiceError
+from kernel.models import Work
+from kernel.work import Kind, Paced, register, work_create, work_run, work_sweep
+
+pytestmark = pytest.mark.django_db
+
+ECHO = "test_echo"
+# What the next run of an echo does; each test sets it.
+behaviour: dict[str, object] = {}
+done_marks: list[str] = []
+failed_for_good: list[int] = []
+
+
+class Flaky(ServiceError):
+    retryable = True
+
+
+def echo(work: Work):
+    action = behaviour.get("action")
+    if action == "taken_over":  # a successor claimed the work while this run was still busy
+        Work.objects.filter(pk=work.pk).update(claim=F("claim") + 1)
+    if action == "paced":
+        raise Paced(2.0)
+    if action == "flaky":
+        raise Flaky("try later", retry_after=5.0)
+    if action == "broken":
+        raise ServiceError("refused for good")
+    return lambda: done_marks.append(work.subject)
+
+
+ECHO_KIND = Kind(
+    name=ECHO,
+    task_name="tests.kernel.echo",
+    run=echo,
+    span=("process", "tests", "echo"),
+    on_failed=lambda work: failed_for_good.append(work.pk),
+    max_attempts_setting="NOTIFICATION_MAX_ATTEMPTS",
+    retry_base_setting="NOTIFICATION_RETRY_BASE",
+    retry_cap_setting="NOTIFICATION_RETRY_CAP",
+    lease_setting="NOTIFICATION_CLAIM_LEASE",
+)
+register(ECHO_KIND)
+# Registered for these tests only (its Celery task stays, unused): the other tests sweep the real kinds alone.
+del work_engine._kinds[ECHO]
+
+
+@pytest.fixture(autouse=True)
+def fresh(monkeypatch):
+    monkeypatch.setitem(work_engine._kinds, ECHO, ECHO_KIND)
+    behaviour.clear()
+    done_marks.clear()
+    failed_for_good.clear()
+
+
+def new_work(subject: str = "IH-TEST") -> Work:
+    return work_create(kind=ECHO, subject=subject, claimed=True)
+
+
+def test_a_run_records_done_and_its_business_change_in_one_go():
+    work = work_run(work=new_work())
+
+    assert (work.state, work.attempts, work.claimed_at) == ("done", 1, None)
+    assert list(work.history.values_list("number", "outcome")) == [(1, "done")]
+    assert done_marks == ["IH-TEST"]
+
+
+def test_a_late_write_whose_claim_was_taken_over_is_refused():
+    behaviour["action"] = "taken_over"
+
+    work = work_run(work=new_work())
+
+    assert work.state == "running", "the successor's claim stands"
+    assert done_marks == [] and not work.history.exists()
+
+
+def test_held_back_work_waits_without_using_an_attempt():
+    behaviour["action"] = "paced"
+
+    work = work_run(work=new_work())
+
+    assert (work.state, work.attempts, work.claimed_at) == ("pending", 0, None)
+    assert timezone.now() + timedelta(seconds=1) < work.next_attempt_at <= timezone.now() + timedelta(seconds=2)
+    assert not work.history.exists()
+    assert work_run(work_id=work.pk) is None, "not due before its time"
+
+
+def test_a_retryable_failure_waits_at_least_its_retry_after_and_gives_up_after_the_last_attempt(settings):
+    settings.NOTIFICATION_MAX_ATTEMPTS = 2
+    behaviour["action"] = "flaky"
+
+    work = work_run(work=new_work())
+    assert (work.state, work.last_error) == ("retrying", "try later")
+    assert work.next_attempt_at >= timezone.now() + timedelta(seconds=4)
+    Work.objects.filter(pk=work.pk).update(next_attempt_at=timezone.now())
+    work = work_run(work_id=work.pk)
+
+    assert (work.state, work.attempts) == ("failed", 2)
+    assert list(work.history.values_list("outcome", flat=True)) == ["retrying", "failed"]
+    assert failed_for_good == [work.pk]
+
+
+def test_a_final_failure_is_not_retried():
+    behaviour["action"] = "broken"
+
+    work = work_run(work=new_work())
+
+    assert (work.state, work.attempts, work.next_attempt_at) == ("failed", 1, None)
+    assert failed_for_good == [work.pk]
+
+
+def test_the_sweeper_picks_up_a_claim_whose_worker_died_after_the_lease(settings, django_capture_on_commit_callbacks):
+    work = new_work()
+    assert work_sweep()[ECHO] == 0
+    Work.objects.filter(pk=work.pk).update(
+        claimed_at=timezone.now() - timedelta(seconds=settings.NOTIFICATION_CLAIM_LEASE + 1)
+    )
+
+    assert work_sweep()[ECHO] == 1  # run at once: tasks are eager in tests
+    assert Work.objects.get(pk=work.pk).state == "done"
+    assert done_marks == ["IH-TEST"]
+
+
+def test_staff_try_again_gives_failed_work_a_fresh_round(admin_client, django_capture_on_commit_callbacks):
+    behaviour["action"] = "broken"
+    work = work_run(work=new_work())
+    behaviour.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            reverse("admin:kernel_work_changelist"), {"action": "try_again", "_selected_action": [work.pk]}
+        )
+
+    assert response.status_code == 302
+    work.refresh_from_db()
+    assert (work.state, work.attempts) == ("done", 1)
+    assert done_marks == ["IH-TEST"]
