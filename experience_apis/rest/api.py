@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from kernel.errors import NotFoundError
 from kernel.rest import error_headers
+from process_apis.customer_incidents.inputs import ReportInputSerializer
 from process_apis.customer_incidents.references import normalize_reference
 from process_apis.customer_incidents.selectors import incident_get, incident_list, incident_summary
 from process_apis.customer_incidents.services import incident_refreshed_if_possible, incident_report
@@ -40,15 +41,8 @@ class IncidentOutputSerializer(serializers.Serializer):
     customer = CustomerSerializer()
 
 
-class IncidentInputSerializer(serializers.Serializer):
-    email = serializers.EmailField(max_length=254)
-    name = serializers.CharField(max_length=200)
-    order_number = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
-    category = serializers.ChoiceField(choices=Category.choices)
-    urgency = serializers.ChoiceField(choices=Urgency.choices, help_text="1 High, 2 Medium, 3 Low.")
-    short_description = serializers.CharField(max_length=160)
-    description = serializers.CharField(max_length=4000)
-
+# The report's one definition; a field it does not know is refused, so a client's typo is not dropped unseen.
+class IncidentInputSerializer(ReportInputSerializer):
     def validate(self, attrs: dict) -> dict:
         unknown = sorted(set(self.initial_data) - set(self.fields))
         if unknown:

@@ -9,8 +9,8 @@ from typing import Any
 
 from django import forms
 
+from process_apis.customer_incidents.inputs import REPORT_INPUT
 from process_apis.customer_incidents.references import normalize_reference
-from process_apis.models import Category, Urgency
 
 # A field people never see (off screen, hidden from screen readers, skipped by Tab): a bot that fills in
 # every field fills this one too, and its report is dropped before anything is stored or sent.
@@ -31,64 +31,58 @@ class _WebForm(forms.Form):
 
 
 class IncidentReportForm(_WebForm):
-    # Lengths as the process layer stores them, so that a valid form is always storable.
-    email = forms.EmailField(
+    email = REPORT_INPUT["email"].form_field(
         label="Email",
-        max_length=254,
         help_text="We use it to find your customer record and to let you look the report up later.",
         error_messages=EMAIL_ERRORS,
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
-    name = forms.CharField(
+    name = REPORT_INPUT["name"].form_field(
         label="Name",
-        max_length=200,
         error_messages={
             "required": "Enter your name.",
             "max_length": "A name can have at most %(limit_value)d characters (it has %(show_value)d).",
         },
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
-    order_number = forms.CharField(
+    order_number = REPORT_INPUT["order_number"].form_field(
         label="Order number (optional)",
-        max_length=40,
-        required=False,
         help_text="From your order confirmation, if the problem is about an order.",
         error_messages={
             "max_length": "An order number can have at most %(limit_value)d characters (it has %(show_value)d)."
         },
     )
-    category = forms.ChoiceField(
+    category = REPORT_INPUT["category"].form_field(
         label="What is it about?",
-        choices=[("", "Choose one"), *Category.choices],
+        empty_choice="Choose one",
         initial="",
         error_messages={
             "required": "Choose what the problem is about.",
             "invalid_choice": "Choose one of the listed topics.",
         },
     )
-    urgency = forms.TypedChoiceField(
+    urgency = REPORT_INPUT["urgency"].form_field(
         label="How urgent is it?",
-        choices=Urgency.choices,
-        coerce=int,
         error_messages={
             "required": "Choose how urgent it is.",
             "invalid_choice": "Choose one of the listed urgencies.",
         },
         widget=forms.RadioSelect,
     )
-    short_description = forms.CharField(
+    short_description = REPORT_INPUT["short_description"].form_field(
         label="Short description",
-        max_length=160,
-        help_text="One line, up to 160 characters.",
+        help_text=f"One line, up to {REPORT_INPUT['short_description'].max_length} characters.",
         error_messages={
             "required": "Describe the problem in one line.",
             "max_length": "The short description can have at most %(limit_value)d characters (it has %(show_value)d).",
         },
     )
-    description = forms.CharField(
+    description = REPORT_INPUT["description"].form_field(
         label="Description",
-        max_length=4000,
-        help_text="What happened, when, and what you expected instead. Up to 4000 characters.",
+        help_text=(
+            "What happened, when, and what you expected instead. "
+            f"Up to {REPORT_INPUT['description'].max_length} characters."
+        ),
         error_messages={
             "required": "Describe what happened.",
             "max_length": "The description can have at most %(limit_value)d characters (it has %(show_value)d).",
@@ -127,9 +121,8 @@ class StatusLookupForm(_WebForm):
         },
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}),
     )
-    email = forms.EmailField(
+    email = REPORT_INPUT["email"].form_field(
         label="Email you reported with",
-        max_length=254,
         error_messages={**EMAIL_ERRORS, "required": "Enter the email address you reported with."},
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )

@@ -9,6 +9,7 @@ from kernel.rest import error_headers
 
 from ..models import Category, Channel, IncidentRequest, Urgency
 from ..rest import error_responses
+from .inputs import ReportInputSerializer
 from .selectors import incident_get, incident_summary
 from .services import incident_refresh_state, incident_report, incident_retry_sync
 
@@ -37,16 +38,6 @@ class ReportSummaryOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     customer = CustomerSummarySerializer()
     notification = serializers.CharField(allow_null=True)
-
-
-class ReportInputSerializer(serializers.Serializer):
-    email = serializers.EmailField(max_length=254)
-    name = serializers.CharField(max_length=200)
-    order_number = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
-    category = serializers.ChoiceField(choices=Category.choices)
-    urgency = serializers.ChoiceField(choices=Urgency.choices)
-    short_description = serializers.CharField(max_length=160)
-    description = serializers.CharField(max_length=4000)
 
 
 class ReportCreateApi(APIView):

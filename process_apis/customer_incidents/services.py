@@ -31,6 +31,7 @@ from ..service_incidents.services import (
     service_incident_get,
 )
 from ..service_incidents.types import ServiceIncident
+from .inputs import report_input_checked
 from .references import new_reference
 
 logger = logging.getLogger("process_apis.customer_incidents")
@@ -44,6 +45,7 @@ SERVICENOW_CATEGORY = {Category.WEBSITE: "software"}
 
 
 @traced_operation("process", "customer_incidents", "report")
+@report_input_checked
 def incident_report(
     *,
     email: str,
