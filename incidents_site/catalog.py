@@ -23,8 +23,8 @@ from django.views.decorators.cache import never_cache
 
 from experience_apis import catalog as experience_catalog
 from kernel.apis import CatalogApi, SystemOfRecord
+from operations.selectors import ApiFigures, api_figures
 from process_apis import catalog as process_catalog
-from process_apis.tracing.selectors import ApiFigures, api_figures
 from system_apis import catalog as system_catalog
 from system_apis.circuit import circuit_statuses
 

@@ -5,7 +5,6 @@ from celery import shared_task
 from .customer_incidents.services import incident_sync_by_id
 from .notifications.services import notification_deliver
 from .sweeper import sweep_unfinished_work
-from .tracing.services import traced_calls_purge
 
 
 @shared_task(name="process_apis.deliver_notification", bind=True, acks_late=True, max_retries=None)
@@ -25,8 +24,3 @@ def sync_incident(request_id: int) -> None:
 @shared_task(name="process_apis.sweep_unfinished_work")
 def sweep() -> dict[str, int]:
     return sweep_unfinished_work()
-
-
-@shared_task(name="process_apis.purge_old_call_traces")
-def purge_old_call_traces() -> int:
-    return traced_calls_purge()

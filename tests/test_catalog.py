@@ -13,9 +13,9 @@ from django.utils import timezone
 from experience_apis import catalog as experience_catalog
 from incidents_site.catalog import LAYERS, SYSTEMS_OF_RECORD, declared_calls, node_key
 from kernel.apis import CatalogApi
+from operations.models import TracedCall
 from process_apis import catalog as process_catalog
 from process_apis.customer_incidents.services import incident_report
-from process_apis.models import TracedCall
 from system_apis import catalog as system_catalog
 from system_apis.circuit import SYSTEMS, SystemCircuit
 

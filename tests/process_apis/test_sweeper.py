@@ -119,7 +119,8 @@ def test_a_report_whose_web_request_died_before_servicenow_is_picked_up_after_th
 def test_a_delivery_held_back_to_pace_the_channel_waits_for_its_slot_without_using_an_attempt(
     vendors, created_but_never_announced, settings
 ):
-    from process_apis.models import NotificationAttempt, TracedCall
+    from operations.models import TracedCall
+    from process_apis.models import NotificationAttempt
     from system_apis.slack.pacing import channel_slot_wait
 
     vendors.slack_accepts()
