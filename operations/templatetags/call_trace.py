@@ -2,13 +2,12 @@
 
 from django import template
 
+from ..catalog import FAILING_COLOUR, LAYER_COLOURS
 from ..selectors import incident_timeline
 
 register = template.Library()
 
 TIMELINE_WIDTH = 240  # px of the bars' drawing; each flow's calls are scaled to fit it
-LAYER_COLOURS = {"experience": "#417690", "process": "#c27c0e", "system": "#5b8a3c"}
-FAILING_COLOUR = "#ba2121"
 
 
 @register.inclusion_tag("operations/call_trace.html")

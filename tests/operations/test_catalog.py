@@ -11,8 +11,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
 from experience_apis import catalog as experience_catalog
-from incidents_site.catalog import LAYERS, SYSTEMS_OF_RECORD, declared_calls, node_key
 from kernel.apis import CatalogApi
+from operations.catalog import LAYERS, SYSTEMS_OF_RECORD, declared_calls, node_key
 from operations.models import TracedCall
 from process_apis import catalog as process_catalog
 from process_apis.customer_incidents.services import incident_report
