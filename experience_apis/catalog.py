@@ -16,6 +16,7 @@ APIS = (
         title="Incident form and status page",
         version="",
         base_path="/",
+        url_namespace="web",
         calls=("customer_incidents",),
     ),
     CatalogApi(

@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from opentelemetry.trace import SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from experience_apis import catalog as experience_catalog
 from kernel import tracing
 
 from .log_format import request_route
@@ -42,13 +43,7 @@ def experience_api_of(request: HttpRequest) -> str:
     match = request.resolver_match
     if match is None:
         return ""
-    if match.app_name == "web":
-        return "incident_form"
-    if request.path.startswith("/api/v1/"):
-        return "incidents_v1"
-    if request.path.startswith("/o/"):
-        return "oauth"
-    return ""
+    return next((api.name for api in experience_catalog.APIS if api.serves(request.path, match.app_name)), "")
 
 
 class TraceIdMiddleware:

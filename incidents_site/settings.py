@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "system_apis",
     "process_apis",
     "experience_apis",
+    "operations",
     "incidents_site.apps.SiteConfig",
 ]
 

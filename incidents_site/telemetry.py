@@ -20,7 +20,7 @@ from opentelemetry.sdk.trace import Span, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from kernel import tracing
-from process_apis.tracing.recorder import CallTraceRecorder
+from operations.recorder import CallTraceRecorder
 
 _lock = threading.Lock()
 _provider: TracerProvider | None = None

@@ -5,14 +5,15 @@ from drf_spectacular.views import SpectacularAPIView
 from oauth2_provider import views as oauth2_views
 
 from experience_apis.clients import oauth
+from operations.catalog import api_catalog
 
-from . import api_docs, catalog, health
+from . import api_docs, health
 from .api_errors import json_not_found, json_server_error
 
 urlpatterns = [
     path("", include("experience_apis.web.urls")),
     path("admin/", admin.site.urls),
-    path("catalog/", catalog.api_catalog, name="api-catalog"),
+    path("catalog/", api_catalog, name="api-catalog"),
     path("health/live", health.live, name="health-live"),
     path("health/ready", health.ready, name="health-ready"),
     path("o/token/", oauth.TokenView.as_view(), name="oauth2-token"),

@@ -1,8 +1,8 @@
 """The span vocabulary every layer shares (OpenTelemetry): what a call was, in which layer, and how it went.
 
-The System layer is the bottom of the stack, so its module is the one every layer may import. The Process
-layer's span processor (`process_apis/tracing/`) keeps the spans that carry `LAYER`; any OpenTelemetry
-collector receives all of them when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+The kernel is below every layer, so every layer may import it. The operations app's span processor
+(`operations/recorder.py`) keeps the spans that carry `LAYER`; any OpenTelemetry collector receives all of
+them when OTEL_EXPORTER_OTLP_ENDPOINT is set.
 """
 
 from __future__ import annotations

@@ -27,7 +27,6 @@ from .customer_incidents.services import incident_refresh_state, incident_retry_
 from .models import WORK_STATE, IncidentEvent, IncidentRequest, NotificationDelivery
 from .notifications.services import SOURCE_LABELS, notification_resend
 from .service_incidents.types import priority_text
-from .tracing.selectors import TimelineEntry, incident_timeline
 
 EMPTY = "—"
 
@@ -464,13 +463,10 @@ class IncidentRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         failed = NotificationDelivery.objects.filter(
             request_id=object_id if str(object_id).isdigit() else None, work__state=WORK_STATE["failed"]
         )
-        report = self.get_object(request, unquote(object_id))
         extra_context = {
             **(extra_context or {}),
             "can_operate": self.has_operate_permission(request),
             "has_failed_notification": failed.exists(),
-            "call_trace": timeline_bars(incident_timeline(reference=report.reference)) if report else [],
-            "call_trace_width": TIMELINE_WIDTH,
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -561,24 +557,3 @@ class NotificationDeliveryAdmin(DeliveryWorkColumns, ReadOnlyAdminMixin, admin.M
     @admin.action(description="Re-send failed notification", permissions=["operate"])
     def resend_failed_notifications(self, request: HttpRequest, queryset: QuerySet[NotificationDelivery]) -> None:
         _queue_resends(self, request, queryset.select_related("request").order_by("pk"))
-
-
-TIMELINE_WIDTH = 240  # px of the bars' drawing; each flow's calls are scaled to fit it
-LAYER_COLOURS = {"experience": "#417690", "process": "#c27c0e", "system": "#5b8a3c"}
-FAILED_COLOUR = "#ba2121"
-
-
-def timeline_bars(entries: list[TimelineEntry]) -> list[dict[str, object]]:
-    """The timeline's rows with each call's bar placed on one shared time scale (SVG attributes, no styles)."""
-    end = max((entry.offset_ms + entry.call.duration_ms for entry in entries), default=0.0) or 1.0
-    scale = TIMELINE_WIDTH / end
-    return [
-        {
-            "entry": entry,
-            "indent": "\u2003" * entry.depth,
-            "x": round(entry.offset_ms * scale, 1),
-            "width": max(1.0, round(entry.call.duration_ms * scale, 1)),
-            "colour": LAYER_COLOURS.get(entry.call.layer, "#777") if entry.call.ok else FAILED_COLOUR,
-        }
-        for entry in entries
-    ]

@@ -62,7 +62,7 @@ def to_work(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("kernel", "0001_initial"),
-        ("process_apis", "0005_traced_calls"),
+        ("process_apis", "0006_move_traced_calls_to_operations"),
     ]
 
     operations = [

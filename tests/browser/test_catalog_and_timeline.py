@@ -3,7 +3,8 @@
 import pytest
 from django.contrib.auth import get_user_model
 
-from process_apis.models import IncidentRequest, TracedCall
+from operations.models import TracedCall
+from process_apis.models import IncidentRequest
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "legacy"])
 

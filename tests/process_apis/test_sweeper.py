@@ -119,7 +119,7 @@ def test_a_delivery_held_back_to_pace_the_channel_waits_for_its_slot_without_usi
     vendors, created_but_never_announced, settings
 ):
     from kernel.models import WorkAttempt
-    from process_apis.models import TracedCall
+    from operations.models import TracedCall
     from system_apis.slack.pacing import channel_slot_wait
 
     vendors.slack_accepts()

@@ -7,7 +7,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
-BEFORE = [("process_apis", "0005_traced_calls"), ("kernel", "0001_initial")]
+BEFORE = [("process_apis", "0006_move_traced_calls_to_operations"), ("kernel", "0001_initial")]
 AFTER = [("process_apis", "0007_durable_work")]
 
 

@@ -18,9 +18,9 @@ from opentelemetry.trace import StatusCode
 
 from kernel import tracing
 
-from ..models import TracedCall
+from .models import TracedCall
 
-logger = logging.getLogger("process_apis.tracing")
+logger = logging.getLogger("operations.recorder")
 
 
 class CallTraceRecorder(SpanProcessor):
@@ -60,7 +60,7 @@ class CallTraceRecorder(SpanProcessor):
                 return
             finished = self._open.pop(root, [])
         # A task that called nothing (the sweeper finding no work, a purge) says nothing of any flow.
-        if any(_api(span) != tracing.TASK_API for span in finished):
+        if any((span.attributes or {}).get(tracing.API) != tracing.TASK_API for span in finished):
             self._store(finished)
 
     def shutdown(self) -> None:
@@ -103,10 +103,6 @@ def traced_call(span: ReadableSpan, flow: list[ReadableSpan], shared: dict[str, 
         started_at=datetime.fromtimestamp(span.start_time / 1e9, tz=UTC),
         duration_ms=round((span.end_time - span.start_time) / 1e6, 3),
     )
-
-
-def _api(span: ReadableSpan) -> str:
-    return str((span.attributes or {}).get(tracing.API, ""))
 
 
 def _outcome_ok(outcome: object) -> bool:

@@ -1,12 +1,16 @@
 """The call trace: every layer's call of a flow recorded, tied to its report, drawn as a timeline."""
 
 import base64
+from datetime import UTC, datetime
 
 import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 
 from experience_apis.clients.services import api_client_create
-from process_apis.models import IncidentRequest, TracedCall
-from process_apis.tracing.selectors import api_figures, incident_timeline
+from operations.models import TracedCall
+from operations.selectors import api_figures, incident_timeline
+from process_apis.models import IncidentRequest
 from tests.reports import stored_report
 
 pytestmark = pytest.mark.django_db(databases=["default", "legacy"])
@@ -19,6 +23,13 @@ REPORT = {
     "short_description": "Parcel never arrived",
     "description": "Order 1234 was due last week.",
 }
+
+
+def stored_call(model: type = TracedCall, **fields: object) -> TracedCall:
+    """A recorded call, by default a ServiceNow create that went well."""
+    defaults = {"trace_id": "f" * 32, "span_id": "f" * 16, "layer": "system", "api": "servicenow"}
+    defaults |= {"operation": "create_incident", "outcome": "201", "ok": True, "duration_ms": 1.0}
+    return model.objects.create(**(defaults | fields))
 
 
 @pytest.fixture
@@ -130,29 +141,16 @@ def test_api_figures_count_calls_and_errors_and_give_latency_percentiles(db):
 
     now = timezone.now()
     for index, duration in enumerate([10.0, 20.0, 30.0, 40.0, 1000.0]):
-        TracedCall.objects.create(
+        stored_call(
             trace_id=f"{index:032x}",
             span_id=f"{index:016x}",
-            layer="system",
-            api="servicenow",
-            operation="create_incident",
             system="servicenow",
             outcome="201" if index < 4 else "503",
             ok=index < 4,
             started_at=now - timedelta(minutes=index),
             duration_ms=duration,
         )
-    TracedCall.objects.create(
-        trace_id="f" * 32,
-        span_id="f" * 16,
-        layer="system",
-        api="servicenow",
-        operation="create_incident",
-        outcome="201",
-        ok=True,
-        started_at=now - timedelta(days=2),
-        duration_ms=5.0,
-    )
+    stored_call(started_at=now - timedelta(days=2), duration_ms=5.0)
 
     figures = api_figures()[("system", "servicenow")]
 
@@ -168,14 +166,12 @@ def test_api_figures_sample_each_api_on_its_own_in_two_queries(db, django_assert
 
     now = timezone.now()
     for index, (api, duration) in enumerate([("slack", 100.0), ("servicenow", 1.0), ("slack", 300.0)]):
-        TracedCall.objects.create(
+        stored_call(
             trace_id=f"{index:032x}",
             span_id=f"{index:016x}",
-            layer="system",
             api=api,
             operation="call",
             outcome="200",
-            ok=True,
             started_at=now,
             duration_ms=duration,
         )
@@ -192,24 +188,37 @@ def test_calls_older_than_the_retention_are_purged_and_recent_ones_kept(db, sett
 
     from django.utils import timezone
 
-    from process_apis.tracing.services import traced_calls_purge
+    from operations.services import traced_calls_purge
 
     settings.CALL_TRACE_RETENTION_DAYS = 14
     for days_ago in (15, 13):
-        TracedCall.objects.create(
+        stored_call(
             trace_id=f"{days_ago:032x}",
             span_id=f"{days_ago:016x}",
-            layer="system",
             api="slack",
             operation="post_message",
             outcome="200",
-            ok=True,
             started_at=timezone.now() - timedelta(days=days_ago),
-            duration_ms=1.0,
         )
 
     assert traced_calls_purge() == 1
     assert list(TracedCall.objects.values_list("trace_id", flat=True)) == [f"{13:032x}"]
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "legacy"])
+def test_calls_recorded_while_the_process_layer_held_the_trace_are_kept_by_operations():
+    before_the_move = [("process_apis", "0005_traced_calls")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before_the_move)
+    old_model = executor.loader.project_state(before_the_move).apps.get_model("process_apis", "TracedCall")
+    stored_call(old_model, reference="IH-0000000042", started_at=datetime(2026, 11, 1, 9, 30, tzinfo=UTC))
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    assert list(TracedCall.objects.values_list("reference", "api", "outcome")) == [
+        ("IH-0000000042", "servicenow", "201")
+    ]
 
 
 def test_the_admin_shows_a_reports_call_trace_as_a_timeline(
@@ -244,7 +253,7 @@ def test_a_flow_is_stored_whole_when_its_own_root_ends_not_when_another_flow_of_
     from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
     from kernel import tracing
-    from process_apis.tracing.recorder import CallTraceRecorder
+    from operations.recorder import CallTraceRecorder
 
     provider = TracerProvider()
     provider.add_span_processor(CallTraceRecorder())
@@ -278,7 +287,8 @@ def test_a_flow_is_stored_whole_when_its_own_root_ends_not_when_another_flow_of_
 
 
 def test_a_task_that_called_nothing_leaves_no_trace(db):
-    from process_apis.tasks import purge_old_call_traces, sweep
+    from operations.tasks import purge_old_call_traces
+    from process_apis.tasks import sweep
 
     sweep.delay()
     purge_old_call_traces.delay()

@@ -11,7 +11,7 @@ from django.db.models import Count, F, Q, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
-from ..models import TracedCall
+from .models import TracedCall
 
 
 @dataclass(frozen=True)
@@ -23,8 +23,6 @@ class TimelineEntry:
 
 @dataclass(frozen=True)
 class ApiFigures:
-    layer: str
-    api: str
     calls: int
     errors: int
     p50_ms: float | None
@@ -75,8 +73,6 @@ def api_figures(*, window: timedelta = timedelta(hours=24), sample: int = 5000) 
         layer, api = total["layer"], total["api"]
         durations = sorted(durations_of[(layer, api)])
         figures[(layer, api)] = ApiFigures(
-            layer=layer,
-            api=api,
             calls=total["calls"],
             errors=total["errors"],
             p50_ms=_percentile(durations, 50),

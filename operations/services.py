@@ -5,7 +5,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from ..models import TracedCall
+from .models import TracedCall
 
 
 def traced_calls_purge(*, older_than_days: int | None = None) -> int:

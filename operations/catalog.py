@@ -7,7 +7,7 @@ Each layer declares its APIs in its own `catalog` module; this page only merges 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import wraps
 from statistics import mean
 from typing import Any
@@ -24,9 +24,10 @@ from django.views.decorators.cache import never_cache
 from experience_apis import catalog as experience_catalog
 from kernel.apis import CatalogApi, SystemOfRecord
 from process_apis import catalog as process_catalog
-from process_apis.tracing.selectors import ApiFigures, api_figures
 from system_apis import catalog as system_catalog
 from system_apis.circuit import circuit_statuses
+
+from .selectors import ApiFigures, api_figures
 
 LAYERS: tuple[tuple[str, str, Sequence[CatalogApi]], ...] = (
     ("experience", "Experience", experience_catalog.APIS),
@@ -173,10 +174,13 @@ class GraphNode:
     label: str
     title: str
     detail: str
-    x: int
-    y: int
     failing: bool
-    href: str
+    x: int = 0  # placed by dependency_graph()
+    y: int = 0
+
+    @property
+    def href(self) -> str:
+        return f"#{self.key}"
 
     @property
     def stroke(self) -> str:
@@ -215,16 +219,6 @@ class Graph:
     edges: list[GraphEdge]
 
 
-@dataclass(frozen=True)
-class _Box:
-    key: str
-    layer: str
-    label: str
-    title: str
-    detail: str
-    failing: bool
-
-
 def dependency_graph(entries: Sequence[Entry], systems: Sequence[SystemEntry]) -> Graph:
     """Columns Experience -> Process -> System -> systems of record, an edge per declared call.
 
@@ -253,19 +247,7 @@ def dependency_graph(entries: Sequence[Entry], systems: Sequence[SystemEntry]) -
         for row, box in enumerate(ordered):
             y = round(TOP + offset + row * ROW_PITCH)
             centre_y[box.key] = y + NODE_HEIGHT / 2
-            nodes.append(
-                GraphNode(
-                    key=box.key,
-                    layer=box.layer,
-                    label=box.label,
-                    title=box.title,
-                    detail=box.detail,
-                    x=x,
-                    y=y,
-                    failing=box.failing,
-                    href=f"#{box.key}",
-                )
-            )
+            nodes.append(replace(box, x=x, y=y))
     by_key = {node.key: node for node in nodes}
     return Graph(
         width=MARGIN * 2 + (len(columns) - 1) * COLUMN_PITCH + NODE_WIDTH,
@@ -278,19 +260,19 @@ def dependency_graph(entries: Sequence[Entry], systems: Sequence[SystemEntry]) -
     )
 
 
-def _api_box(entry: Entry) -> _Box:
+def _api_box(entry: Entry) -> GraphNode:
     detail = f"{entry.calls} call{'' if entry.calls == 1 else 's'} · {entry.error_rate_percent:.1f}% errors"
-    return _Box(entry.key, entry.layer, entry.api.name, entry.api.title, detail, failing=entry.errors > 0)
+    return GraphNode(entry.key, entry.layer, entry.api.name, entry.api.title, detail, failing=entry.errors > 0)
 
 
-def _system_box(system: SystemEntry) -> _Box:
+def _system_box(system: SystemEntry) -> GraphNode:
     detail = f"circuit {system.circuit.replace('_', '-')}"
-    return _Box(
+    return GraphNode(
         system.key, SYSTEMS_OF_RECORD, system.system.title, system.system.title, detail, system.circuit != "closed"
     )
 
 
-def _columns(boxes: list[_Box], edges: list[tuple[str, str]]) -> list[tuple[str, list[_Box]]]:
+def _columns(boxes: list[GraphNode], edges: list[tuple[str, str]]) -> list[tuple[str, list[GraphNode]]]:
     """Each layer's boxes split into steps: a box one step right of every same-layer box that calls it."""
     layer_of = {box.key: box.layer for box in boxes}
     same_layer_callers: dict[str, list[str]] = {}
@@ -316,8 +298,10 @@ def _columns(boxes: list[_Box], edges: list[tuple[str, str]]) -> list[tuple[str,
     return columns
 
 
-def _ordered_by_callers(column: list[_Box], edges: list[tuple[str, str]], centre_y: dict[str, float]) -> list[_Box]:
-    def height_of_callers(box: _Box) -> float:
+def _ordered_by_callers(
+    column: list[GraphNode], edges: list[tuple[str, str]], centre_y: dict[str, float]
+) -> list[GraphNode]:
+    def height_of_callers(box: GraphNode) -> float:
         heights = [centre_y[caller] for caller, callee in edges if callee == box.key and caller in centre_y]
         return mean(heights) if heights else float("inf")
 
@@ -367,4 +351,4 @@ def api_catalog(request: HttpRequest) -> HttpResponse:
         "systems": systems,
         "graph": dependency_graph(entries, systems),
     }
-    return render(request, "catalog/api_catalog.html", context)
+    return render(request, "operations/api_catalog.html", context)
