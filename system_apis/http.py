@@ -162,13 +162,19 @@ class HttpClient:
         try:
             return response.json()
         except ValueError as exc:
-            raise SystemProtocolError(
-                "answer is not JSON",
-                system=self.system,
-                operation=operation,
-                status=response.status_code,
-                body=response.text,
-            ) from exc
+            raise self._protocol_error("answer is not JSON", operation, response=response) from exc
+
+    def _protocol_error(
+        self, message: str, operation: str, *, response: requests.Response | None = None
+    ) -> SystemProtocolError:
+        """An answer we cannot use, with its status and body when it is the whole answer's fault."""
+        return SystemProtocolError(
+            message,
+            system=self.system,
+            operation=operation,
+            status=response.status_code if response is not None else None,
+            body=response.text if response is not None else None,
+        )
 
     def error_details(self, response: requests.Response) -> tuple[str, str | None]:
         """The vendor's (message, error code) from an error answer; overridden per vendor."""

@@ -19,7 +19,7 @@ from django.core.cache.backends.base import BaseCache
 from kernel.cache import cache_guarded
 from kernel.retry import parse_retry_after
 
-from ..errors import SystemAPIError, SystemAuthError, SystemBadRequest, SystemProtocolError, SystemRateLimited
+from ..errors import SystemAPIError, SystemAuthError, SystemBadRequest, SystemRateLimited
 from ..http import HttpClient, Timeout
 from ..quota import quota_hold
 from .types import Contact
@@ -89,13 +89,12 @@ class SalesforceClient(HttpClient):
 
     @classmethod
     def from_settings(cls) -> SalesforceClient:
-        connect, read = settings.SALESFORCE_TIMEOUT
         return cls(
             base_url=settings.SALESFORCE_BASE_URL,
             client_id=settings.SALESFORCE_CLIENT_ID,
             client_secret=settings.SALESFORCE_CLIENT_SECRET,
             api_version=settings.SALESFORCE_API_VERSION,
-            timeout=(connect, read),
+            timeout=settings.SALESFORCE_TIMEOUT,
         )
 
     # --- the interface -------------------------------------------------------------------------
@@ -126,22 +125,16 @@ class SalesforceClient(HttpClient):
             page = self._get(path, operation, params=params)
             batch, done = page.get("records"), page.get("done")
             if not isinstance(batch, list) or not isinstance(done, bool):
-                raise SystemProtocolError("query answer lacks records or done", system=self.system, operation=operation)
+                raise self._protocol_error("query answer lacks records or done", operation)
             records.extend(batch)
             if done:
                 return records
             next_url = page.get("nextRecordsUrl")
             # Relative to instance_url; an absolute URL could carry our token to another host.
             if not isinstance(next_url, str) or not next_url.startswith("/"):
-                raise SystemProtocolError(
-                    "query answer is not done but has no relative nextRecordsUrl",
-                    system=self.system,
-                    operation=operation,
-                )
+                raise self._protocol_error("query answer is not done but has no relative nextRecordsUrl", operation)
             path, params = next_url, None
-        raise SystemProtocolError(
-            f"query still not done after {self.MAX_PAGES} batches", system=self.system, operation=operation
-        )
+        raise self._protocol_error(f"query still not done after {self.MAX_PAGES} batches", operation)
 
     def _get(self, path: str, operation: str, *, params: dict[str, str] | None) -> dict[str, Any]:
         grant = self._grant()
@@ -160,7 +153,7 @@ class SalesforceClient(HttpClient):
                 raise
         body = self._json(response, operation)
         if not isinstance(body, dict):
-            raise SystemProtocolError("query answer is not an object", system=self.system, operation=operation)
+            raise self._protocol_error("query answer is not an object", operation)
         return body
 
     def _send(self, grant: AccessGrant, path: str, operation: str, params: dict[str, str] | None) -> requests.Response:
@@ -174,7 +167,7 @@ class SalesforceClient(HttpClient):
 
     def _contact(self, record: Any, operation: str) -> Contact:
         if not isinstance(record, dict) or not isinstance(record.get("Id"), str):
-            raise SystemProtocolError("a contact record has no Id", system=self.system, operation=operation)
+            raise self._protocol_error("a contact record has no Id", operation)
         account = record.get("Account")
         return Contact(
             id=record["Id"],
@@ -212,9 +205,9 @@ class SalesforceClient(HttpClient):
         instance_url = body.get("instance_url") if isinstance(body, dict) else None
         # No body in this error: it might hold the token.
         if not (isinstance(token, str) and token and isinstance(instance_url, str)):
-            raise SystemProtocolError("token answer lacks access_token", system=self.system, operation=operation)
+            raise self._protocol_error("token answer lacks access_token", operation)
         if not instance_url.startswith(("https://", "http://")):
-            raise SystemProtocolError("token answer lacks an instance_url", system=self.system, operation=operation)
+            raise self._protocol_error("token answer lacks an instance_url", operation)
         grant = AccessGrant(access_token=token, instance_url=instance_url.rstrip("/"))
         self._cache_call("set", self.token_cache_key, asdict(grant), self.TOKEN_CACHE_SECONDS)
         return grant

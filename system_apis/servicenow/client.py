@@ -14,7 +14,7 @@ from urllib.parse import quote
 import requests
 from django.conf import settings
 
-from ..errors import SystemBadRequest, SystemProtocolError
+from ..errors import SystemBadRequest
 from ..http import HttpClient, Timeout
 from .types import Impact, Incident, IncidentState, IncidentUpdate, NewIncident, Urgency, priority_for
 
@@ -47,12 +47,11 @@ class ServiceNowClient(HttpClient):
 
     @classmethod
     def from_settings(cls) -> ServiceNowClient:
-        connect, read = settings.SERVICENOW_TIMEOUT
         return cls(
             base_url=settings.SERVICENOW_BASE_URL,
             username=settings.SERVICENOW_USERNAME,
             password=settings.SERVICENOW_PASSWORD,
-            timeout=(float(connect), float(read)),
+            timeout=settings.SERVICENOW_TIMEOUT,
         )
 
     # --- operations ------------------------------------------------------------------------
@@ -77,12 +76,8 @@ class ServiceNowClient(HttpClient):
         }
         response = self._request("POST", self.INCIDENTS_PATH, operation=operation, params=self.READ_PARAMS, json=body)
         if response.status_code != 201:
-            raise SystemProtocolError(
-                f"expected 201 Created, got {response.status_code}",
-                system=self.system,
-                operation=operation,
-                status=response.status_code,
-                body=response.text,
+            raise self._protocol_error(
+                f"expected 201 Created, got {response.status_code}", operation, response=response
             )
         return self._incident(self._result(response, operation), operation)
 
@@ -197,17 +192,6 @@ class ServiceNowClient(HttpClient):
             opened_at=opened_at,
             updated_at=updated_at,
             url=self.incident_url(sys_id),
-        )
-
-    def _protocol_error(
-        self, message: str, operation: str, *, response: requests.Response | None = None
-    ) -> SystemProtocolError:
-        return SystemProtocolError(
-            message,
-            system=self.system,
-            operation=operation,
-            status=response.status_code if response is not None else None,
-            body=response.text if response is not None else None,
         )
 
 

@@ -153,13 +153,7 @@ class SlackClient(HttpClient):
         )
         answer = self._json(response, operation)
         if not isinstance(answer, dict) or answer.get("ok") is not True:
-            raise SystemProtocolError(
-                "answer is not a Slack success envelope",
-                system=self.system,
-                operation=operation,
-                status=response.status_code,
-                body=response.text,
-            )
+            raise self._protocol_error("answer is not a Slack success envelope", operation, response=response)
         metadata = answer.get("response_metadata")
         warnings = (metadata.get("warnings") if isinstance(metadata, dict) else None) or answer.get("warning")
         if warnings:
