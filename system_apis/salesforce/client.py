@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import requests
@@ -17,11 +17,9 @@ from django.core.cache import cache as default_cache
 from django.core.cache.backends.base import BaseCache
 
 from kernel.cache import cache_guarded
-from kernel.retry import parse_retry_after
 
-from ..errors import SystemAPIError, SystemAuthError, SystemBadRequest, SystemRateLimited
-from ..http import HttpClient, Timeout
-from ..quota import quota_hold
+from ..errors import SystemAuthError, SystemBadRequest, SystemRateLimited
+from ..http import HttpAnswer, HttpClient, Reading, Timeout, read_status
 from .types import Contact
 
 # `api-usage=N/M`, possibly beside `per-app-api-usage=...` which must not be mistaken for it.
@@ -43,6 +41,42 @@ def parse_api_usage(value: str | None) -> tuple[int, int] | None:
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
+def read_answer(answer: HttpAnswer) -> Reading:
+    """What a REST API answer means, and how much of the org's API quota it says is used: past
+    SALESFORCE_API_USAGE_CEILING, the org (shared with other integrations) is held even on a success."""
+    reading = Reading() if answer.status < 400 else _read_error(answer)
+    usage = parse_api_usage(answer.headers.get("Sforce-Limit-Info"))
+    if usage is None:
+        return reading
+    used, limit = usage
+    if limit and used / limit >= settings.SALESFORCE_API_USAGE_CEILING:
+        reading = replace(reading, hold=f"the org's API quota is {used}/{limit} used", hold_seconds=None)
+    return replace(reading, usage=usage)
+
+
+def read_token_answer(answer: HttpAnswer) -> Reading:
+    """The token endpoint's answer: a refusal that is not a rate limit means our client credentials."""
+    reading = read_answer(answer)
+    if answer.status in (400, 401, 403) and reading.error is not SystemRateLimited:
+        return replace(reading, error=SystemAuthError)
+    return reading
+
+
+def _read_error(answer: HttpAnswer) -> Reading:
+    """An error list `[{"message", "errorCode"}]` of the REST API, or the token endpoint's OAuth error."""
+    body, message, code = answer.body, None, None
+    if isinstance(body, list) and body and isinstance(body[0], dict):
+        code = str(body[0]["errorCode"]) if body[0].get("errorCode") else None
+        message = str(body[0].get("message") or code or f"HTTP {answer.status}")
+    elif isinstance(body, dict) and body.get("error"):
+        code = str(body["error"])
+        message = str(body.get("error_description") or code)
+    # The REST API says REQUEST_LIMIT_EXCEEDED (with 403), the token endpoint rate_limit_exceeded (with 400).
+    if message and code in ("REQUEST_LIMIT_EXCEEDED", "rate_limit_exceeded"):
+        return Reading.failed(SystemRateLimited, message, code=code, retry_after=answer.retry_after)
+    return read_status(answer, message, code)
+
+
 @dataclass(frozen=True)
 class AccessGrant:
     """A token from the token endpoint and the instance it is valid on."""
@@ -53,6 +87,7 @@ class AccessGrant:
 
 class SalesforceClient(HttpClient):
     system = "salesforce"
+    read_answer = staticmethod(read_answer)
 
     TOKEN_PATH = "/services/oauth2/token"  # noqa: S105 - a path, not a secret
     QUERY_PATH = "/services/data/{version}/query"
@@ -83,9 +118,13 @@ class SalesforceClient(HttpClient):
         self._client_secret = client_secret
         self.api_version = api_version
         self.cache = cache if cache is not None else default_cache
-        self.last_api_usage: tuple[int, int] | None = None
         digest = hashlib.sha256(f"{self.base_url}\n{client_id}".encode()).hexdigest()[:32]
         self.token_cache_key = f"system_apis:salesforce:token:{digest}"
+
+    @property
+    def last_api_usage(self) -> tuple[int, int] | None:
+        """The org's API usage (used, limit) as the last answer stated it."""
+        return self.last_reading.usage if self.last_reading else None
 
     @classmethod
     def from_settings(cls) -> SalesforceClient:
@@ -190,6 +229,7 @@ class SalesforceClient(HttpClient):
             "POST",
             self.TOKEN_PATH,
             operation=operation,
+            read=read_token_answer,
             data={
                 "grant_type": "client_credentials",
                 "client_id": self.client_id,
@@ -229,52 +269,6 @@ class SalesforceClient(HttpClient):
     def _cache_call(self, method: str, *args: Any) -> Any:
         # A cache outage costs a token request per call, not the lookup itself.
         return cache_guarded(lambda: getattr(self.cache, method)(*args), default=None, what="salesforce token cache")
-
-    # --- errors --------------------------------------------------------------------------------
-
-    def error_details(self, response: requests.Response) -> tuple[str, str | None]:
-        try:
-            body = response.json()
-        except ValueError:
-            return super().error_details(response)
-        if isinstance(body, list) and body and isinstance(body[0], dict):
-            code = body[0].get("errorCode")
-            message = body[0].get("message") or code or f"HTTP {response.status_code}"
-            return (str(message), str(code) if code else None)
-        if isinstance(body, dict) and body.get("error"):
-            return (str(body.get("error_description") or body["error"]), str(body["error"]))
-        return super().error_details(response)
-
-    def classify_error(self, response: requests.Response, operation: str) -> SystemAPIError | None:
-        # Every answer passes here, errors included, and usage matters most when a limit is near.
-        usage = parse_api_usage(response.headers.get("Sforce-Limit-Info"))
-        if usage is not None:
-            self.last_api_usage = usage
-            used, limit = usage
-            if limit and used / limit >= settings.SALESFORCE_API_USAGE_CEILING:
-                quota_hold(
-                    self.system,
-                    seconds=settings.QUOTA_HOLD_SECONDS,
-                    reason=f"the org's API quota is {used}/{limit} used",
-                )
-        status = response.status_code
-        if status < 400:
-            return None
-        message, code = self.error_details(response)
-        common: dict[str, Any] = {
-            "system": self.system,
-            "operation": operation,
-            "status": status,
-            "vendor_code": code,
-            "body": response.text,
-        }
-        # The REST API says REQUEST_LIMIT_EXCEEDED (with 403), the token endpoint rate_limit_exceeded (with 400).
-        if status == 429 or code in ("REQUEST_LIMIT_EXCEEDED", "rate_limit_exceeded"):
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            return SystemRateLimited(message, retry_after=retry_after, **common)
-        if operation == self.TOKEN_OPERATION and status in (400, 401, 403):
-            return SystemAuthError(message, **common)
-        return super().classify_error(response, operation)
 
 
 def _text(value: Any) -> str | None:

@@ -15,14 +15,25 @@ import requests
 from django.conf import settings
 
 from ..errors import SystemBadRequest
-from ..http import HttpClient, Timeout
+from ..http import HttpAnswer, HttpClient, Reading, Timeout, read_status
 from .types import Impact, Incident, IncidentState, IncidentUpdate, NewIncident, Urgency, priority_for
 
 DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
+def read_answer(answer: HttpAnswer) -> Reading:
+    """What the Table API's answer means; its errors say `{"error": {"message", "detail"}}`."""
+    body = answer.body if answer.status >= 400 else None
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict) or not error.get("message"):
+        return read_status(answer)
+    message, detail = str(error["message"]), error.get("detail")
+    return read_status(answer, f"{message}: {detail}" if detail else message)
+
+
 class ServiceNowClient(HttpClient):
     system = "servicenow"
+    read_answer = staticmethod(read_answer)
 
     INCIDENTS_PATH = "api/now/table/incident"
     INCIDENT_PATH = "api/now/table/incident/{sys_id}"
@@ -134,16 +145,6 @@ class ServiceNowClient(HttpClient):
         return self.url(self.RECORD_PAGE_PATH.format(sys_id=sys_id))
 
     # --- the vendor's answers --------------------------------------------------------------
-
-    def error_details(self, response: requests.Response) -> tuple[str, str | None]:
-        try:
-            error = response.json().get("error")
-        except (ValueError, AttributeError):
-            error = None
-        if not isinstance(error, dict) or not error.get("message"):
-            return super().error_details(response)
-        message, detail = str(error["message"]), error.get("detail")
-        return (f"{message}: {detail}" if detail else message, None)
 
     def _check_correlation_id(self, correlation_id: str, operation: str) -> None:
         # `^` joins encoded-query terms, and an empty value would match every incident without one.

@@ -10,8 +10,6 @@ from typing import Any
 import requests
 from django.conf import settings
 
-from kernel.retry import parse_retry_after
-
 from ..errors import (
     SystemAPIError,
     SystemAuthError,
@@ -22,7 +20,7 @@ from ..errors import (
     SystemRateLimited,
     SystemUnavailable,
 )
-from ..http import HttpClient, Timeout
+from ..http import HttpAnswer, HttpClient, Reading, Timeout, read_status
 from .blocks import fallback_text, notice_blocks
 from .pacing import channel_slot_wait
 from .types import Notice, PostedMessage
@@ -62,10 +60,28 @@ ERROR_KINDS: dict[str, type[SystemAPIError]] = {
 }
 
 
+def read_answer(answer: HttpAnswer) -> Reading:
+    """What Slack's answer means: its `{"ok": false, "error": "<code>"}` decides, even with HTTP 200."""
+    envelope = answer.body if isinstance(answer.body, dict) else {}
+    refused = envelope.get("ok") is False
+    code = str(envelope["error"]) if envelope.get("error") else None
+    if code is None:
+        if refused and answer.status < 400:
+            return Reading.failed(SystemProtocolError, "Slack answered ok: false without an error code")
+        return read_status(answer)
+    needed = envelope.get("needed")
+    message = f"Slack refused the call: {code}" + (f" (needs {needed})" if needed else "")
+    kind = ERROR_KINDS.get(code)
+    if answer.status == 429 or not refused or (kind is None and answer.status >= 400):
+        return read_status(answer, message, code)
+    return Reading.failed(kind or SystemBadRequest, message, code=code, retry_after=answer.retry_after)
+
+
 class SlackClient(HttpClient):
     """Slack Web API with a bot token. `base_url` is the Web API base ending in `/api/`."""
 
     system = "slack"
+    read_answer = staticmethod(read_answer)
     POST_MESSAGE = "chat.postMessage"
 
     def __init__(
@@ -110,7 +126,7 @@ class SlackClient(HttpClient):
         if notice.thread_ts:
             payload["thread_ts"] = notice.thread_ts
         self._wait_for_slot(payload["channel"], operation)
-        answer = self._call(self.POST_MESSAGE, payload, operation=operation)
+        answer = self._web_api(self.POST_MESSAGE, payload, operation=operation)
         channel_id, ts = answer.get("channel"), answer.get("ts")
         if not isinstance(channel_id, str) or not isinstance(ts, str) or not channel_id or not ts:
             raise SystemProtocolError(
@@ -140,7 +156,7 @@ class SlackClient(HttpClient):
             time.sleep(wait)
             waited += wait
 
-    def _call(self, method: str, payload: dict[str, Any], *, operation: str) -> dict[str, Any]:
+    def _web_api(self, method: str, payload: dict[str, Any], *, operation: str) -> dict[str, Any]:
         response = self._request(
             "POST",
             method,
@@ -159,47 +175,3 @@ class SlackClient(HttpClient):
         if warnings:
             logger.warning("slack %s answered with warnings: %s", operation, warnings)
         return answer
-
-    def error_details(self, response: requests.Response) -> tuple[str, str | None]:
-        answer = _envelope(response)
-        if answer is None or not answer.get("error"):
-            return super().error_details(response)
-        code = str(answer["error"])
-        needed = answer.get("needed")
-        return (f"Slack refused the call: {code}" + (f" (needs {needed})" if needed else ""), code)
-
-    def classify_error(self, response: requests.Response, operation: str) -> SystemAPIError | None:
-        status = response.status_code
-        if status == 429:
-            return super().classify_error(response, operation)
-        answer = _envelope(response)
-        if answer is None or answer.get("ok") is not False:
-            return super().classify_error(response, operation)
-        message, code = self.error_details(response)
-        kind = ERROR_KINDS.get(code or "")
-        if kind is None:
-            if status >= 400:
-                return super().classify_error(response, operation)
-            kind = SystemBadRequest if code else SystemProtocolError
-        if code is None:
-            message = "Slack answered ok: false without an error code"
-        common: dict[str, Any] = {
-            "system": self.system,
-            "operation": operation,
-            "status": status,
-            "vendor_code": code,
-            "body": response.text,
-        }
-        if kind is SystemRateLimited:
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            return SystemRateLimited(message, retry_after=retry_after, **common)
-        return kind(message, **common)
-
-
-def _envelope(response: requests.Response) -> dict[str, Any] | None:
-    """Slack's `{"ok": ..., "error": ...}` answer, or None when the body is not one."""
-    try:
-        answer = response.json()
-    except ValueError:
-        return None
-    return answer if isinstance(answer, dict) else None
