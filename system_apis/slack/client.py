@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from typing import Any
 
 import requests
@@ -93,15 +92,12 @@ class SlackClient(HttpClient):
         timeout: Timeout,
         session: requests.Session | None = None,
         posts_per_second: int | None = None,
-        max_pace_wait: float = 0.0,
     ) -> None:
-        """`posts_per_second`: pace posts per channel at that rate (None: no pacing); a post whose slot is
-        at most `max_pace_wait` seconds away waits for it, a later one raises SystemPaced."""
+        """`posts_per_second`: pace posts per channel at that rate (None: no pacing)."""
         super().__init__(base_url=base_url, timeout=timeout, session=session)
         self.token = token
         self.default_channel = default_channel
         self.posts_per_second = posts_per_second
-        self.max_pace_wait = max_pace_wait
 
     @classmethod
     def from_settings(cls, *, session: requests.Session | None = None) -> SlackClient:
@@ -112,7 +108,6 @@ class SlackClient(HttpClient):
             timeout=settings.SLACK_TIMEOUT,
             session=session,
             posts_per_second=settings.SLACK_POSTS_PER_SECOND or None,
-            max_pace_wait=settings.SLACK_PACE_MAX_WAIT,
         )
 
     def post_notice(self, notice: Notice, channel: str | None = None) -> PostedMessage:
@@ -125,7 +120,7 @@ class SlackClient(HttpClient):
         }
         if notice.thread_ts:
             payload["thread_ts"] = notice.thread_ts
-        self._wait_for_slot(payload["channel"], operation)
+        self._take_slot(payload["channel"], operation)
         answer = self._web_api(self.POST_MESSAGE, payload, operation=operation)
         channel_id, ts = answer.get("channel"), answer.get("ts")
         if not isinstance(channel_id, str) or not isinstance(ts, str) or not channel_id or not ts:
@@ -139,22 +134,19 @@ class SlackClient(HttpClient):
             )
         return PostedMessage(channel=channel_id, ts=ts)
 
-    def _wait_for_slot(self, channel: str, operation: str) -> None:
-        """Post only in a second of the channel this post counted itself into first: after a wait, it counts
-        again in the new second (another post may have taken it)."""
+    def _take_slot(self, channel: str, operation: str) -> None:
+        """Post only in a second of the channel this post counted itself into; when that is a later second, the
+        post is held back, unsent, with the wait (a worker thread never sleeps for it)."""
         if not self.posts_per_second:
             return
-        waited = 0.0
-        while (wait := channel_slot_wait(channel, per_second=self.posts_per_second)) > 0:
-            if waited + wait > self.max_pace_wait:
-                raise SystemPaced(
-                    f"{channel} takes {self.posts_per_second} message(s) a second; its next slot is in {wait:.1f} s",
-                    system=self.system,
-                    operation=operation,
-                    retry_after=wait,
-                )
-            time.sleep(wait)
-            waited += wait
+        wait = channel_slot_wait(channel, per_second=self.posts_per_second)
+        if wait > 0:
+            raise SystemPaced(
+                f"{channel} takes {self.posts_per_second} message(s) a second; its next slot is in {wait:.1f} s",
+                system=self.system,
+                operation=operation,
+                retry_after=wait,
+            )
 
     def _web_api(self, method: str, payload: dict[str, Any], *, operation: str) -> dict[str, Any]:
         response = self._request(
