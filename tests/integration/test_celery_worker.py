@@ -114,8 +114,8 @@ def test_the_worker_posts_the_slack_message_only_after_the_commit(worker):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_correlation_id_and_trace_context_cross_the_hop_to_the_worker(worker, tmp_path):
-    from process_apis.models import TracedCall
     from kernel import tracing
+    from process_apis.models import TracedCall
 
     request = stored_report(
         reference="IH-TRACEH0P01",

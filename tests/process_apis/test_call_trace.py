@@ -243,8 +243,8 @@ def test_a_flow_is_stored_whole_when_its_own_root_ends_not_when_another_flow_of_
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
-    from process_apis.tracing.recorder import CallTraceRecorder
     from kernel import tracing
+    from process_apis.tracing.recorder import CallTraceRecorder
 
     provider = TracerProvider()
     provider.add_span_processor(CallTraceRecorder())
