@@ -89,38 +89,27 @@ class SystemClient:
 
     def _call(self, operation: str, send: Callable[[Timeout], Answered[T]], *, timeout: Timeout, **log: str) -> T:
         """`send(timeout)` through the pipeline; `log` goes into the call's log event."""
+        where = {"system": self.system, "operation": operation}
         with tracing.traced("system", self.system, operation, kind=SpanKind.CLIENT, system=self.system):
             # Outside the circuit: a used-up budget is ours, not a sign of trouble in the system.
             left = time_left()
             if left is not None and left < 0.05:
-                raise SystemTimeout(
-                    "the time allowed for this request's downstream calls is used up",
-                    request_sent=False,
-                    system=self.system,
-                    operation=operation,
-                )
+                used_up = "the time allowed for this request's downstream calls is used up"
+                raise SystemTimeout(used_up, request_sent=False, **where)
             if left is not None:
                 timeout = (min(timeout[0], left), min(timeout[1], left))
-            self._refuse_while_held(operation)
-            return self.circuit.guard(lambda: self._attempt(operation, send, timeout, log), operation=operation)
-
-    def _refuse_while_held(self, operation: str) -> None:
-        if (hold := quota_hold_of(self.system)) is None:
-            return
-        wait = hold.seconds_left()
-        self._log(operation, "quota-hold", time.monotonic(), {})
-        # Not sent at all: held back by us, as pacing holds a post back, not an attempt the system refused.
-        raise SystemPaced(
-            f"not called: {self.system} is on hold for {wait:.0f} s more ({hold.reason})",
-            system=self.system,
-            operation=operation,
-            retry_after=wait,
-        )
+            if (hold := quota_hold_of(self.system)) is not None:
+                wait = hold.seconds_left()
+                self._log(operation, "quota-hold", time.monotonic(), {})
+                # Not sent at all: held back by us, as pacing holds a post back, not an attempt the system refused.
+                message = f"not called: {self.system} is on hold for {wait:.0f} s more ({hold.reason})"
+                raise SystemPaced(message, retry_after=wait, **where)
+            return self.circuit.guard(lambda: self._attempt(where, send, timeout, log), operation=operation)
 
     def _attempt(
-        self, operation: str, send: Callable[[Timeout], Answered[T]], timeout: Timeout, log: dict[str, str]
+        self, where: dict[str, str], send: Callable[[Timeout], Answered[T]], timeout: Timeout, log: dict[str, str]
     ) -> T:
-        started, where = time.monotonic(), {"system": self.system, "operation": operation}
+        started, operation = time.monotonic(), where["operation"]
         try:
             answered = send(timeout)
         except TransportError as failed:

@@ -176,20 +176,18 @@ class SalesforceClient(HttpClient):
         raise self._protocol_error(f"query still not done after {self.MAX_PAGES} batches", operation)
 
     def _get(self, path: str, operation: str, *, params: dict[str, str] | None) -> dict[str, Any]:
-        grant = self._grant()
-        try:
-            response = self._send(grant, path, operation, params)
-        except SystemAuthError as exc:
-            if exc.status != 401:
-                raise
-            self._forget(grant)
+        for retry in (True, False):
             grant = self._grant()
             try:
                 response = self._send(grant, path, operation, params)
-            except SystemAuthError as again:
-                if again.status == 401:
-                    self._forget(grant)
-                raise
+                break
+            except SystemAuthError as exc:
+                if exc.status != 401:
+                    raise
+                # A refused token is dropped: one new token and one retry, no more.
+                self._forget(grant)
+                if not retry:
+                    raise
         body = self._json(response, operation)
         if not isinstance(body, dict):
             raise self._protocol_error("query answer is not an object", operation)

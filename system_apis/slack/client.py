@@ -68,8 +68,7 @@ def read_answer(answer: HttpAnswer) -> Reading:
         if refused and answer.status < 400:
             return Reading.failed(SystemProtocolError, "Slack answered ok: false without an error code")
         return read_status(answer)
-    needed = envelope.get("needed")
-    message = f"Slack refused the call: {code}" + (f" (needs {needed})" if needed else "")
+    message = f"Slack refused the call: {code}" + (f" (needs {envelope['needed']})" if envelope.get("needed") else "")
     kind = ERROR_KINDS.get(code)
     if answer.status == 429 or not refused or (kind is None and answer.status >= 400):
         return read_status(answer, message, code)
@@ -135,8 +134,7 @@ class SlackClient(HttpClient):
         return PostedMessage(channel=channel_id, ts=ts)
 
     def _take_slot(self, channel: str, operation: str) -> None:
-        """Post only in a second of the channel this post counted itself into; when that is a later second, the
-        post is held back, unsent, with the wait (a worker thread never sleeps for it)."""
+        """Post only in the channel's second this post counted itself into; a later one holds it back, unsent."""
         if not self.posts_per_second:
             return
         wait = channel_slot_wait(channel, per_second=self.posts_per_second)
