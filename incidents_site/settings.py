@@ -321,9 +321,8 @@ SLACK_API_URL = env("SLACK_API_URL", default=f"{SANDBOX_URL}/slack/api/")
 SLACK_BOT_TOKEN = env("SLACK_BOT_TOKEN", default=SANDBOX_SLACK_BOT_TOKEN)
 SLACK_CHANNEL = env("SLACK_CHANNEL", default="#incidents")
 # Slack takes about one message per second per channel: posts are paced to it (0: no pacing). A post whose
-# slot is at most SLACK_PACE_MAX_WAIT seconds away waits for it; a later one is rescheduled for its slot.
+# slot is in a later second is rescheduled for it, not waited for in the worker.
 SLACK_POSTS_PER_SECOND = env.int("SLACK_POSTS_PER_SECOND", default=1)
-SLACK_PACE_MAX_WAIT = env.float("SLACK_PACE_MAX_WAIT", default=1.0)
 SLACK_TIMEOUT = (
     env.float("SLACK_CONNECT_TIMEOUT", default=3.05),
     env.float("SLACK_READ_TIMEOUT", default=5.0),

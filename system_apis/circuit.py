@@ -3,7 +3,7 @@
 One circuit per system (servicenow, salesforce, slack, legacy_db): every connector of that system, in
 every web and worker process, counts its outages in the same cache keys. After
 `CIRCUIT_BREAKER_FAIL_MAX` consecutive outages (timeouts, unreachable, 5xx, answers the connector's
-`classify_error` finds unreadable) the circuit opens and calls fail fast with `SystemUnavailable` for
+reader finds unreadable) the circuit opens and calls fail fast with `SystemUnavailable` for
 `CIRCUIT_BREAKER_RESET_TIMEOUT` seconds; then it is half-open: the next call is a trial that closes it
 again or reopens it. An answer such as 404, 400, 401 or 429 proves the system is up: it counts as a
 success.

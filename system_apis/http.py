@@ -1,50 +1,81 @@
-"""The one HTTP client every connector builds on.
+"""The HTTP transport of the connectors, and how an HTTP answer is read.
 
 A pooled `requests.Session` per system and thread (connections kept alive between calls, nothing else
-kept on it: credentials go with each request), `(connect, read)` timeouts on every call, and every transport
-failure or error status turned into a typed `SystemAPIError` raised `from` its cause. Connectors
-override `error_details()` to read their vendor's error body and `classify_error()` for quirks.
+kept on it: credentials go with each request) and `(connect, read)` timeouts on every call; a transport
+failure becomes a typed error raised `from` its cause. Each call goes through the pipeline
+(`system_apis.pipeline`); a connector supplies `read_answer`, a pure function of the answer.
 """
 
 from __future__ import annotations
 
 import http.cookiejar
-import logging
+import json
 import threading
-import time
-from functools import cached_property
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cached_property, partial
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from django.conf import settings
-from opentelemetry.trace import SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from kernel import tracing
-from kernel.budget import time_left
 from kernel.retry import parse_retry_after
 
-from .circuit import SystemCircuit
 from .errors import (
     SystemAPIError,
     SystemAuthError,
     SystemBadRequest,
     SystemNotFound,
-    SystemPaced,
     SystemProtocolError,
     SystemRateLimited,
     SystemTimeout,
     SystemUnavailable,
 )
-from .quota import quota_hold, quota_hold_of
+from .pipeline import Answered, Reading, SystemClient, Timeout, TransportError
 
 _outbound_trace_context = TraceContextTextMapPropagator()
-logger = logging.getLogger("system_apis.http")
-
-Timeout = tuple[float, float]
-
 _pools = threading.local()
+STATUS_KINDS: dict[int, type[SystemAPIError]] = {
+    429: SystemRateLimited,
+    401: SystemAuthError,
+    403: SystemAuthError,
+    404: SystemNotFound,
+}
+
+
+@dataclass(frozen=True)
+class HttpAnswer:
+    """What a system answered, as a vendor's reader sees it."""
+
+    status: int
+    reason: str
+    headers: Mapping[str, str]
+    content: bytes
+    # Retry-After in seconds, when the system said it.
+    retry_after: float | None
+
+    @cached_property
+    def body(self) -> Any:
+        """The body as JSON, None when it is not JSON; parsed only for a reader that looks."""
+        try:
+            return json.loads(self.content)
+        except ValueError:
+            return None
+
+
+# A vendor's reading of its answers: a pure function.
+Reader = Callable[[HttpAnswer], Reading]
+
+
+def read_status(answer: HttpAnswer, message: str | None = None, code: str | None = None) -> Reading:
+    """What the HTTP status means; `message` and `code` are the vendor's own words, when its body has them."""
+    status = answer.status
+    if status < 400:
+        return Reading()
+    message = message or answer.reason or f"HTTP {status}"
+    kind = STATUS_KINDS.get(status) or (SystemUnavailable if status >= 500 else SystemBadRequest)
+    return Reading.failed(kind, message, code=code, retry_after=answer.retry_after)
 
 
 def pooled_session(system: str) -> requests.Session:
@@ -59,11 +90,11 @@ def pooled_session(system: str) -> requests.Session:
     return sessions[system]
 
 
-class HttpClient:
-    """Base of the connectors. Subclasses set `system` and build paths on `base_url`; `auth` and `headers`
-    go with every request."""
+class HttpClient(SystemClient):
+    """Base of the HTTP connectors. Subclasses set `system`, build paths on `base_url` and name their
+    `read_answer`; `auth` and `headers` go with every request."""
 
-    system: str = "system"
+    read_answer: Reader = staticmethod(read_status)
 
     def __init__(self, *, base_url: str, timeout: Timeout, session: requests.Session | None = None) -> None:
         self.base_url = base_url.rstrip("/") + "/"
@@ -71,142 +102,69 @@ class HttpClient:
         self.session = session or pooled_session(self.system)
         self.auth: tuple[str, str] | None = None
         self.headers: dict[str, str] = {}
+        self.last_reading: Reading | None = None
 
     def url(self, path: str) -> str:
         if path.startswith(("http://", "https://")):
             return path
         return self.base_url + path.lstrip("/")
 
-    @cached_property
-    def circuit(self) -> SystemCircuit:
-        """The breaker of this system's circuit, shared with every client of it in every process."""
-        return SystemCircuit(self.system)
-
-    def _request(self, method: str, path: str, *, operation: str, **kwargs: Any) -> requests.Response:
+    def _request(
+        self, method: str, path: str, *, operation: str, read: Reader | None = None, **kwargs: Any
+    ) -> requests.Response:
+        """One call; `read` reads its answer instead of the client's `read_answer`."""
         url = self.url(path)
-        with tracing.traced("system", self.system, operation, kind=SpanKind.CLIENT, system=self.system):
-            # Outside the circuit: a used-up deadline is ours, not a sign of trouble in the system.
-            timeout = self._timeout_within_deadline(operation)
-            self._respect_quota_hold(operation)
-            return self.circuit.guard(
-                lambda: self._round_trip(method, url, operation, timeout, kwargs), operation=operation
-            )
+        send = partial(self._round_trip, method, url, read or self.read_answer, kwargs)
+        # The URL's path only: query strings (SOQL with an email), headers (Authorization) and bodies
+        # (customer text) stay out of logs.
+        return self._call(operation, send, timeout=self.timeout, http_method=method, url_path=urlsplit(url).path)
 
     def _round_trip(
-        self, method: str, url: str, operation: str, timeout: Timeout, kwargs: dict[str, Any]
-    ) -> requests.Response:
+        self, method: str, url: str, read: Reader, kwargs: dict[str, Any], timeout: Timeout
+    ) -> Answered[requests.Response]:
         # The W3C trace context goes with every call, so a system that traces can join the trace; the
         # flow's baggage (the caller's correlation id) stays with us.
         headers = {**self.headers, **(kwargs.get("headers") or {})}
         _outbound_trace_context.inject(headers)
-        request = {"auth": self.auth, **kwargs, "headers": headers}
-        started = time.monotonic()
         try:
-            response = self.session.request(method, url, timeout=timeout, **request)
-        except requests.ConnectTimeout as exc:
-            self._log(method, url, operation, "connect-timeout", started)
-            raise SystemTimeout(
-                f"no connection within {round(timeout[0], 2)} s",
-                request_sent=False,
-                system=self.system,
-                operation=operation,
-            ) from exc
-        except requests.Timeout as exc:
-            self._log(method, url, operation, "read-timeout", started)
-            raise SystemTimeout(
-                f"no answer within {round(timeout[1], 2)} s", system=self.system, operation=operation
-            ) from exc
-        except requests.RequestException as exc:
-            self._log(method, url, operation, "unreachable", started)
-            raise SystemUnavailable(
-                f"cannot reach {self.system}: {type(exc).__name__}", system=self.system, operation=operation
-            ) from exc
-        self._log(method, url, operation, response.status_code, started)
-        error = self.classify_error(response, operation)
-        if isinstance(error, SystemRateLimited):
-            quota_hold(self.system, seconds=error.retry_after or settings.QUOTA_HOLD_SECONDS, reason=str(error))
-        if error is not None:
-            raise error
-        return response
-
-    def _respect_quota_hold(self, operation: str) -> None:
-        hold = quota_hold_of(self.system)
-        if hold is None:
-            return
-        wait = hold.seconds_left()
-        tracing.log_call(
-            logger, system=self.system, operation=operation, outcome="quota-hold", started=time.monotonic()
-        )
-        # Not sent at all: held back by us, as pacing holds a post back, not an attempt the system refused.
-        raise SystemPaced(
-            f"not called: {self.system} is on hold for {wait:.0f} s more ({hold.reason})",
-            system=self.system,
-            operation=operation,
-            retry_after=wait,
-        )
-
-    def _timeout_within_deadline(self, operation: str) -> Timeout:
-        left = time_left()
-        if left is None:
-            return self.timeout
-        if left < 0.05:
-            raise SystemTimeout(
-                "the time allowed for this request's downstream calls is used up",
-                request_sent=False,
-                system=self.system,
-                operation=operation,
+            response = self.session.request(
+                method, url, timeout=timeout, **{"auth": self.auth, **kwargs, "headers": headers}
             )
-        return (min(self.timeout[0], left), min(self.timeout[1], left))
+        except requests.ConnectTimeout as exc:
+            message = f"no connection within {round(timeout[0], 2)} s"
+            raise TransportError("connect-timeout", SystemTimeout, message, request_sent=False) from exc
+        except requests.Timeout as exc:
+            raise TransportError("read-timeout", SystemTimeout, f"no answer within {round(timeout[1], 2)} s") from exc
+        except requests.RequestException as exc:
+            message = f"cannot reach {self.system}: {type(exc).__name__}"
+            raise TransportError("unreachable", SystemUnavailable, message) from exc
+        reading = read(
+            HttpAnswer(
+                status=response.status_code,
+                reason=response.reason or "",
+                headers=response.headers,
+                content=response.content,
+                retry_after=parse_retry_after(response.headers.get("Retry-After")),
+            )
+        )
+        self.last_reading = reading
+        body = response.text if reading.error else None
+        return Answered(response, response.status_code, reading, status=response.status_code, body=body)
 
     def _json(self, response: requests.Response, operation: str) -> Any:
         try:
             return response.json()
         except ValueError as exc:
-            raise SystemProtocolError(
-                "answer is not JSON",
-                system=self.system,
-                operation=operation,
-                status=response.status_code,
-                body=response.text,
-            ) from exc
+            raise self._protocol_error("answer is not JSON", operation, response=response) from exc
 
-    def error_details(self, response: requests.Response) -> tuple[str, str | None]:
-        """The vendor's (message, error code) from an error answer; overridden per vendor."""
-        return (response.reason or f"HTTP {response.status_code}", None)
-
-    def classify_error(self, response: requests.Response, operation: str) -> SystemAPIError | None:
-        """The typed error an answer means, or None when it is a success."""
-        status = response.status_code
-        if status < 400:
-            return None
-        message, code = self.error_details(response)
-        common = {
-            "system": self.system,
-            "operation": operation,
-            "status": status,
-            "vendor_code": code,
-            "body": response.text,
-        }
-        retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        if status == 429:
-            return SystemRateLimited(message, retry_after=retry_after, **common)
-        if status in (401, 403):
-            return SystemAuthError(message, **common)
-        if status == 404:
-            return SystemNotFound(message, **common)
-        if status >= 500:
-            return SystemUnavailable(message, retry_after=retry_after, **common)
-        return SystemBadRequest(message, **common)
-
-    def _log(self, method: str, url: str, operation: str, outcome: str | int, started: float) -> None:
-        # The URL's path only: query strings (SOQL with an email), headers (Authorization) and bodies
-        # (customer text) stay out of logs.
-        tracing.log_call(
-            logger,
+    def _protocol_error(
+        self, message: str, operation: str, *, response: requests.Response | None = None
+    ) -> SystemProtocolError:
+        """An answer we cannot use, with its status and body when it is the whole answer's fault."""
+        return SystemProtocolError(
+            message,
             system=self.system,
             operation=operation,
-            outcome=outcome,
-            started=started,
-            http_method=method,
-            url_path=urlsplit(url).path,
+            status=response.status_code if response is not None else None,
+            body=response.text if response is not None else None,
         )

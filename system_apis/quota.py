@@ -1,9 +1,9 @@
 """A system's own word that we must wait, kept in the shared cache so that every process waits.
 
 When a system answers 429 (with Retry-After), Salesforce says REQUEST_LIMIT_EXCEEDED, or its
-`Sforce-Limit-Info` shows the org's API quota nearly used up, the connector puts the system on hold:
-until then every call to it, in every web and worker process, is refused here with SystemRateLimited
-(and the same retry_after) instead of spending more of the quota. A cache that cannot be read holds
+`Sforce-Limit-Info` shows the org's API quota nearly used up, the pipeline puts the system on hold:
+until then every call to it, in every web and worker process, is refused unsent with SystemPaced
+(and the wait left) instead of spending more of the quota. A cache that cannot be read holds
 nothing: the system's own answer is the fallback.
 """
 
@@ -36,8 +36,8 @@ def _key(system: str) -> str:
 def quota_hold(system: str, *, seconds: float, reason: str) -> None:
     """Hold calls to `system` for `seconds` (a later hold already set is kept)."""
     until = time.time() + seconds
-    current = cache_guarded(lambda: cache.get(_key(system)), default=None, what=f"quota hold of {system}")
-    if isinstance(current, QuotaHold) and current.until >= until:
+    current = quota_hold_of(system)
+    if current is not None and current.until >= until:
         return
     hold = QuotaHold(until=until, reason=reason)
     kept = cache_guarded(

@@ -3,32 +3,23 @@
 from __future__ import annotations
 
 import logging
-import time
 from datetime import date, datetime
-from functools import cached_property
 from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, connections, transaction
-from opentelemetry.trace import SpanKind
 
-from kernel import tracing
-from kernel.budget import time_left
-from kernel.tracing import log_call
-from system_apis.circuit import SystemCircuit
-from system_apis.errors import SystemNotFound, SystemTimeout, SystemUnavailable
-
+from ..errors import SystemNotFound, SystemUnavailable
+from ..pipeline import Answered, SystemClient, TransportError
 from .router import LEGACY_ALIAS
 from .types import AccountStatus, LegacyCustomer
 
-logger = logging.getLogger("system_apis.legacy_db")
-
-SYSTEM = "legacy_db"
 COLUMNS = "CUST_NO, FIRST_NM, LAST_NM, EMAIL_ADDR, PHONE_NO, ACCT_STAT, OPEN_DT"
 STATUS_ORDER = {AccountStatus.ACTIVE: 0, AccountStatus.INACTIVE: 1, AccountStatus.CLOSED: 2, AccountStatus.UNKNOWN: 3}
 
 
-class LegacyCustomerDatabase:
+class LegacyCustomerDatabase(SystemClient):
+    system = "legacy_db"
     FIND_BY_EMAIL = f"SELECT {COLUMNS} FROM CUST_MASTER WHERE UPPER(TRIM(EMAIL_ADDR)) = %s"  # noqa: S608
     GET_BY_NUMBER = f"SELECT {COLUMNS} FROM CUST_MASTER WHERE TRIM(CUST_NO) = %s"  # noqa: S608
 
@@ -50,34 +41,17 @@ class LegacyCustomerDatabase:
         rows = self._query("get_customer", self.GET_BY_NUMBER, [customer_number.strip()])
         if not rows:
             raise SystemNotFound(
-                f"no customer {customer_number!r} in CUST_MASTER", system=SYSTEM, operation="get_customer"
+                f"no customer {customer_number!r} in CUST_MASTER", system=self.system, operation="get_customer"
             )
         return to_customer(rows[0])
 
     def _query(self, operation: str, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
-        with tracing.traced("system", SYSTEM, operation, kind=SpanKind.CLIENT, system=SYSTEM):
-            started = time.monotonic()
-            left = time_left()
-            if left is not None and left < 0.05:
-                raise SystemTimeout(
-                    "the time allowed for this request's downstream calls is used up",
-                    request_sent=False,
-                    system=SYSTEM,
-                    operation=operation,
-                )
-            timeout = self.timeout if left is None else min(self.timeout, left)
-            return self.circuit.guard(
-                lambda: self._execute(operation, sql, params, timeout, started), operation=operation
-            )
+        # A query has one limit: the pipeline's (connect, read) pair carries it twice.
+        return self._call(
+            operation, lambda timeout: self._execute(sql, params, timeout[1]), timeout=(self.timeout, self.timeout)
+        )
 
-    @cached_property
-    def circuit(self) -> SystemCircuit:
-        """The breaker of the legacy database's circuit, shared with every process."""
-        return SystemCircuit(SYSTEM)
-
-    def _execute(
-        self, operation: str, sql: str, params: list[Any], timeout: float, started: float
-    ) -> list[tuple[Any, ...]]:
+    def _execute(self, sql: str, params: list[Any], timeout: float) -> Answered[list[tuple[Any, ...]]]:
         connection = connections[self.alias]
         try:
             # Its own (sub)transaction: a failed query must not poison a transaction the caller holds open.
@@ -87,19 +61,9 @@ class LegacyCustomerDatabase:
                 cursor.execute(sql, params)
                 rows = cursor.fetchall()
         except DatabaseError as exc:
-            log_call(
-                logger,
-                system=SYSTEM,
-                operation=operation,
-                outcome=type(exc).__name__,
-                started=started,
-                level=logging.WARNING,
-            )
-            raise SystemUnavailable(
-                f"legacy customer database failed: {exc}", system=SYSTEM, operation=operation
-            ) from exc
-        log_call(logger, system=SYSTEM, operation=operation, outcome="ok", started=started, rows=len(rows))
-        return rows
+            message = f"legacy customer database failed: {exc}"
+            raise TransportError(type(exc).__name__, SystemUnavailable, message, level=logging.WARNING) from exc
+        return Answered(rows, "ok", details={"rows": len(rows)})
 
 
 def to_customer(row: tuple[Any, ...]) -> LegacyCustomer:

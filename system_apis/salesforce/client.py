@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import requests
@@ -17,11 +17,9 @@ from django.core.cache import cache as default_cache
 from django.core.cache.backends.base import BaseCache
 
 from kernel.cache import cache_guarded
-from kernel.retry import parse_retry_after
 
-from ..errors import SystemAPIError, SystemAuthError, SystemBadRequest, SystemProtocolError, SystemRateLimited
-from ..http import HttpClient, Timeout
-from ..quota import quota_hold
+from ..errors import SystemAuthError, SystemBadRequest, SystemRateLimited
+from ..http import HttpAnswer, HttpClient, Reading, Timeout, read_status
 from .types import Contact
 
 # `api-usage=N/M`, possibly beside `per-app-api-usage=...` which must not be mistaken for it.
@@ -43,6 +41,42 @@ def parse_api_usage(value: str | None) -> tuple[int, int] | None:
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
+def read_answer(answer: HttpAnswer) -> Reading:
+    """What a REST API answer means, and how much of the org's API quota it says is used: past
+    SALESFORCE_API_USAGE_CEILING, the org (shared with other integrations) is held even on a success."""
+    reading = Reading() if answer.status < 400 else _read_error(answer)
+    usage = parse_api_usage(answer.headers.get("Sforce-Limit-Info"))
+    if usage is None:
+        return reading
+    used, limit = usage
+    if limit and used / limit >= settings.SALESFORCE_API_USAGE_CEILING:
+        reading = replace(reading, hold=f"the org's API quota is {used}/{limit} used", hold_seconds=None)
+    return replace(reading, usage=usage)
+
+
+def read_token_answer(answer: HttpAnswer) -> Reading:
+    """The token endpoint's answer: a refusal that is not a rate limit means our client credentials."""
+    reading = read_answer(answer)
+    if answer.status in (400, 401, 403) and reading.error is not SystemRateLimited:
+        return replace(reading, error=SystemAuthError)
+    return reading
+
+
+def _read_error(answer: HttpAnswer) -> Reading:
+    """An error list `[{"message", "errorCode"}]` of the REST API, or the token endpoint's OAuth error."""
+    body, message, code = answer.body, None, None
+    if isinstance(body, list) and body and isinstance(body[0], dict):
+        code = str(body[0]["errorCode"]) if body[0].get("errorCode") else None
+        message = str(body[0].get("message") or code or f"HTTP {answer.status}")
+    elif isinstance(body, dict) and body.get("error"):
+        code = str(body["error"])
+        message = str(body.get("error_description") or code)
+    # The REST API says REQUEST_LIMIT_EXCEEDED (with 403), the token endpoint rate_limit_exceeded (with 400).
+    if message and code in ("REQUEST_LIMIT_EXCEEDED", "rate_limit_exceeded"):
+        return Reading.failed(SystemRateLimited, message, code=code, retry_after=answer.retry_after)
+    return read_status(answer, message, code)
+
+
 @dataclass(frozen=True)
 class AccessGrant:
     """A token from the token endpoint and the instance it is valid on."""
@@ -53,6 +87,7 @@ class AccessGrant:
 
 class SalesforceClient(HttpClient):
     system = "salesforce"
+    read_answer = staticmethod(read_answer)
 
     TOKEN_PATH = "/services/oauth2/token"  # noqa: S105 - a path, not a secret
     QUERY_PATH = "/services/data/{version}/query"
@@ -83,19 +118,22 @@ class SalesforceClient(HttpClient):
         self._client_secret = client_secret
         self.api_version = api_version
         self.cache = cache if cache is not None else default_cache
-        self.last_api_usage: tuple[int, int] | None = None
         digest = hashlib.sha256(f"{self.base_url}\n{client_id}".encode()).hexdigest()[:32]
         self.token_cache_key = f"system_apis:salesforce:token:{digest}"
 
+    @property
+    def last_api_usage(self) -> tuple[int, int] | None:
+        """The org's API usage (used, limit) as the last answer stated it."""
+        return self.last_reading.usage if self.last_reading else None
+
     @classmethod
     def from_settings(cls) -> SalesforceClient:
-        connect, read = settings.SALESFORCE_TIMEOUT
         return cls(
             base_url=settings.SALESFORCE_BASE_URL,
             client_id=settings.SALESFORCE_CLIENT_ID,
             client_secret=settings.SALESFORCE_CLIENT_SECRET,
             api_version=settings.SALESFORCE_API_VERSION,
-            timeout=(connect, read),
+            timeout=settings.SALESFORCE_TIMEOUT,
         )
 
     # --- the interface -------------------------------------------------------------------------
@@ -126,41 +164,33 @@ class SalesforceClient(HttpClient):
             page = self._get(path, operation, params=params)
             batch, done = page.get("records"), page.get("done")
             if not isinstance(batch, list) or not isinstance(done, bool):
-                raise SystemProtocolError("query answer lacks records or done", system=self.system, operation=operation)
+                raise self._protocol_error("query answer lacks records or done", operation)
             records.extend(batch)
             if done:
                 return records
             next_url = page.get("nextRecordsUrl")
             # Relative to instance_url; an absolute URL could carry our token to another host.
             if not isinstance(next_url, str) or not next_url.startswith("/"):
-                raise SystemProtocolError(
-                    "query answer is not done but has no relative nextRecordsUrl",
-                    system=self.system,
-                    operation=operation,
-                )
+                raise self._protocol_error("query answer is not done but has no relative nextRecordsUrl", operation)
             path, params = next_url, None
-        raise SystemProtocolError(
-            f"query still not done after {self.MAX_PAGES} batches", system=self.system, operation=operation
-        )
+        raise self._protocol_error(f"query still not done after {self.MAX_PAGES} batches", operation)
 
     def _get(self, path: str, operation: str, *, params: dict[str, str] | None) -> dict[str, Any]:
-        grant = self._grant()
-        try:
-            response = self._send(grant, path, operation, params)
-        except SystemAuthError as exc:
-            if exc.status != 401:
-                raise
-            self._forget(grant)
+        for retry in (True, False):
             grant = self._grant()
             try:
                 response = self._send(grant, path, operation, params)
-            except SystemAuthError as again:
-                if again.status == 401:
-                    self._forget(grant)
-                raise
+                break
+            except SystemAuthError as exc:
+                if exc.status != 401:
+                    raise
+                # A refused token is dropped: one new token and one retry, no more.
+                self._forget(grant)
+                if not retry:
+                    raise
         body = self._json(response, operation)
         if not isinstance(body, dict):
-            raise SystemProtocolError("query answer is not an object", system=self.system, operation=operation)
+            raise self._protocol_error("query answer is not an object", operation)
         return body
 
     def _send(self, grant: AccessGrant, path: str, operation: str, params: dict[str, str] | None) -> requests.Response:
@@ -174,7 +204,7 @@ class SalesforceClient(HttpClient):
 
     def _contact(self, record: Any, operation: str) -> Contact:
         if not isinstance(record, dict) or not isinstance(record.get("Id"), str):
-            raise SystemProtocolError("a contact record has no Id", system=self.system, operation=operation)
+            raise self._protocol_error("a contact record has no Id", operation)
         account = record.get("Account")
         return Contact(
             id=record["Id"],
@@ -197,6 +227,7 @@ class SalesforceClient(HttpClient):
             "POST",
             self.TOKEN_PATH,
             operation=operation,
+            read=read_token_answer,
             data={
                 "grant_type": "client_credentials",
                 "client_id": self.client_id,
@@ -212,9 +243,9 @@ class SalesforceClient(HttpClient):
         instance_url = body.get("instance_url") if isinstance(body, dict) else None
         # No body in this error: it might hold the token.
         if not (isinstance(token, str) and token and isinstance(instance_url, str)):
-            raise SystemProtocolError("token answer lacks access_token", system=self.system, operation=operation)
+            raise self._protocol_error("token answer lacks access_token", operation)
         if not instance_url.startswith(("https://", "http://")):
-            raise SystemProtocolError("token answer lacks an instance_url", system=self.system, operation=operation)
+            raise self._protocol_error("token answer lacks an instance_url", operation)
         grant = AccessGrant(access_token=token, instance_url=instance_url.rstrip("/"))
         self._cache_call("set", self.token_cache_key, asdict(grant), self.TOKEN_CACHE_SECONDS)
         return grant
@@ -236,52 +267,6 @@ class SalesforceClient(HttpClient):
     def _cache_call(self, method: str, *args: Any) -> Any:
         # A cache outage costs a token request per call, not the lookup itself.
         return cache_guarded(lambda: getattr(self.cache, method)(*args), default=None, what="salesforce token cache")
-
-    # --- errors --------------------------------------------------------------------------------
-
-    def error_details(self, response: requests.Response) -> tuple[str, str | None]:
-        try:
-            body = response.json()
-        except ValueError:
-            return super().error_details(response)
-        if isinstance(body, list) and body and isinstance(body[0], dict):
-            code = body[0].get("errorCode")
-            message = body[0].get("message") or code or f"HTTP {response.status_code}"
-            return (str(message), str(code) if code else None)
-        if isinstance(body, dict) and body.get("error"):
-            return (str(body.get("error_description") or body["error"]), str(body["error"]))
-        return super().error_details(response)
-
-    def classify_error(self, response: requests.Response, operation: str) -> SystemAPIError | None:
-        # Every answer passes here, errors included, and usage matters most when a limit is near.
-        usage = parse_api_usage(response.headers.get("Sforce-Limit-Info"))
-        if usage is not None:
-            self.last_api_usage = usage
-            used, limit = usage
-            if limit and used / limit >= settings.SALESFORCE_API_USAGE_CEILING:
-                quota_hold(
-                    self.system,
-                    seconds=settings.QUOTA_HOLD_SECONDS,
-                    reason=f"the org's API quota is {used}/{limit} used",
-                )
-        status = response.status_code
-        if status < 400:
-            return None
-        message, code = self.error_details(response)
-        common: dict[str, Any] = {
-            "system": self.system,
-            "operation": operation,
-            "status": status,
-            "vendor_code": code,
-            "body": response.text,
-        }
-        # The REST API says REQUEST_LIMIT_EXCEEDED (with 403), the token endpoint rate_limit_exceeded (with 400).
-        if status == 429 or code in ("REQUEST_LIMIT_EXCEEDED", "rate_limit_exceeded"):
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            return SystemRateLimited(message, retry_after=retry_after, **common)
-        if operation == self.TOKEN_OPERATION and status in (400, 401, 403):
-            return SystemAuthError(message, **common)
-        return super().classify_error(response, operation)
 
 
 def _text(value: Any) -> str | None:

@@ -14,15 +14,26 @@ from urllib.parse import quote
 import requests
 from django.conf import settings
 
-from ..errors import SystemBadRequest, SystemProtocolError
-from ..http import HttpClient, Timeout
+from ..errors import SystemBadRequest
+from ..http import HttpAnswer, HttpClient, Reading, Timeout, read_status
 from .types import Impact, Incident, IncidentState, IncidentUpdate, NewIncident, Urgency, priority_for
 
 DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
+def read_answer(answer: HttpAnswer) -> Reading:
+    """What the Table API's answer means; its errors say `{"error": {"message", "detail"}}`."""
+    body = answer.body if answer.status >= 400 else None
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict) or not error.get("message"):
+        return read_status(answer)
+    message, detail = str(error["message"]), error.get("detail")
+    return read_status(answer, f"{message}: {detail}" if detail else message)
+
+
 class ServiceNowClient(HttpClient):
     system = "servicenow"
+    read_answer = staticmethod(read_answer)
 
     INCIDENTS_PATH = "api/now/table/incident"
     INCIDENT_PATH = "api/now/table/incident/{sys_id}"
@@ -47,12 +58,11 @@ class ServiceNowClient(HttpClient):
 
     @classmethod
     def from_settings(cls) -> ServiceNowClient:
-        connect, read = settings.SERVICENOW_TIMEOUT
         return cls(
             base_url=settings.SERVICENOW_BASE_URL,
             username=settings.SERVICENOW_USERNAME,
             password=settings.SERVICENOW_PASSWORD,
-            timeout=(float(connect), float(read)),
+            timeout=settings.SERVICENOW_TIMEOUT,
         )
 
     # --- operations ------------------------------------------------------------------------
@@ -77,12 +87,8 @@ class ServiceNowClient(HttpClient):
         }
         response = self._request("POST", self.INCIDENTS_PATH, operation=operation, params=self.READ_PARAMS, json=body)
         if response.status_code != 201:
-            raise SystemProtocolError(
-                f"expected 201 Created, got {response.status_code}",
-                system=self.system,
-                operation=operation,
-                status=response.status_code,
-                body=response.text,
+            raise self._protocol_error(
+                f"expected 201 Created, got {response.status_code}", operation, response=response
             )
         return self._incident(self._result(response, operation), operation)
 
@@ -140,16 +146,6 @@ class ServiceNowClient(HttpClient):
 
     # --- the vendor's answers --------------------------------------------------------------
 
-    def error_details(self, response: requests.Response) -> tuple[str, str | None]:
-        try:
-            error = response.json().get("error")
-        except (ValueError, AttributeError):
-            error = None
-        if not isinstance(error, dict) or not error.get("message"):
-            return super().error_details(response)
-        message, detail = str(error["message"]), error.get("detail")
-        return (f"{message}: {detail}" if detail else message, None)
-
     def _check_correlation_id(self, correlation_id: str, operation: str) -> None:
         # `^` joins encoded-query terms, and an empty value would match every incident without one.
         if not correlation_id or "^" in correlation_id:
@@ -197,17 +193,6 @@ class ServiceNowClient(HttpClient):
             opened_at=opened_at,
             updated_at=updated_at,
             url=self.incident_url(sys_id),
-        )
-
-    def _protocol_error(
-        self, message: str, operation: str, *, response: requests.Response | None = None
-    ) -> SystemProtocolError:
-        return SystemProtocolError(
-            message,
-            system=self.system,
-            operation=operation,
-            status=response.status_code if response is not None else None,
-            body=response.text if response is not None else None,
         )
 
 

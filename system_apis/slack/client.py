@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from typing import Any
 
 import requests
 from django.conf import settings
-
-from kernel.retry import parse_retry_after
 
 from ..errors import (
     SystemAPIError,
@@ -22,7 +19,7 @@ from ..errors import (
     SystemRateLimited,
     SystemUnavailable,
 )
-from ..http import HttpClient, Timeout
+from ..http import HttpAnswer, HttpClient, Reading, Timeout, read_status
 from .blocks import fallback_text, notice_blocks
 from .pacing import channel_slot_wait
 from .types import Notice, PostedMessage
@@ -62,10 +59,27 @@ ERROR_KINDS: dict[str, type[SystemAPIError]] = {
 }
 
 
+def read_answer(answer: HttpAnswer) -> Reading:
+    """What Slack's answer means: its `{"ok": false, "error": "<code>"}` decides, even with HTTP 200."""
+    envelope = answer.body if isinstance(answer.body, dict) else {}
+    refused = envelope.get("ok") is False
+    code = str(envelope["error"]) if envelope.get("error") else None
+    if code is None:
+        if refused and answer.status < 400:
+            return Reading.failed(SystemProtocolError, "Slack answered ok: false without an error code")
+        return read_status(answer)
+    message = f"Slack refused the call: {code}" + (f" (needs {envelope['needed']})" if envelope.get("needed") else "")
+    kind = ERROR_KINDS.get(code)
+    if answer.status == 429 or not refused or (kind is None and answer.status >= 400):
+        return read_status(answer, message, code)
+    return Reading.failed(kind or SystemBadRequest, message, code=code, retry_after=answer.retry_after)
+
+
 class SlackClient(HttpClient):
     """Slack Web API with a bot token. `base_url` is the Web API base ending in `/api/`."""
 
     system = "slack"
+    read_answer = staticmethod(read_answer)
     POST_MESSAGE = "chat.postMessage"
 
     def __init__(
@@ -77,15 +91,12 @@ class SlackClient(HttpClient):
         timeout: Timeout,
         session: requests.Session | None = None,
         posts_per_second: int | None = None,
-        max_pace_wait: float = 0.0,
     ) -> None:
-        """`posts_per_second`: pace posts per channel at that rate (None: no pacing); a post whose slot is
-        at most `max_pace_wait` seconds away waits for it, a later one raises SystemPaced."""
+        """`posts_per_second`: pace posts per channel at that rate (None: no pacing)."""
         super().__init__(base_url=base_url, timeout=timeout, session=session)
         self.token = token
         self.default_channel = default_channel
         self.posts_per_second = posts_per_second
-        self.max_pace_wait = max_pace_wait
 
     @classmethod
     def from_settings(cls, *, session: requests.Session | None = None) -> SlackClient:
@@ -96,7 +107,6 @@ class SlackClient(HttpClient):
             timeout=settings.SLACK_TIMEOUT,
             session=session,
             posts_per_second=settings.SLACK_POSTS_PER_SECOND or None,
-            max_pace_wait=settings.SLACK_PACE_MAX_WAIT,
         )
 
     def post_notice(self, notice: Notice, channel: str | None = None) -> PostedMessage:
@@ -109,8 +119,8 @@ class SlackClient(HttpClient):
         }
         if notice.thread_ts:
             payload["thread_ts"] = notice.thread_ts
-        self._wait_for_slot(payload["channel"], operation)
-        answer = self._call(self.POST_MESSAGE, payload, operation=operation)
+        self._take_slot(payload["channel"], operation)
+        answer = self._web_api(self.POST_MESSAGE, payload, operation=operation)
         channel_id, ts = answer.get("channel"), answer.get("ts")
         if not isinstance(channel_id, str) or not isinstance(ts, str) or not channel_id or not ts:
             raise SystemProtocolError(
@@ -123,24 +133,20 @@ class SlackClient(HttpClient):
             )
         return PostedMessage(channel=channel_id, ts=ts)
 
-    def _wait_for_slot(self, channel: str, operation: str) -> None:
-        """Post only in a second of the channel this post counted itself into first: after a wait, it counts
-        again in the new second (another post may have taken it)."""
+    def _take_slot(self, channel: str, operation: str) -> None:
+        """Post only in the channel's second this post counted itself into; a later one holds it back, unsent."""
         if not self.posts_per_second:
             return
-        waited = 0.0
-        while (wait := channel_slot_wait(channel, per_second=self.posts_per_second)) > 0:
-            if waited + wait > self.max_pace_wait:
-                raise SystemPaced(
-                    f"{channel} takes {self.posts_per_second} message(s) a second; its next slot is in {wait:.1f} s",
-                    system=self.system,
-                    operation=operation,
-                    retry_after=wait,
-                )
-            time.sleep(wait)
-            waited += wait
+        wait = channel_slot_wait(channel, per_second=self.posts_per_second)
+        if wait > 0:
+            raise SystemPaced(
+                f"{channel} takes {self.posts_per_second} message(s) a second; its next slot is in {wait:.1f} s",
+                system=self.system,
+                operation=operation,
+                retry_after=wait,
+            )
 
-    def _call(self, method: str, payload: dict[str, Any], *, operation: str) -> dict[str, Any]:
+    def _web_api(self, method: str, payload: dict[str, Any], *, operation: str) -> dict[str, Any]:
         response = self._request(
             "POST",
             method,
@@ -153,59 +159,9 @@ class SlackClient(HttpClient):
         )
         answer = self._json(response, operation)
         if not isinstance(answer, dict) or answer.get("ok") is not True:
-            raise SystemProtocolError(
-                "answer is not a Slack success envelope",
-                system=self.system,
-                operation=operation,
-                status=response.status_code,
-                body=response.text,
-            )
+            raise self._protocol_error("answer is not a Slack success envelope", operation, response=response)
         metadata = answer.get("response_metadata")
         warnings = (metadata.get("warnings") if isinstance(metadata, dict) else None) or answer.get("warning")
         if warnings:
             logger.warning("slack %s answered with warnings: %s", operation, warnings)
         return answer
-
-    def error_details(self, response: requests.Response) -> tuple[str, str | None]:
-        answer = _envelope(response)
-        if answer is None or not answer.get("error"):
-            return super().error_details(response)
-        code = str(answer["error"])
-        needed = answer.get("needed")
-        return (f"Slack refused the call: {code}" + (f" (needs {needed})" if needed else ""), code)
-
-    def classify_error(self, response: requests.Response, operation: str) -> SystemAPIError | None:
-        status = response.status_code
-        if status == 429:
-            return super().classify_error(response, operation)
-        answer = _envelope(response)
-        if answer is None or answer.get("ok") is not False:
-            return super().classify_error(response, operation)
-        message, code = self.error_details(response)
-        kind = ERROR_KINDS.get(code or "")
-        if kind is None:
-            if status >= 400:
-                return super().classify_error(response, operation)
-            kind = SystemBadRequest if code else SystemProtocolError
-        if code is None:
-            message = "Slack answered ok: false without an error code"
-        common: dict[str, Any] = {
-            "system": self.system,
-            "operation": operation,
-            "status": status,
-            "vendor_code": code,
-            "body": response.text,
-        }
-        if kind is SystemRateLimited:
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            return SystemRateLimited(message, retry_after=retry_after, **common)
-        return kind(message, **common)
-
-
-def _envelope(response: requests.Response) -> dict[str, Any] | None:
-    """Slack's `{"ok": ..., "error": ...}` answer, or None when the body is not one."""
-    try:
-        answer = response.json()
-    except ValueError:
-        return None
-    return answer if isinstance(answer, dict) else None

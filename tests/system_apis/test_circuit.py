@@ -21,7 +21,7 @@ from system_apis.errors import (
     SystemTimeout,
     SystemUnavailable,
 )
-from system_apis.http import HttpClient
+from system_apis.http import HttpClient, Reading
 from system_apis.legacy_db.client import LegacyCustomerDatabase
 from system_apis.legacy_db.router import LEGACY_ALIAS
 from system_apis.legacy_db.schema import seed_demo_customers
@@ -39,8 +39,7 @@ class ServiceNowProbe(HttpClient):
 
 
 class GarbledServiceNow(ServiceNowProbe):
-    def classify_error(self, response, operation):
-        return SystemProtocolError("answer is garbled", system=self.system, operation=operation, status=200)
+    read_answer = staticmethod(lambda answer: Reading.failed(SystemProtocolError, "answer is garbled"))
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,9 @@ from system_apis.errors import (
     SystemTimeout,
     SystemUnavailable,
 )
-from system_apis.salesforce.client import SalesforceClient, parse_api_usage, soql_literal
+from system_apis.http import HttpAnswer
+from system_apis.quota import quota_hold_of
+from system_apis.salesforce.client import SalesforceClient, parse_api_usage, read_answer, soql_literal
 from system_apis.salesforce.types import Contact
 from tests.conftest import load_fixture
 
@@ -585,3 +587,14 @@ def test_a_broken_cache_costs_a_token_per_call_not_the_lookup(rsps):
     assert client.find_contacts_by_email("ada.lovelace@example.com") == [ADA]
     assert client.find_contacts_by_email("ada.lovelace@example.com") == [ADA]
     assert token_call.call_count == 2
+
+
+def test_reading_an_answer_past_the_ceiling_names_the_hold_without_holding_anything_itself(settings):
+    settings.SALESFORCE_API_USAGE_CEILING = 0.9
+    headers = {"Sforce-Limit-Info": "api-usage=13500/15000"}
+
+    reading = read_answer(HttpAnswer(status=200, reason="OK", headers=headers, content=b"{}", retry_after=None))
+
+    assert (reading.error, reading.usage) == (None, (13500, 15000))
+    assert reading.hold == "the org's API quota is 13500/15000 used"
+    assert quota_hold_of("salesforce") is None, "the pipeline holds the system, not the reader"

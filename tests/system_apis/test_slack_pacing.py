@@ -14,16 +14,19 @@ API = "https://slack.test/api/"
 NOTICE = Notice(title="New incident", text="The parcel never arrived.")
 
 
-def paced_client(*, max_pace_wait: float) -> SlackClient:
-    """A client pacing posts at one a second per channel, waiting in place at most `max_pace_wait` s."""
-    return SlackClient(
-        base_url=API,
-        token="xoxb-t",
-        default_channel="#incidents",
-        timeout=(1, 1),
-        posts_per_second=1,
-        max_pace_wait=max_pace_wait,
-    )
+def paced_client() -> SlackClient:
+    """A client pacing posts at one a second per channel."""
+    return SlackClient(base_url=API, token="xoxb-t", default_channel="#incidents", timeout=(1, 1), posts_per_second=1)
+
+
+def posts_at(monkeypatch, *moments: float) -> None:
+    """The client's posts count themselves into their channel's seconds at these moments, one each."""
+    clock = iter(moments)
+
+    def slot_wait(channel: str, per_second: int) -> float:
+        return channel_slot_wait(channel, per_second=per_second, now=next(clock))
+
+    monkeypatch.setattr(slack_client, "channel_slot_wait", slot_wait)
 
 
 def test_each_post_past_the_rate_gets_the_next_free_slot_in_its_channel():
@@ -50,42 +53,44 @@ def test_a_cache_that_cannot_count_lets_the_post_through(monkeypatch):
 
 
 @responses.activate
-def test_a_post_whose_slot_is_far_is_held_back_with_its_wait_and_never_sent(monkeypatch):
+def test_a_post_whose_slot_is_later_is_held_back_with_its_wait_and_never_sent(monkeypatch):
     responses.post(f"{API}chat.postMessage", json=load_fixture("slack/post_message_ok.json"))
     monkeypatch.setattr(slack_client, "channel_slot_wait", lambda channel, per_second: 2.5)
-    client = paced_client(max_pace_wait=0.0)
 
     with pytest.raises(SystemPaced) as held:
-        client.post_notice(NOTICE)
+        paced_client().post_notice(NOTICE)
 
     assert (held.value.retry_after, held.value.retryable) == (2.5, True)
     assert len(responses.calls) == 0
 
 
 @responses.activate
-def test_a_post_whose_slot_is_near_waits_for_it_then_posts(monkeypatch):
+def test_a_second_post_in_one_second_of_a_channel_is_held_back_at_once_without_sleeping(monkeypatch):
     responses.post(f"{API}chat.postMessage", json=load_fixture("slack/post_message_ok.json"))
-    slept, waits = [], iter([0.4, 0.0])
-    monkeypatch.setattr(slack_client, "channel_slot_wait", lambda channel, per_second: next(waits))
-    monkeypatch.setattr(slack_client.time, "sleep", slept.append)
-    client = paced_client(max_pace_wait=1.0)
+    posts_at(monkeypatch, 1000.25, 1000.25)
+    monkeypatch.setattr("time.sleep", lambda seconds: pytest.fail(f"slept {seconds} s in the worker thread"))
+    client = paced_client()
 
     client.post_notice(NOTICE)
+    with pytest.raises(SystemPaced) as held:
+        client.post_notice(NOTICE)
 
-    assert slept == [0.4]
+    assert held.value.retry_after == 0.75, "the wait to the channel's next second"
     assert len(responses.calls) == 1
 
 
 @responses.activate
-def test_after_waiting_a_post_counts_again_and_is_held_back_if_the_new_second_was_taken(monkeypatch):
+def test_a_held_post_counts_again_when_it_comes_back_and_is_held_again_if_its_new_second_was_taken(monkeypatch):
     responses.post(f"{API}chat.postMessage", json=load_fixture("slack/post_message_ok.json"))
-    waits = iter([0.4, 0.9])
-    monkeypatch.setattr(slack_client, "channel_slot_wait", lambda channel, per_second: next(waits))
-    monkeypatch.setattr(slack_client.time, "sleep", lambda seconds: None)
-    client = paced_client(max_pace_wait=1.0)
+    posts_at(monkeypatch, 1000.25, 1000.5, 1001.0, 1001.0)
+    client = paced_client()
 
+    client.post_notice(NOTICE)  # second 1000's slot
+    with pytest.raises(SystemPaced):
+        client.post_notice(NOTICE)  # counted into 1000 too: held back
+    client.post_notice(NOTICE)  # another post takes second 1001 first
     with pytest.raises(SystemPaced) as held:
-        client.post_notice(NOTICE)
+        client.post_notice(NOTICE)  # the held post, back at 1001: that second is taken now
 
-    assert held.value.retry_after == 0.9
-    assert len(responses.calls) == 0
+    assert held.value.retry_after == 1.0
+    assert len(responses.calls) == 2
