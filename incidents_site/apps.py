@@ -8,6 +8,7 @@ class SiteConfig(AppConfig):
     verbose_name = "Incident Hub"
 
     def ready(self) -> None:
+        from . import production_checks  # noqa: F401  (registers the system check)
         from .telemetry import configure_telemetry
 
         configure_telemetry()

@@ -1,8 +1,10 @@
 import logging.config
 import os
 
-from celery import Celery
+from celery import Celery, bootsteps
 from celery.signals import setup_logging
+
+from .production_checks import refuse_to_start_on_laptop_defaults
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "incidents_site.settings")
 
@@ -18,3 +20,15 @@ def use_the_sites_logging(**kwargs: object) -> None:
 
     logging.config.dictConfig(settings.LOGGING)
     logging.captureWarnings(True)  # Python warnings too, as JSON events of the py.warnings logger
+
+
+class RefuseLaptopDefaults(bootsteps.Step):
+    """A worker of a production deployment left on laptop defaults stops before taking any task (a signal
+    handler could not stop it: Celery logs their errors and goes on)."""
+
+    def __init__(self, parent: object, **kwargs: object) -> None:
+        refuse_to_start_on_laptop_defaults()
+        super().__init__(parent, **kwargs)
+
+
+app.steps["worker"].add(RefuseLaptopDefaults)

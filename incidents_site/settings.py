@@ -288,6 +288,12 @@ CELERY_BEAT_SCHEDULE = {
     "purge-old-call-traces": {"task": "process_apis.purge_old_call_traces", "schedule": 3600.0},
 }
 
+# --- Production (incidents_site/production_checks.py) ------------------------------------------
+# settings_production turns this on: laptop defaults (SQLite, the filesystem broker, the sandbox...) then refuse
+# to start. A staging deployment may still talk to the sandbox, by saying so.
+PRODUCTION = False
+STAGING_ON_SANDBOX = env.bool("INCIDENT_HUB_STAGING_ON_SANDBOX", default=False)
+
 # --- The sandbox (stand-ins for ServiceNow, Salesforce and Slack) -------------------------------
 SANDBOX_PORT = env.int("SANDBOX_PORT", default=8001)
 SANDBOX_URL = env("SANDBOX_URL", default=f"http://127.0.0.1:{SANDBOX_PORT}")

@@ -21,6 +21,8 @@ def _required(name: str, meaning: str) -> str:
 
 
 DEBUG = False
+# Laptop defaults (SQLite, the filesystem broker, the database cache, the sandbox) are errors from here on.
+PRODUCTION = True
 SECRET_KEY = _required(
     "DJANGO_SECRET_KEY", "a long random value, e.g. python -c 'import secrets; print(secrets.token_urlsafe(50))'"
 )

@@ -13,6 +13,30 @@ from django.core.exceptions import ImproperlyConfigured
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION = "incidents_site.settings_production"
 SECRET = "x7Rb2kQ9vLp3Tz8Wm4Nc6Hd1Jf5Gs0Ya-Ue7Io2Pq9Lw3Ek8Rt6Yu1Zx4Cv5Bn0MmAa"
+# What a real deployment sets (every variable of the documented example), with a strong secret.
+PRODUCTION_ENV = {
+    **dict(
+        line.split("=", 1)
+        for line in (ROOT / "deploy" / "production.env.example").read_text().splitlines()
+        if line and not line.startswith("#")
+    ),
+    "DJANGO_SECRET_KEY": SECRET,
+}
+LAPTOP_DEFAULTS = {
+    "DATABASE_URL": "incident_hub.E101",
+    "CELERY_BROKER_URL": "incident_hub.E102",
+    "REDIS_URL": "incident_hub.E103",
+    "LEGACY_DATABASE_URL": "incident_hub.E105",
+    "SERVICENOW_BASE_URL": "incident_hub.E105",
+    "SERVICENOW_USERNAME": "incident_hub.E105",
+    "SERVICENOW_PASSWORD": "incident_hub.E105",
+    "SALESFORCE_BASE_URL": "incident_hub.E105",
+    "SALESFORCE_CLIENT_ID": "incident_hub.E105",
+    "SALESFORCE_CLIENT_SECRET": "incident_hub.E105",
+    "SLACK_API_URL": "incident_hub.E105",
+    "SLACK_BOT_TOKEN": "incident_hub.E105",
+}
+CHECK_DEPLOY = (sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING")
 
 
 def load_production(monkeypatch, **env: str):
@@ -28,7 +52,9 @@ def load_production(monkeypatch, **env: str):
 
 
 def run(*args: str, **env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_") and k != "PYTEST_CURRENT_TEST"}
+    # Nothing of this machine's configuration (a CI's DATABASE_URL, say) may decide what the check sees.
+    ours = {*PRODUCTION_ENV, "PYTEST_CURRENT_TEST", "INCIDENT_HUB_STAGING_ON_SANDBOX"}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_") and k not in ours}
     return subprocess.run(args, cwd=ROOT, env={**clean, **env}, capture_output=True, text=True, timeout=120)
 
 
@@ -85,35 +111,78 @@ def test_production_refuses_to_start_without_a_secret_or_hosts_from_the_environm
 
 
 def test_check_deploy_passes_with_no_warning_on_production_settings():
-    result = run(
-        sys.executable,
-        "manage.py",
-        "check",
-        "--deploy",
-        "--fail-level",
-        "WARNING",
-        DJANGO_SETTINGS_MODULE=PRODUCTION,
-        DJANGO_SECRET_KEY=SECRET,
-        DJANGO_ALLOWED_HOSTS="hub.example.com",
-    )
+    result = run(*CHECK_DEPLOY, **PRODUCTION_ENV)
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues (0 silenced)." in result.stdout
 
 
+def test_check_deploy_names_every_laptop_default_a_deployment_left():
+    result = run(
+        *CHECK_DEPLOY, DJANGO_SETTINGS_MODULE=PRODUCTION, DJANGO_SECRET_KEY=SECRET, DJANGO_ALLOWED_HOSTS="h.example.com"
+    )
+
+    assert result.returncode == 1
+    for variable, check in LAPTOP_DEFAULTS.items():
+        assert f"({check}) {variable} " in result.stderr, variable
+    assert "System check identified 12 issues" in result.stderr
+
+
+@pytest.mark.parametrize("variable", sorted(LAPTOP_DEFAULTS))
+def test_check_deploy_fails_on_each_laptop_default_alone(variable):
+    env = {name: value for name, value in PRODUCTION_ENV.items() if name != variable}
+    if variable == "REDIS_URL":  # the broker then goes on alone, on a database of its own
+        env["CELERY_BROKER_URL"] = "redis://redis.example.internal:6379/1"
+
+    result = run(*CHECK_DEPLOY, **env)
+
+    # Without a broker of its own, Celery takes REDIS_URL's database: the cache's.
+    check = "incident_hub.E104" if variable == "CELERY_BROKER_URL" else LAPTOP_DEFAULTS[variable]
+    assert result.returncode == 1
+    assert f"({check}) {variable} " in result.stderr
+    assert "System check identified 1 issue (0 silenced)." in result.stderr
+
+
+def test_the_broker_and_the_cache_may_not_share_a_redis_database():
+    result = run(*CHECK_DEPLOY, **{**PRODUCTION_ENV, "CELERY_BROKER_URL": PRODUCTION_ENV["REDIS_URL"]})
+
+    assert result.returncode == 1
+    assert "(incident_hub.E104) CELERY_BROKER_URL and REDIS_URL share a Redis database" in result.stderr
+
+
+def test_a_staging_deployment_may_say_it_runs_on_the_sandbox():
+    on_sandbox = {
+        name: value for name, value in PRODUCTION_ENV.items() if LAPTOP_DEFAULTS.get(name) != "incident_hub.E105"
+    }
+
+    refused = run(*CHECK_DEPLOY, **on_sandbox)
+    allowed = run(*CHECK_DEPLOY, **on_sandbox, INCIDENT_HUB_STAGING_ON_SANDBOX="true")
+
+    assert refused.returncode == 1 and "incident_hub.E105" in refused.stderr
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+
+
+def test_gunicorn_and_celery_do_not_start_a_production_deployment_left_on_laptop_defaults():
+    laptop = {
+        "DJANGO_SETTINGS_MODULE": PRODUCTION,
+        "DJANGO_SECRET_KEY": SECRET,
+        "DJANGO_ALLOWED_HOSTS": "h.example.com",
+    }
+    web = run(sys.executable, "-c", "import incidents_site.wsgi", **laptop)
+    worker = run(
+        str(Path(sys.executable).with_name("celery")), "-A", "incidents_site", "worker", "--pool=solo", **laptop
+    )
+    ready = run(sys.executable, "-c", "import incidents_site.wsgi", **PRODUCTION_ENV)
+
+    for refused in (web, worker):
+        assert refused.returncode != 0
+        assert "ImproperlyConfigured: DATABASE_URL is SQLite" in refused.stderr
+    assert ready.returncode == 0, ready.stderr
+
+
 def test_check_deploy_fails_on_a_weak_setting(tmp_path):
     # The check is not a formality: a short secret is a warning, and warnings fail it.
-    result = run(
-        sys.executable,
-        "manage.py",
-        "check",
-        "--deploy",
-        "--fail-level",
-        "WARNING",
-        DJANGO_SETTINGS_MODULE=PRODUCTION,
-        DJANGO_SECRET_KEY="too-short",
-        DJANGO_ALLOWED_HOSTS="hub.example.com",
-    )
+    result = run(*CHECK_DEPLOY, **{**PRODUCTION_ENV, "DJANGO_SECRET_KEY": "too-short"})
 
     assert result.returncode == 1
     assert "security.W009" in result.stderr
@@ -121,13 +190,14 @@ def test_check_deploy_fails_on_a_weak_setting(tmp_path):
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 def test_make_check_deploy_makes_a_throwaway_secret_only_when_none_is_set():
-    result = run("make", "--no-print-directory", "check-deploy")
+    production = {name: value for name, value in PRODUCTION_ENV.items() if name != "DJANGO_SECRET_KEY"}
+    result = run("make", "--no-print-directory", "check-deploy", **production)
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "DJANGO_SECRET_KEY is not set: using a throwaway secret for this check only" in result.stdout
     assert "System check identified no issues (0 silenced)." in result.stdout
 
-    given = run("make", "--no-print-directory", "check-deploy", DJANGO_SECRET_KEY=SECRET)
+    given = run("make", "--no-print-directory", "check-deploy", **PRODUCTION_ENV)
 
     assert given.returncode == 0, given.stdout + given.stderr
     assert "throwaway" not in given.stdout

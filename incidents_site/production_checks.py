@@ -1,0 +1,111 @@
+"""What a production deployment must not inherit from the laptop defaults.
+
+Under `settings_production` these are errors of `manage.py check` (so `check --deploy`, `migrate` in the release
+step and the start of gunicorn and of every Celery process fail), each naming the variable to set. Staging
+against the sandbox is allowed by one explicit opt-in, INCIDENT_HUB_STAGING_ON_SANDBOX=true.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, register
+from django.core.exceptions import ImproperlyConfigured
+
+STAGING_OPT_IN = "INCIDENT_HUB_STAGING_ON_SANDBOX"
+DATABASE_CACHE = "incidents_site.cache.AtomicDatabaseCache"
+
+
+def _sandbox_leftovers() -> list[tuple[str, str]]:
+    """(variable, what to set it to) for every system setting still at its local stand-in."""
+    on_sandbox = settings.SANDBOX_URL
+    s = settings
+    leftovers = {
+        "SERVICENOW_BASE_URL": (
+            s.SERVICENOW_BASE_URL.startswith(on_sandbox),
+            "the instance, https://acme.service-now.com",
+        ),
+        "SERVICENOW_USERNAME": (s.SERVICENOW_USERNAME == s.SANDBOX_SERVICENOW_USERNAME, "the integration user"),
+        "SERVICENOW_PASSWORD": (s.SERVICENOW_PASSWORD == s.SANDBOX_SERVICENOW_PASSWORD, "its password"),
+        "SALESFORCE_BASE_URL": (
+            s.SALESFORCE_BASE_URL.startswith(on_sandbox),
+            "the My Domain, https://acme.my.salesforce.com",
+        ),
+        "SALESFORCE_CLIENT_ID": (s.SALESFORCE_CLIENT_ID == s.SANDBOX_SALESFORCE_CLIENT_ID, "the connected app's key"),
+        "SALESFORCE_CLIENT_SECRET": (s.SALESFORCE_CLIENT_SECRET == s.SANDBOX_SALESFORCE_CLIENT_SECRET, "its secret"),
+        "SLACK_API_URL": (s.SLACK_API_URL.startswith(on_sandbox), "https://slack.com/api/"),
+        "SLACK_BOT_TOKEN": (s.SLACK_BOT_TOKEN == s.SANDBOX_SLACK_BOT_TOKEN, "the app's bot token, xoxb-..."),
+        "LEGACY_DATABASE_URL": (_is_sqlite("legacy"), "the legacy customer database, postgres://.../customers"),
+    }
+    return [(name, what) for name, (left, what) in leftovers.items() if left]
+
+
+def _is_sqlite(alias: str) -> bool:
+    return settings.DATABASES[alias]["ENGINE"].endswith("sqlite3")
+
+
+def _redis_database(url: str) -> tuple[str, int, str] | None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("redis", "rediss"):
+        return None
+    return (parts.hostname or "localhost", parts.port or 6379, parts.path.strip("/") or "0")
+
+
+def production_problems() -> list[Error]:
+    problems = []
+    if _is_sqlite("default"):
+        problems.append(
+            Error(
+                "DATABASE_URL is SQLite: one file cannot serve several web and worker machines.",
+                hint="Set DATABASE_URL=postgres://user:password@host:5432/incident_hub.",
+                id="incident_hub.E101",
+            )
+        )
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        problems.append(
+            Error(
+                "CELERY_BROKER_URL is the embedded filesystem broker: no acknowledgements, and on one disk.",
+                hint="Set CELERY_BROKER_URL=redis://host:6379/1 or amqp://user:password@host:5672//.",
+                id="incident_hub.E102",
+            )
+        )
+    if settings.CACHES["default"]["BACKEND"] == DATABASE_CACHE:
+        problems.append(
+            Error(
+                "REDIS_URL is not set: rate limits, circuits and quota holds would live in the database cache.",
+                hint="Set REDIS_URL=redis://host:6379/0.",
+                id="incident_hub.E103",
+            )
+        )
+    cache_db = _redis_database(settings.CACHES["default"].get("LOCATION", ""))
+    if cache_db is not None and cache_db == _redis_database(settings.CELERY_BROKER_URL):
+        problems.append(
+            Error(
+                "CELERY_BROKER_URL and REDIS_URL share a Redis database: clearing the cache would flush queued tasks.",
+                hint="Give the broker a database of its own, e.g. CELERY_BROKER_URL=redis://host:6379/1.",
+                id="incident_hub.E104",
+            )
+        )
+    if not settings.STAGING_ON_SANDBOX:
+        problems.extend(
+            Error(
+                f"{name} is left at its local stand-in: reports would be accepted and sent nowhere real.",
+                hint=f"Set {name} ({what}), or {STAGING_OPT_IN}=true for a staging deployment on the sandbox.",
+                id="incident_hub.E105",
+            )
+            for name, what in _sandbox_leftovers()
+        )
+    return problems
+
+
+@register()
+def production_is_not_a_laptop(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    return production_problems() if settings.PRODUCTION else []
+
+
+def refuse_to_start_on_laptop_defaults() -> None:
+    """For processes that run no system checks of their own (gunicorn, Celery): stop before serving anything."""
+    if settings.PRODUCTION and (problems := production_problems()):
+        raise ImproperlyConfigured("\n".join(f"{problem.msg} {problem.hint}" for problem in problems))
