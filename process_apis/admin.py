@@ -19,6 +19,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from kernel.admin import NoEditing
 from kernel.errors import ApplicationError
 from kernel.models import WorkAttempt
 
@@ -107,19 +108,6 @@ def _search_reference_too(queryset: QuerySet, searched: QuerySet, search_term: s
     if reference is None:
         return searched
     return searched | queryset.filter(**{field: reference})
-
-
-class NoEditing:
-    """Nothing is added, changed or deleted: the records say what was sent."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class ReadOnlyAdminMixin(NoEditing):
