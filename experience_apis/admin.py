@@ -8,6 +8,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
+from kernel.admin import NoEditing
+
 from .clients.services import api_client_create, api_client_set_active
 from .idempotency.services import (
     ClaimOutcome,
@@ -126,19 +128,10 @@ class ApiClientAdmin(admin.ModelAdmin):
 
 
 @admin.register(IdempotencyRecord)
-class IdempotencyRecordAdmin(admin.ModelAdmin):
+class IdempotencyRecordAdmin(NoEditing, admin.ModelAdmin):
     """Read-only: records are written by the intake and expire on their own."""
 
     list_display = ["key", "scope", "state", "response_status", "created_at", "expires_at"]
     list_filter = ["state", "response_status"]
     search_fields = ["key", "scope", "response_location"]
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: IdempotencyRecord | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: IdempotencyRecord | None = None) -> bool:
-        return False

@@ -17,7 +17,6 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
@@ -35,20 +34,6 @@ logger = logging.getLogger("incidents_site.health")
 # Seconds a broker connection may take: a balancer probes every few seconds and must not pile up.
 BROKER_TIMEOUT = 2.0
 FILESYSTEM_BROKER_FOLDERS = ("data_folder_in", "data_folder_out", "processed_folder", "control_folder")
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    name: str
-    ok: bool
-    duration_ms: float
-    error: str = ""
-
-    def as_json(self) -> dict[str, object]:
-        result: dict[str, object] = {"ok": self.ok, "duration_ms": self.duration_ms}
-        if self.error:
-            result["error"] = self.error
-        return result
 
 
 def check_database() -> None:
@@ -91,20 +76,20 @@ def _check_folders_writable(folders: list[Path]) -> None:
 CHECKS: dict[str, Callable[[], None]] = {"database": check_database, "cache": check_cache, "broker": check_broker}
 
 
-def run_check(name: str, check: Callable[[], None]) -> CheckResult:
+def run_check(name: str, check: Callable[[], None]) -> dict[str, object]:
     started = time.monotonic()
     try:
         check()
     except Exception as exc:  # any failure of a dependency makes the node unready, whatever its type
         logger.warning("health: %s check failed (%s)", name, type(exc).__name__)
-        return CheckResult(name, ok=False, duration_ms=_ms_since(started), error=type(exc).__name__)
-    return CheckResult(name, ok=True, duration_ms=_ms_since(started))
+        return {"ok": False, "duration_ms": _ms_since(started), "error": type(exc).__name__}
+    return {"ok": True, "duration_ms": _ms_since(started)}
 
 
 def readiness() -> tuple[int, dict[str, object]]:
     """The status code and body of /health/ready."""
-    results = [run_check(name, check) for name, check in CHECKS.items()]
-    failing = [result.name for result in results if not result.ok]
+    checks = {name: run_check(name, check) for name, check in CHECKS.items()}
+    failing = [name for name, result in checks.items() if not result["ok"]]
     # Read after the cache check: with the cache down every circuit reads "unknown", and the node is unready.
     circuits = {circuit.system: circuit.state for circuit in circuit_statuses()}
     if failing:
@@ -113,13 +98,7 @@ def readiness() -> tuple[int, dict[str, object]]:
         status, code = "degraded", 200
     else:
         status, code = "ok", 200
-    body = {
-        "status": status,
-        "failing": failing,
-        "checks": {result.name: result.as_json() for result in results},
-        "circuits": circuits,
-    }
-    return code, body
+    return code, {"status": status, "failing": failing, "checks": checks, "circuits": circuits}
 
 
 @never_cache

@@ -198,10 +198,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "OAUTH2_FLOWS": ["clientCredentials"],
     "OAUTH2_TOKEN_URL": "/o/token/",
-    "OAUTH2_SCOPES": {
-        "incidents": "Report incidents and read your own reports",
-        "internal": "Call the System and Process APIs (API clients that staff marked internal)",
-    },
+    "OAUTH2_SCOPES": OAUTH2_PROVIDER["SCOPES"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "incidents_site.api_schema.document_body_size_limit",
@@ -365,7 +362,6 @@ SWEEPER_GRACE = env.float("SWEEPER_GRACE", default=30.0)
 # CIRCUIT_BREAKER_RESET_TIMEOUT seconds, then a trial call decides. State is shared through the cache.
 CIRCUIT_BREAKER_FAIL_MAX = env.int("CIRCUIT_BREAKER_FAIL_MAX", default=5)
 CIRCUIT_BREAKER_RESET_TIMEOUT = env.float("CIRCUIT_BREAKER_RESET_TIMEOUT", default=30.0)
-# --- end of circuit breakers ---------------------------------------------------------------------
 
 # --- Vendor quotas (system_apis/quota.py) -----------------------------------------------------------
 # A system that says "slow down" is held, for every process, for its Retry-After or else this long.

@@ -14,6 +14,19 @@ from .models import Work, WorkAttempt
 from .work import work_enqueue, work_retry
 
 
+class NoEditing:
+    """Nothing is added, changed or deleted: the records say what was sent."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 class WorkAttemptInline(admin.TabularInline):
     model = WorkAttempt
     extra = 0

@@ -7,11 +7,11 @@ changelist actions and as buttons on a report's page.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
+from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
@@ -19,6 +19,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from kernel.admin import NoEditing
 from kernel.errors import ApplicationError
 from kernel.models import WorkAttempt
 
@@ -29,19 +30,6 @@ from .notifications.services import SOURCE_LABELS, notification_resend
 from .service_incidents.types import priority_text
 
 EMPTY = "—"
-
-
-def _servicenow_link(request: IncidentRequest) -> str | SafeString:
-    if not request.servicenow_number:
-        return EMPTY
-    # The URL comes from ServiceNow's answer: only a web address becomes a link, never `javascript:`.
-    if not request.servicenow_url.startswith(("https://", "http://")):
-        return request.servicenow_number
-    return format_html(
-        '<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>',
-        request.servicenow_url,
-        request.servicenow_number,
-    )
 
 
 def _sources(sources: Iterable[str], errors: dict[str, str] | None = None) -> str:
@@ -102,26 +90,16 @@ def _refresh_states(model_admin: admin.ModelAdmin, request: HttpRequest, reports
         except ApplicationError as exc:
             model_admin.message_user(request, f"{report.reference}: {exc.message}", messages.ERROR)
             continue
+        level = messages.SUCCESS
         if report.sync_state != IncidentRequest.SyncState.CREATED:
-            model_admin.message_user(
-                request, f"{report.reference}: still not in ServiceNow: {report.sync_work.last_error}", messages.ERROR
-            )
+            text, level = f"still not in ServiceNow: {report.sync_work.last_error}", messages.ERROR
         elif not was_created:
-            model_admin.message_user(
-                request,
-                f"{report.reference}: now linked to {report.servicenow_number} ({report.servicenow_state_label}).",
-                messages.SUCCESS,
-            )
+            text = f"now linked to {report.servicenow_number} ({report.servicenow_state_label})."
         elif report.servicenow_state_label != before:
-            model_admin.message_user(
-                request,
-                f"{report.reference}: {report.servicenow_state_label} in ServiceNow (was {before}).",
-                messages.SUCCESS,
-            )
+            text = f"{report.servicenow_state_label} in ServiceNow (was {before})."
         else:
-            model_admin.message_user(
-                request, f"{report.reference}: unchanged, {report.servicenow_state_label}.", messages.SUCCESS
-            )
+            text = f"unchanged, {report.servicenow_state_label}."
+        model_admin.message_user(request, f"{report.reference}: {text}", level)
 
 
 def _search_reference_too(queryset: QuerySet, searched: QuerySet, search_term: str, field: str) -> QuerySet:
@@ -130,19 +108,6 @@ def _search_reference_too(queryset: QuerySet, searched: QuerySet, search_term: s
     if reference is None:
         return searched
     return searched | queryset.filter(**{field: reference})
-
-
-class NoEditing:
-    """Nothing is added, changed or deleted: the records say what was sent."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class ReadOnlyAdminMixin(NoEditing):
@@ -238,10 +203,8 @@ class ServiceNowStateFilter(admin.SimpleListFilter):
             .order_by("servicenow_state")
             .distinct()
         )
-        labels = dict(seen)
-        return [(str(code), label or str(code)) for code, label in labels.items()] + [
-            (self.NONE, "Not in ServiceNow yet")
-        ]
+        labels = [(str(code), label or str(code)) for code, label in dict(seen).items()]
+        return [*labels, (self.NONE, "Not in ServiceNow yet")]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[IncidentRequest]) -> QuerySet[IncidentRequest]:
         value = self.value()
@@ -327,30 +290,8 @@ class IncidentRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             },
         ),
     )
-    readonly_fields = (
-        "reference",
-        "created_at",
-        "updated_at",
-        "channel",
-        "api_client_id",
-        "trace_id",
-        "name",
-        "email",
-        "order_number",
-        "category",
-        "urgency",
-        "impact",
-        "short_description",
-        "description",
-        "customer_merged",
-        "servicenow_link",
-        "servicenow_sys_id_display",
-        "servicenow_state_display",
-        "servicenow_priority_display",
-        "sync_state",
-        "sync_error",
-        "sync_history",
-    )
+    # Everything shown is read-only: the record says what was sent.
+    readonly_fields = flatten_fieldsets(fieldsets)
     list_select_related = ("sync_work",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[IncidentRequest]:
@@ -376,7 +317,16 @@ class IncidentRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="ServiceNow", ordering="servicenow_number")
     def servicenow_link(self, report: IncidentRequest) -> str | SafeString:
-        return _servicenow_link(report)
+        if not report.servicenow_number:
+            return EMPTY
+        # The URL comes from ServiceNow's answer: only a web address becomes a link, never `javascript:`.
+        if not report.servicenow_url.startswith(("https://", "http://")):
+            return report.servicenow_number
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>',
+            report.servicenow_url,
+            report.servicenow_number,
+        )
 
     @admin.display(description="sys_id")
     def servicenow_sys_id_display(self, report: IncidentRequest) -> str:
@@ -390,8 +340,7 @@ class IncidentRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Priority")
     def servicenow_priority_display(self, report: IncidentRequest) -> str:
-        priority = report.servicenow_priority
-        return priority_text(priority) or EMPTY
+        return priority_text(report.servicenow_priority) or EMPTY
 
     @admin.display(description="Notification")
     def notification_state(self, report: IncidentRequest) -> str:
@@ -471,20 +420,13 @@ class IncidentRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def resend_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        report = self._operable_object(request, object_id)
-        if isinstance(report, HttpResponse):
-            return report
-        self.resend_failed_notifications(request, IncidentRequest.objects.filter(pk=report.pk))
-        return HttpResponseRedirect(reverse("admin:process_apis_incidentrequest_change", args=[report.pk]))
+        return self._operate(request, object_id, self.resend_failed_notifications)
 
     def refresh_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        report = self._operable_object(request, object_id)
-        if isinstance(report, HttpResponse):
-            return report
-        self.refresh_from_servicenow(request, IncidentRequest.objects.filter(pk=report.pk))
-        return HttpResponseRedirect(reverse("admin:process_apis_incidentrequest_change", args=[report.pk]))
+        return self._operate(request, object_id, self.refresh_from_servicenow)
 
-    def _operable_object(self, request: HttpRequest, object_id: str) -> IncidentRequest | HttpResponse:
+    def _operate(self, request: HttpRequest, object_id: str, action: Callable[..., None]) -> HttpResponse:
+        """A report page's button: POST only, for who may operate; runs the changelist `action` on this report."""
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         if not self.has_operate_permission(request):
@@ -492,7 +434,8 @@ class IncidentRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         report = self.get_object(request, unquote(object_id))
         if report is None:
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
-        return report
+        action(request, IncidentRequest.objects.filter(pk=report.pk))
+        return HttpResponseRedirect(reverse("admin:process_apis_incidentrequest_change", args=[report.pk]))
 
 
 class DeliveryStateFilter(admin.SimpleListFilter):

@@ -85,27 +85,12 @@ IDEMPOTENCY_PARAMETERS = [
 # Every answer to an API client carries its rate limit (absent only when the cache cannot count).
 RATE_LIMITED_CODES = [200, 201, 400, 404, 409, 422, 429, 503]
 RATE_LIMIT_HEADERS = [
-    OpenApiParameter(
-        rate_limits.LIMIT_HEADER,
-        int,
-        OpenApiParameter.HEADER,
-        response=RATE_LIMITED_CODES,
-        description="Requests your client may make in the current window (its tier's rate limit).",
-    ),
-    OpenApiParameter(
-        rate_limits.REMAINING_HEADER,
-        int,
-        OpenApiParameter.HEADER,
-        response=RATE_LIMITED_CODES,
-        description="Requests left in the current window.",
-    ),
-    OpenApiParameter(
-        rate_limits.RESET_HEADER,
-        int,
-        OpenApiParameter.HEADER,
-        response=RATE_LIMITED_CODES,
-        description="Seconds until the current window ends and the count starts again.",
-    ),
+    OpenApiParameter(name, int, OpenApiParameter.HEADER, response=RATE_LIMITED_CODES, description=description)
+    for name, description in (
+        (rate_limits.LIMIT_HEADER, "Requests your client may make in the current window (its tier's rate limit)."),
+        (rate_limits.REMAINING_HEADER, "Requests left in the current window."),
+        (rate_limits.RESET_HEADER, "Seconds until the current window ends and the count starts again."),
+    )
 ]
 RETRY_AFTER_429 = OpenApiParameter(
     "Retry-After",

@@ -95,18 +95,8 @@ class IncidentsApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        incident = ServiceNowClient.from_settings().create_incident(
-            NewIncident(
-                short_description=data["short_description"],
-                description=data["description"],
-                impact=Impact(data["impact"]),
-                urgency=Urgency(data["urgency"]),
-                correlation_id=data["correlation_id"],
-                category=data["category"],
-                contact_type=data["contact_type"],
-                caller_email=data["caller_email"],
-            )
-        )
+        new = NewIncident(**{**data, "impact": Impact(data["impact"]), "urgency": Urgency(data["urgency"])})
+        incident = ServiceNowClient.from_settings().create_incident(new)
         return Response(render(incident), status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -166,14 +156,9 @@ class IncidentDetailApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        # The enums' own types for the codes; a field not sent stays None, so it is not changed.
+        enums = {"state": IncidentState, "impact": Impact, "urgency": Urgency}
         changes = IncidentUpdate(
-            state=IncidentState(data["state"]) if "state" in data else None,
-            impact=Impact(data["impact"]) if "impact" in data else None,
-            urgency=Urgency(data["urgency"]) if "urgency" in data else None,
-            short_description=data.get("short_description"),
-            description=data.get("description"),
-            work_notes=data.get("work_notes"),
-            close_code=data.get("close_code"),
-            close_notes=data.get("close_notes"),
+            **{name: enums[name](value) if name in enums else value for name, value in data.items()}
         )
         return Response(render(ServiceNowClient.from_settings().update_incident(sys_id, changes)))

@@ -7,6 +7,7 @@ parsed here and nothing vendor-shaped leaves this module.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -117,16 +118,7 @@ class ServiceNowClient(HttpClient):
         operation = "update_incident"
         body = {
             name: str(int(value)) if isinstance(value, int) else value
-            for name, value in (
-                ("state", changes.state),
-                ("impact", changes.impact),
-                ("urgency", changes.urgency),
-                ("short_description", changes.short_description),
-                ("description", changes.description),
-                ("work_notes", changes.work_notes),
-                ("close_code", changes.close_code),
-                ("close_notes", changes.close_notes),
-            )
+            for name, value in asdict(changes).items()
             if value is not None
         }
         response = self._request(

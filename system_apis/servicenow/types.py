@@ -7,24 +7,22 @@ from datetime import datetime
 from enum import IntEnum
 
 
-class Impact(IntEnum):
-    HIGH = 1
-    MEDIUM = 2
-    LOW = 3
-
+class _Level(IntEnum):
     @property
     def label(self) -> str:
         return self.name.title()
 
 
-class Urgency(IntEnum):
+class Impact(_Level):
     HIGH = 1
     MEDIUM = 2
     LOW = 3
 
-    @property
-    def label(self) -> str:
-        return self.name.title()
+
+class Urgency(_Level):
+    HIGH = 1
+    MEDIUM = 2
+    LOW = 3
 
 
 class IncidentState(IntEnum):
