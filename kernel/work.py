@@ -66,12 +66,9 @@ class Kind:
     lease_setting: str
     on_failed: Callable[[Work], None] | None = None
 
-    def setting(self, name: str) -> Any:
-        return getattr(settings, name)
-
     @property
     def lease(self) -> timedelta:
-        return timedelta(seconds=self.setting(self.lease_setting))
+        return timedelta(seconds=getattr(settings, self.lease_setting))
 
 
 _kinds: dict[str, Kind] = {}
@@ -134,13 +131,13 @@ def work_run(*, work_id: int | None = None, work: Work | None = None) -> Work | 
         try:
             commit = kind.run(work)
         except Paced as paced:
-            _reschedule(work, kind, paced.seconds)
+            _reschedule(work, paced.seconds)
         except Exception as exc:  # every failure is recorded; only a bug's needs its traceback logged
             if not isinstance(exc, ServiceError):
                 logger.exception("%s failed with a bug", work)
             _failed(work, kind, exc, started)
         else:
-            _done(work, commit, started)
+            _record(work, State.DONE, started, then=commit)
     work.refresh_from_db()
     return work
 
@@ -194,72 +191,59 @@ def _claim(work_id: int | None) -> Work | None:
 def _under_claim(work: Work, **changes: Any) -> bool:
     """Write `changes` if the work is still under this run's claim; False (nothing written) when it was taken over."""
     written = Work.objects.filter(pk=work.pk, claim=work.claim, state=State.RUNNING).update(
-        updated_at=timezone.now(), **changes
+        updated_at=timezone.now(), claimed_at=None, **changes
     )
     if not written:
         logger.warning("%s: its claim was taken over; this run's outcome is not recorded", work)
     return written == 1
 
 
-def _done(work: Work, commit: Commit | None, started: float) -> None:
+def _record(
+    work: Work, state: str, started: float, *, error: str = "", delay: float | None = None, then: Commit | None = None
+) -> None:
+    """The attempt's outcome, its line in the history and `then` (the business change it makes), all or nothing."""
+    next_attempt_at = timezone.now() + timedelta(seconds=delay) if delay is not None else None
     with transaction.atomic():
-        if not _under_claim(work, state=State.DONE, claimed_at=None, next_attempt_at=None, last_error=""):
-            return
-        WorkAttempt.objects.create(work=work, number=work.attempts, outcome="done", duration_ms=_elapsed_ms(started))
-        if commit is not None:
-            commit()
+        if _under_claim(work, state=state, next_attempt_at=next_attempt_at, last_error=error):
+            WorkAttempt.objects.create(
+                work=work, number=work.attempts, outcome=state, error=error, duration_ms=_elapsed_ms(started)
+            )
+            if then is not None:
+                then()
 
 
 def _failed(work: Work, kind: Kind, exc: Exception, started: float) -> None:
-    retry = getattr(exc, "retryable", False) and work.attempts < kind.setting(kind.max_attempts_setting)
-    delay = (
-        backoff_delay(
+    retry = getattr(exc, "retryable", False) and work.attempts < getattr(settings, kind.max_attempts_setting)
+    delay = None
+    if retry:
+        delay = backoff_delay(
             attempt=work.attempts,
-            base=kind.setting(kind.retry_base_setting),
-            cap=kind.setting(kind.retry_cap_setting),
+            base=getattr(settings, kind.retry_base_setting),
+            cap=getattr(settings, kind.retry_cap_setting),
             retry_after=getattr(exc, "retry_after", None),
         )
-        if retry
-        else None
-    )
-    outcome = "retrying" if retry else "failed"
     # The work survives, but this attempt did not do it: the call trace says so.
-    annotate(outcome=outcome)
-    error = str(exc)
-    with transaction.atomic():
-        written = _under_claim(
-            work,
-            state=State.RETRYING if retry else State.FAILED,
-            claimed_at=None,
-            next_attempt_at=timezone.now() + timedelta(seconds=delay) if delay is not None else None,
-            last_error=error,
-        )
-        if not written:
-            return
-        WorkAttempt.objects.create(
-            work=work, number=work.attempts, outcome=outcome, error=error, duration_ms=_elapsed_ms(started)
-        )
-        if not retry and kind.on_failed is not None:
-            work.last_error = error
-            kind.on_failed(work)
+    annotate(outcome=State.RETRYING if retry else State.FAILED)
+    work.last_error = str(exc)
+    given_up = None if retry or kind.on_failed is None else lambda: kind.on_failed(work)
+    _record(work, State.RETRYING if retry else State.FAILED, started, error=work.last_error, delay=delay, then=given_up)
     logger.warning(
         "%s: attempt %s failed (%s): %s",
         work,
         work.attempts,
         f"retry in {delay:.0f} s" if delay is not None else "giving up",
-        error,
+        work.last_error,
     )
     if delay is not None:
         transaction.on_commit(lambda: work_enqueue(work, countdown=delay))
 
 
-def _reschedule(work: Work, kind: Kind, seconds: float) -> None:
+def _reschedule(work: Work, seconds: float) -> None:
     annotate(outcome="paced")
     held = _under_claim(
         work,
         state=State.PENDING,
         attempts=F("attempts") - 1,
-        claimed_at=None,
         next_attempt_at=timezone.now() + timedelta(seconds=seconds),
     )
     if held:
