@@ -14,6 +14,8 @@ from ..pipeline import Answered, SystemClient, TransportError
 from .router import LEGACY_ALIAS
 from .types import AccountStatus, LegacyCustomer
 
+logger = logging.getLogger("system_apis.legacy_db")
+
 COLUMNS = "CUST_NO, FIRST_NM, LAST_NM, EMAIL_ADDR, PHONE_NO, ACCT_STAT, OPEN_DT"
 STATUS_ORDER = {AccountStatus.ACTIVE: 0, AccountStatus.INACTIVE: 1, AccountStatus.CLOSED: 2, AccountStatus.UNKNOWN: 3}
 
@@ -61,7 +63,9 @@ class LegacyCustomerDatabase(SystemClient):
                 cursor.execute(sql, params)
                 rows = cursor.fetchall()
         except DatabaseError as exc:
-            message = f"legacy customer database failed: {exc}"
+            # The driver's own text (SQL, table and column names) goes to the log, never into an API's answer.
+            logger.warning("legacy customer database failed: %s", exc)
+            message = f"legacy customer database failed ({type(exc).__name__})"
             raise TransportError(type(exc).__name__, SystemUnavailable, message, level=logging.WARNING) from exc
         return Answered(rows, "ok", details={"rows": len(rows)})
 

@@ -36,8 +36,10 @@ def truncate(text: str, limit: int) -> str:
     return cut + ELLIPSIS
 
 
-def mrkdwn(text: str, limit: int) -> dict[str, str]:
-    return {"type": "mrkdwn", "text": truncate(escape(text), limit)}
+def mrkdwn(markup: str) -> dict[str, object]:
+    """A mrkdwn text object taken as written: Slack turns no bare URL, channel name or mention in it into a link
+    or a ping (`verbatim`); what should link is marked up explicitly (`link_markup`)."""
+    return {"type": "mrkdwn", "text": markup, "verbatim": True}
 
 
 def link_markup(label: str, url: str) -> str:
@@ -62,15 +64,15 @@ def notice_blocks(notice: Notice) -> list[dict[str, Any]]:
     field_texts = [text for text in field_texts if text]
     for start in range(0, len(field_texts), FIELDS_PER_SECTION):
         chunk = field_texts[start : start + FIELDS_PER_SECTION]
-        blocks.append({"type": "section", "fields": [{"type": "mrkdwn", "text": text} for text in chunk]})
+        blocks.append({"type": "section", "fields": [mrkdwn(text) for text in chunk]})
     if notice.text.strip():
-        blocks.append({"type": "section", "text": mrkdwn(notice.text, SECTION_TEXT_MAX)})
+        blocks.append({"type": "section", "text": mrkdwn(truncate(escape(notice.text), SECTION_TEXT_MAX))})
     if notice.link is not None:
         label, url = notice.link
         markup = link_markup(label if label.strip() else url, url)
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": markup}})
+        blocks.append({"type": "section", "text": mrkdwn(markup)})
     if notice.context and notice.context.strip():
-        blocks.append({"type": "context", "elements": [mrkdwn(notice.context, CONTEXT_TEXT_MAX)]})
+        blocks.append({"type": "context", "elements": [mrkdwn(truncate(escape(notice.context), CONTEXT_TEXT_MAX))]})
     return blocks
 
 

@@ -70,12 +70,15 @@ def test_get_unknown_customer_is_not_found(legacy_db):
     assert raised.value.operation == "get_customer"
 
 
-def test_missing_table_is_an_unavailable_system_not_a_crash():
+def test_missing_table_is_an_unavailable_system_not_a_crash(caplog):
     with pytest.raises(SystemUnavailable) as raised:
         LegacyCustomerDatabase().find_by_email("ada.lovelace@example.com")
 
     assert raised.value.system == "legacy_db"
     assert raised.value.__cause__ is not None
+    # The driver's words are logged for staff, not carried in the error an API answers with.
+    assert raised.value.message == "legacy customer database failed (OperationalError)"
+    assert "CUST_MASTER" not in str(raised.value) and "CUST_MASTER" in caplog.text
 
 
 def test_seeding_twice_inserts_nothing_the_second_time():

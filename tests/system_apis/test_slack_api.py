@@ -48,10 +48,16 @@ def test_staff_posts_a_message_and_gets_channel_and_ts(admin_client):
         "text": "The parcel &lt;never&gt; arrived.",
         "blocks": [
             {"type": "header", "text": {"type": "plain_text", "text": "New incident", "emoji": True}},
-            {"type": "section", "fields": [{"type": "mrkdwn", "text": "*Customer*\nAda Lovelace"}]},
-            {"type": "section", "text": {"type": "mrkdwn", "text": "The parcel &lt;never&gt; arrived."}},
-            {"type": "section", "text": {"type": "mrkdwn", "text": "<https://hub.example/incidents/IH-1|Open>"}},
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": "trace 4bf92f35"}]},
+            {"type": "section", "fields": [{"type": "mrkdwn", "text": "*Customer*\nAda Lovelace", "verbatim": True}]},
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": "The parcel &lt;never&gt; arrived.", "verbatim": True},
+            },
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": "<https://hub.example/incidents/IH-1|Open>", "verbatim": True},
+            },
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": "trace 4bf92f35", "verbatim": True}]},
         ],
     }
 

@@ -46,16 +46,20 @@ def test_post_notice_sends_the_exact_request_and_returns_where_slack_put_it():
             {
                 "type": "section",
                 "fields": [
-                    {"type": "mrkdwn", "text": "*Customer*\nAda Lovelace"},
-                    {"type": "mrkdwn", "text": "*ServiceNow*\nINC0010001"},
+                    {"type": "mrkdwn", "text": "*Customer*\nAda Lovelace", "verbatim": True},
+                    {"type": "mrkdwn", "text": "*ServiceNow*\nINC0010001", "verbatim": True},
                 ],
             },
-            {"type": "section", "text": {"type": "mrkdwn", "text": "The parcel never arrived."}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": "The parcel never arrived.", "verbatim": True}},
             {
                 "type": "section",
-                "text": {"type": "mrkdwn", "text": "<https://hub.example/incidents/IH-7K2M9Q4D1X|Open>"},
+                "text": {
+                    "type": "mrkdwn",
+                    "text": "<https://hub.example/incidents/IH-7K2M9Q4D1X|Open>",
+                    "verbatim": True,
+                },
             },
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": "trace 4bf92f3577b34da6"}]},
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": "trace 4bf92f3577b34da6", "verbatim": True}]},
         ],
     }
     responses.post(
@@ -90,7 +94,7 @@ def test_minimal_notice_has_only_header_and_body_and_no_thread_ts():
         "text": "The parcel never arrived.",
         "blocks": [
             {"type": "header", "text": {"type": "plain_text", "text": "New incident", "emoji": True}},
-            {"type": "section", "text": {"type": "mrkdwn", "text": "The parcel never arrived."}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": "The parcel never arrived.", "verbatim": True}},
         ],
     }
 
@@ -106,6 +110,7 @@ def test_thread_ts_makes_the_notice_a_thread_reply():
 
 @responses.activate
 def test_user_text_cannot_mention_everyone_or_forge_links():
+    """Escaped, and every mrkdwn object verbatim: Slack links or pings nothing in it that is not marked up."""
     responses.post(POST_MESSAGE_URL, json=load_fixture("slack/post_message_ok.json"))
     notice = Notice(
         title="<!channel> refund",
@@ -124,17 +129,27 @@ def test_user_text_cannot_mention_everyone_or_forge_links():
         {"type": "header", "text": {"type": "plain_text", "text": "<!channel> refund", "emoji": True}},
         {
             "type": "section",
-            "fields": [{"type": "mrkdwn", "text": "*&lt;b&gt;Name&lt;/b&gt;*\nTom &amp; &lt;@U123&gt;"}],
+            "fields": [
+                {"type": "mrkdwn", "text": "*&lt;b&gt;Name&lt;/b&gt;*\nTom &amp; &lt;@U123&gt;", "verbatim": True}
+            ],
         },
         {
             "type": "section",
-            "text": {"type": "mrkdwn", "text": "&lt;!channel&gt; see &lt;http://evil|click&gt; &amp; pay"},
+            "text": {
+                "type": "mrkdwn",
+                "text": "&lt;!channel&gt; see &lt;http://evil|click&gt; &amp; pay",
+                "verbatim": True,
+            },
         },
         {
             "type": "section",
-            "text": {"type": "mrkdwn", "text": "<https://hub.example/a?b=1&amp;c=2|&lt;!channel&gt; click>"},
+            "text": {
+                "type": "mrkdwn",
+                "text": "<https://hub.example/a?b=1&amp;c=2|&lt;!channel&gt; click>",
+                "verbatim": True,
+            },
         },
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": "from &lt;!here&gt;"}]},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": "from &lt;!here&gt;", "verbatim": True}]},
     ]
 
 
@@ -194,7 +209,7 @@ def test_more_than_ten_fields_are_split_over_sections():
 
     sections = [block for block in sent_body()["blocks"] if "fields" in block]
     assert [len(section["fields"]) for section in sections] == [10, 2]
-    assert sections[1]["fields"][1] == {"type": "mrkdwn", "text": "*k11*\nv11"}
+    assert sections[1]["fields"][1] == {"type": "mrkdwn", "text": "*k11*\nv11", "verbatim": True}
 
 
 @responses.activate
