@@ -17,7 +17,6 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
@@ -54,23 +53,20 @@ def check_broker() -> None:
     url = settings.CELERY_BROKER_URL
     options = dict(settings.CELERY_BROKER_TRANSPORT_OPTIONS or {})
     if url.startswith("filesystem://"):
-        _check_folders_writable([Path(options[name]) for name in FILESYSTEM_BROKER_FOLDERS if options.get(name)])
+        folders = [options[name] for name in FILESYSTEM_BROKER_FOLDERS if options.get(name)]
+        if not folders:
+            raise RuntimeError("the filesystem broker has no folders configured")
+        for folder in folders:
+            # A file is written, not os.access() asked: root passes os.access on a read-only mount.
+            # The name starts with a dot, so a worker polling the folder never takes it for a message.
+            descriptor, name = tempfile.mkstemp(prefix=".health-", dir=folder)
+            os.close(descriptor)
+            os.unlink(name)
         return
     if url.startswith(("redis://", "rediss://")):
         options.update(socket_connect_timeout=BROKER_TIMEOUT, socket_timeout=BROKER_TIMEOUT)
     with Connection(url, connect_timeout=BROKER_TIMEOUT, transport_options=options) as connection:
         connection.ensure_connection(max_retries=0)
-
-
-def _check_folders_writable(folders: list[Path]) -> None:
-    if not folders:
-        raise RuntimeError("the filesystem broker has no folders configured")
-    for folder in folders:
-        # A file is written, not os.access() asked: root passes os.access on a read-only mount.
-        # The name starts with a dot, so a worker polling the folder never takes it for a message.
-        descriptor, name = tempfile.mkstemp(prefix=".health-", dir=folder)
-        os.close(descriptor)
-        os.unlink(name)
 
 
 CHECKS: dict[str, Callable[[], None]] = {"database": check_database, "cache": check_cache, "broker": check_broker}
@@ -81,24 +77,10 @@ def run_check(name: str, check: Callable[[], None]) -> dict[str, object]:
     try:
         check()
     except Exception as exc:  # any failure of a dependency makes the node unready, whatever its type
+        duration_ms = round((time.monotonic() - started) * 1000, 1)
         logger.warning("health: %s check failed (%s)", name, type(exc).__name__)
-        return {"ok": False, "duration_ms": _ms_since(started), "error": type(exc).__name__}
-    return {"ok": True, "duration_ms": _ms_since(started)}
-
-
-def readiness() -> tuple[int, dict[str, object]]:
-    """The status code and body of /health/ready."""
-    checks = {name: run_check(name, check) for name, check in CHECKS.items()}
-    failing = [name for name, result in checks.items() if not result["ok"]]
-    # Read after the cache check: with the cache down every circuit reads "unknown", and the node is unready.
-    circuits = {circuit.system: circuit.state for circuit in circuit_statuses()}
-    if failing:
-        status, code = "unavailable", 503
-    elif any(state != CLOSED for state in circuits.values()):
-        status, code = "degraded", 200
-    else:
-        status, code = "ok", 200
-    return code, {"status": status, "failing": failing, "checks": checks, "circuits": circuits}
+        return {"ok": False, "duration_ms": duration_ms, "error": type(exc).__name__}
+    return {"ok": True, "duration_ms": round((time.monotonic() - started) * 1000, 1)}
 
 
 @never_cache
@@ -110,9 +92,14 @@ def live(request: HttpRequest) -> JsonResponse:
 @never_cache
 @require_safe
 def ready(request: HttpRequest) -> JsonResponse:
-    code, body = readiness()
-    return JsonResponse(body, status=code)
-
-
-def _ms_since(started: float) -> float:
-    return round((time.monotonic() - started) * 1000, 1)
+    checks = {name: run_check(name, check) for name, check in CHECKS.items()}
+    failing = [name for name, result in checks.items() if not result["ok"]]
+    # Read after the cache check: with the cache down every circuit reads "unknown", and the node is unready.
+    circuits = {circuit.system: circuit.state for circuit in circuit_statuses()}
+    if failing:
+        status, code = "unavailable", 503
+    elif any(state != CLOSED for state in circuits.values()):
+        status, code = "degraded", 200
+    else:
+        status, code = "ok", 200
+    return JsonResponse({"status": status, "failing": failing, "checks": checks, "circuits": circuits}, status=code)

@@ -22,10 +22,6 @@ def request_route(request: HttpRequest) -> str:
     return f"/{route}" if route is not None else request.path
 
 
-def request_label(request: HttpRequest) -> str:
-    return f"{request.method} {request_route(request)}"
-
-
 class FlowContextFilter(logging.Filter):
     """Stamps every record with the flow it belongs to, whichever library logged it."""
 
@@ -39,7 +35,7 @@ class FlowContextFilter(logging.Filter):
         span = trace.get_current_span().get_span_context()
         record.trace_id = f"{span.trace_id:032x}" if span.is_valid else ""
         if isinstance(request, HttpRequest):
-            record.request = request_label(request)
+            record.request = f"{request.method} {request_route(request)}"
             if isinstance(record.args, tuple):
                 named = (request.path, request.get_full_path())
                 record.args = tuple(request_route(request) if arg in named else arg for arg in record.args)

@@ -68,28 +68,24 @@ class TraceIdMiddleware:
                 span.set_attributes({tracing.LAYER: "experience", tracing.API: api, tracing.OPERATION: operation})
                 # An answer below 500 is the API doing its job, whatever the caller sent.
                 tracing.annotate(outcome=response.status_code)
-            self._log(request, response, api, operation, started)
+            duration_ms = round((time.monotonic() - started) * 1000, 1)
+            # The route, not the path or query: no email, reference lookup or token ends up in the log.
+            route = request_route(request)
+            access_log.info(
+                "%s %s -> %s in %.0f ms",
+                request.method,
+                route,
+                response.status_code,
+                duration_ms,
+                extra={
+                    "layer": "experience" if api else "",
+                    "api": api,
+                    "operation": operation,
+                    "http_method": request.method,
+                    "route": route,
+                    "status": response.status_code,
+                    "duration_ms": duration_ms,
+                },
+            )
         response[HEADER] = request.trace_id
         return response
-
-    @staticmethod
-    def _log(request: HttpRequest, response: HttpResponse, api: str, operation: str, started: float) -> None:
-        duration_ms = round((time.monotonic() - started) * 1000, 1)
-        # The route, not the path or query: no email, reference lookup or token ends up in the log.
-        route = request_route(request)
-        access_log.info(
-            "%s %s -> %s in %.0f ms",
-            request.method,
-            route,
-            response.status_code,
-            duration_ms,
-            extra={
-                "layer": "experience" if api else "",
-                "api": api,
-                "operation": operation,
-                "http_method": request.method,
-                "route": route,
-                "status": response.status_code,
-                "duration_ms": duration_ms,
-            },
-        )

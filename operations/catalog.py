@@ -6,15 +6,16 @@ Each layer declares its APIs in its own `catalog` module; this page only merges 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from functools import wraps
+from graphlib import CycleError, TopologicalSorter
+from itertools import groupby
 from statistics import mean
-from typing import Any
 from urllib.parse import quote
 
 from django.contrib import admin
-from django.contrib.auth.views import redirect_to_login
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -35,39 +36,37 @@ LAYERS: tuple[tuple[str, str, Sequence[CatalogApi]], ...] = (
     ("system", "System", system_catalog.APIS),
 )
 SYSTEMS_OF_RECORD = "systems-of-record"
+# The graph's columns, left to right.
+TITLES = {layer: title for layer, title, _ in LAYERS} | {SYSTEMS_OF_RECORD: "Systems of record"}
 # What an API of each layer may call: the layer rule (never upward, never skipping) applied to the catalog.
 MAY_CALL = {"experience": ("process",), "process": ("process", "system"), "system": (SYSTEMS_OF_RECORD,)}
 LAYER_COLOURS = {"experience": "#417690", "process": "#c27c0e", "system": "#5b8a3c", SYSTEMS_OF_RECORD: "#666666"}
 FAILING_COLOUR = "#ba2121"
+NO_CALLS = ApiFigures(calls=0, errors=0, p50_ms=None, p95_ms=None)
 
 
 # --- the catalog's entries ----------------------------------------------------------------------
 
 
+def node_key(layer: str, name: str) -> str:
+    """The graph's id of an API or a system of record: names repeat across them (the slack API calls Slack)."""
+    return f"{layer}-{name}"
+
+
 @dataclass(frozen=True)
 class Entry:
-    """One API of the catalog with its figures (None: no call in the window)."""
-
     layer: str
     api: CatalogApi
-    figures: ApiFigures | None
-    called_by: tuple[str, ...]
+    figures: ApiFigures
+    called_by: list[str]
 
     @property
     def key(self) -> str:
         return node_key(self.layer, self.api.name)
 
     @property
-    def calls(self) -> int:
-        return self.figures.calls if self.figures else 0
-
-    @property
-    def errors(self) -> int:
-        return self.figures.errors if self.figures else 0
-
-    @property
     def error_rate_percent(self) -> float:
-        return self.figures.error_rate * 100 if self.figures else 0.0
+        return self.figures.error_rate * 100
 
     @property
     def docs_url(self) -> str:
@@ -78,16 +77,11 @@ class Entry:
 class SystemEntry:
     system: SystemOfRecord
     circuit: str
-    called_by: tuple[str, ...]
+    called_by: list[str]
 
     @property
     def key(self) -> str:
         return node_key(SYSTEMS_OF_RECORD, self.system.name)
-
-
-def node_key(layer: str, name: str) -> str:
-    """The graph's id of an API or a system of record: names repeat across them (the slack API calls Slack)."""
-    return f"{layer}-{name}"
 
 
 @dataclass(frozen=True)
@@ -127,39 +121,6 @@ def declared_calls(
     return calls
 
 
-def catalog_entries(figures: dict[tuple[str, str], ApiFigures]) -> list[Entry]:
-    callers = _callers_by_key(declared_calls())
-    return [
-        Entry(
-            layer=layer,
-            api=api,
-            figures=figures.get((layer, api.name)),
-            called_by=callers.get(node_key(layer, api.name), ()),
-        )
-        for layer, _, apis in LAYERS
-        for api in apis
-    ]
-
-
-def system_entries(circuits: dict[str, str]) -> list[SystemEntry]:
-    callers = _callers_by_key(declared_calls())
-    return [
-        SystemEntry(
-            system=system,
-            circuit=circuits.get(system.name, "unknown"),
-            called_by=callers.get(node_key(SYSTEMS_OF_RECORD, system.name), ()),
-        )
-        for system in system_catalog.SYSTEMS_OF_RECORD
-    ]
-
-
-def _callers_by_key(calls: Iterable[Call]) -> dict[str, tuple[str, ...]]:
-    callers: dict[str, tuple[str, ...]] = {}
-    for call in calls:
-        callers[call.target] = (*callers.get(call.target, ()), call.caller)
-    return callers
-
-
 # --- the dependency graph -----------------------------------------------------------------------
 
 NODE_WIDTH, NODE_HEIGHT = 180, 52
@@ -177,10 +138,6 @@ class GraphNode:
     failing: bool
     x: int = 0  # placed by dependency_graph()
     y: int = 0
-
-    @property
-    def href(self) -> str:
-        return f"#{self.key}"
 
     @property
     def stroke(self) -> str:
@@ -212,14 +169,14 @@ class GraphColumn:
 class Graph:
     width: int
     height: int
-    node_width: int
-    node_height: int
     columns: list[GraphColumn]
     nodes: list[GraphNode]
     edges: list[GraphEdge]
+    node_width: int = NODE_WIDTH
+    node_height: int = NODE_HEIGHT
 
 
-def dependency_graph(entries: Sequence[Entry], systems: Sequence[SystemEntry]) -> Graph:
+def dependency_graph(entries: Sequence[Entry], systems: Sequence[SystemEntry], calls: Sequence[Call]) -> Graph:
     """Columns Experience -> Process -> System -> systems of record, an edge per declared call.
 
     A layer whose APIs call each other (customer_incidents calls customers) takes one column per step, so
@@ -227,21 +184,24 @@ def dependency_graph(entries: Sequence[Entry], systems: Sequence[SystemEntry]) -
     which keeps the edges from crossing where the network allows it. A column past the first that holds
     an API nobody calls (the Celery worker's tasks) sits at the bottom, clear of the edges that pass it.
     """
-    edges = [(call.source, call.target) for call in declared_calls()]
+    edges = [(call.source, call.target) for call in calls]
     called = {callee for _, callee in edges}
     boxes = [_api_box(entry) for entry in entries] + [_system_box(system) for system in systems]
     columns = _columns(boxes, edges)
     rows = max(len(column) for _, column in columns)
     centre_y: dict[str, float] = {}
+
+    def height_of_callers(box: GraphNode) -> float:
+        heights = [centre_y[caller] for caller, callee in edges if callee == box.key and caller in centre_y]
+        return mean(heights) if heights else float("inf")
+
     nodes: list[GraphNode] = []
     headings: list[GraphColumn] = []
-    seen_layers: set[str] = set()
     for index, (layer, column) in enumerate(columns):
         x = MARGIN + index * COLUMN_PITCH
-        if layer not in seen_layers:
-            seen_layers.add(layer)
-            headings.append(GraphColumn(title=_layer_title(layer), x=x))
-        ordered = _ordered_by_callers(column, edges, centre_y)
+        if index == 0 or columns[index - 1][0] != layer:
+            headings.append(GraphColumn(title=TITLES[layer], x=x))
+        ordered = sorted(column, key=height_of_callers)  # stable: ties keep the declared order
         entry_points_inside = index > 0 and any(box.key not in called for box in ordered)
         offset = (rows - len(ordered)) * ROW_PITCH / (1 if entry_points_inside else 2)
         for row, box in enumerate(ordered):
@@ -252,8 +212,6 @@ def dependency_graph(entries: Sequence[Entry], systems: Sequence[SystemEntry]) -
     return Graph(
         width=MARGIN * 2 + (len(columns) - 1) * COLUMN_PITCH + NODE_WIDTH,
         height=TOP + rows * ROW_PITCH,
-        node_width=NODE_WIDTH,
-        node_height=NODE_HEIGHT,
         columns=headings,
         nodes=nodes,
         edges=[GraphEdge(source, target, _edge_path(by_key[source], by_key[target])) for source, target in edges],
@@ -261,8 +219,9 @@ def dependency_graph(entries: Sequence[Entry], systems: Sequence[SystemEntry]) -
 
 
 def _api_box(entry: Entry) -> GraphNode:
-    detail = f"{entry.calls} call{'' if entry.calls == 1 else 's'} · {entry.error_rate_percent:.1f}% errors"
-    return GraphNode(entry.key, entry.layer, entry.api.name, entry.api.title, detail, failing=entry.errors > 0)
+    calls = entry.figures.calls
+    detail = f"{calls} call{'' if calls == 1 else 's'} · {entry.error_rate_percent:.1f}% errors"
+    return GraphNode(entry.key, entry.layer, entry.api.name, entry.api.title, detail, entry.figures.errors > 0)
 
 
 def _system_box(system: SystemEntry) -> GraphNode:
@@ -275,37 +234,21 @@ def _system_box(system: SystemEntry) -> GraphNode:
 def _columns(boxes: list[GraphNode], edges: list[tuple[str, str]]) -> list[tuple[str, list[GraphNode]]]:
     """Each layer's boxes split into steps: a box one step right of every same-layer box that calls it."""
     layer_of = {box.key: box.layer for box in boxes}
-    same_layer_callers: dict[str, list[str]] = {}
+    same_layer_callers: dict[str, list[str]] = defaultdict(list)
     for caller, callee in edges:
         if layer_of[caller] == layer_of[callee]:
-            same_layer_callers.setdefault(callee, []).append(caller)
-    step: dict[str, int] = {}
-
-    def step_of(key: str, path: tuple[str, ...] = ()) -> int:
-        if key not in step:
-            if key in path:
-                raise ImproperlyConfigured(f"the catalog's calls go round in a circle: {' -> '.join((*path, key))}")
-            step[key] = max(
-                (step_of(caller, (*path, key)) + 1 for caller in same_layer_callers.get(key, ())), default=0
-            )
-        return step[key]
-
-    columns = []
-    for layer in [layer for layer, _, _ in LAYERS] + [SYSTEMS_OF_RECORD]:
-        in_layer = [box for box in boxes if box.layer == layer]
-        for number in range(max((step_of(box.key) for box in in_layer), default=-1) + 1):
-            columns.append((layer, [box for box in in_layer if step_of(box.key) == number]))
-    return columns
-
-
-def _ordered_by_callers(
-    column: list[GraphNode], edges: list[tuple[str, str]], centre_y: dict[str, float]
-) -> list[GraphNode]:
-    def height_of_callers(box: GraphNode) -> float:
-        heights = [centre_y[caller] for caller, callee in edges if callee == box.key and caller in centre_y]
-        return mean(heights) if heights else float("inf")
-
-    return sorted(column, key=height_of_callers)  # stable: ties keep the declared order
+            same_layer_callers[callee].append(caller)
+    step: dict[str, int] = defaultdict(int)
+    try:
+        for key in TopologicalSorter(same_layer_callers).static_order():
+            step[key] = max((step[caller] + 1 for caller in same_layer_callers[key]), default=0)
+    except CycleError as circle:
+        raise ImproperlyConfigured(f"the catalog's calls go round in a circle: {' -> '.join(circle.args[1])}") from None
+    layer_order = list(TITLES)
+    in_order = sorted(boxes, key=lambda box: (layer_order.index(box.layer), step[box.key]))
+    return [
+        (layer, list(column)) for (layer, _), column in groupby(in_order, key=lambda box: (box.layer, step[box.key]))
+    ]
 
 
 def _edge_path(source: GraphNode, target: GraphNode) -> str:
@@ -315,40 +258,36 @@ def _edge_path(source: GraphNode, target: GraphNode) -> str:
     return f"M {x1} {y1} C {x1 + bend:g} {y1}, {x2 - bend:g} {y2}, {x2} {y2}"
 
 
-def _layer_title(layer: str) -> str:
-    return "Systems of record" if layer == SYSTEMS_OF_RECORD else dict((key, title) for key, title, _ in LAYERS)[layer]
-
-
 # --- the page ------------------------------------------------------------------------------------
 
 
-def staff_only(view: Any) -> Any:
-    """Anonymous visitors go to the admin's login; a signed-in user who is not staff is refused."""
-
-    @wraps(view)
-    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path(), reverse("admin:login"))
-        if not (request.user.is_active and request.user.is_staff):
-            raise PermissionDenied("The API catalog is for staff.")
-        return view(request, *args, **kwargs)
-
-    return guarded
-
-
 @never_cache
-@staff_only
+@login_required(login_url="admin:login")
 def api_catalog(request: HttpRequest) -> HttpResponse:
-    entries = catalog_entries(api_figures())
-    systems = system_entries({circuit.system: circuit.state for circuit in circuit_statuses()})
-    layers = [(title, [entry for entry in entries if entry.layer == layer]) for layer, title, _ in LAYERS]
+    if not (request.user.is_active and request.user.is_staff):
+        raise PermissionDenied("The API catalog is for staff.")
+    calls = declared_calls()
+    called_by: dict[str, list[str]] = defaultdict(list)
+    for call in calls:
+        called_by[call.target].append(call.caller)
+    figures = api_figures()
+    entries = [
+        Entry(layer, api, figures.get((layer, api.name), NO_CALLS), called_by[node_key(layer, api.name)])
+        for layer, _, apis in LAYERS
+        for api in apis
+    ]
+    circuits = {circuit.system: circuit.state for circuit in circuit_statuses()}
+    systems = [
+        SystemEntry(system, circuits.get(system.name, "unknown"), called_by[node_key(SYSTEMS_OF_RECORD, system.name)])
+        for system in system_catalog.SYSTEMS_OF_RECORD
+    ]
     context = {
         **admin.site.each_context(request),
         "title": "API catalog",
         # The tables and the graph need the page's width more than the admin's app list.
         "is_nav_sidebar_enabled": False,
-        "layers": layers,
+        "layers": [(title, [entry for entry in entries if entry.layer == layer]) for layer, title, _ in LAYERS],
         "systems": systems,
-        "graph": dependency_graph(entries, systems),
+        "graph": dependency_graph(entries, systems, calls),
     }
     return render(request, "operations/api_catalog.html", context)

@@ -24,9 +24,7 @@ logger = logging.getLogger("operations.recorder")
 
 
 class CallTraceRecorder(SpanProcessor):
-    """Holds each flow's spans until its local root ends, then stores Incident Hub's own in one insert.
-
-    A flow is a local root span and what started under it in this process. Grouping by trace instead
+    """A flow is a local root span and what started under it in this process. Grouping by trace instead
     would mix flows that share a trace: a Celery task and the request that queued it in one process, or
     two tasks of one report running side by side in a worker.
     """
@@ -66,9 +64,6 @@ class CallTraceRecorder(SpanProcessor):
     def shutdown(self) -> None:
         with self._lock:
             self._open.clear()
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return True
 
     def _store(self, spans: list[ReadableSpan]) -> None:
         shared = {

@@ -70,9 +70,8 @@ def api_figures(*, window: timedelta = timedelta(hours=24), sample: int = 5000) 
         durations_of[(layer, api)].append(duration)
     figures = {}
     for total in totals:
-        layer, api = total["layer"], total["api"]
-        durations = sorted(durations_of[(layer, api)])
-        figures[(layer, api)] = ApiFigures(
+        durations = durations_of[(total["layer"], total["api"])]
+        figures[(total["layer"], total["api"])] = ApiFigures(
             calls=total["calls"],
             errors=total["errors"],
             p50_ms=_percentile(durations, 50),
@@ -81,9 +80,7 @@ def api_figures(*, window: timedelta = timedelta(hours=24), sample: int = 5000) 
     return figures
 
 
-def _percentile(sorted_values: list[float], percent: int) -> float | None:
-    if not sorted_values:
-        return None
-    if len(sorted_values) == 1:
-        return sorted_values[0]
-    return quantiles(sorted_values, n=100, method="inclusive")[percent - 1]
+def _percentile(values: list[float], percent: int) -> float | None:
+    if len(values) < 2:  # statistics.quantiles needs two values (before Python 3.13)
+        return values[0] if values else None
+    return quantiles(values, n=100, method="inclusive")[percent - 1]
