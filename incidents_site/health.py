@@ -6,7 +6,8 @@ circuit of a system of record does not make the node unready: reports are still 
 that system, so it is reported as "degraded" with 200.
 
 Answers are JSON, need no login and are never cached. They name each check and the type of a failure,
-never its message: a driver's message can carry a URL with its password.
+never its message: a driver's message can carry a URL with its password. Where the endpoint is reachable from
+outside a private network, HEALTH_READY_DETAIL=false makes it answer its status alone.
 """
 
 from __future__ import annotations
@@ -102,4 +103,6 @@ def ready(request: HttpRequest) -> JsonResponse:
         status, code = "degraded", 200
     else:
         status, code = "ok", 200
+    if not settings.HEALTH_READY_DETAIL:
+        return JsonResponse({"status": status}, status=code)
     return JsonResponse({"status": status, "failing": failing, "checks": checks, "circuits": circuits}, status=code)

@@ -285,6 +285,10 @@ CELERY_BEAT_SCHEDULE = {
     "purge-old-call-traces": {"task": "process_apis.purge_old_call_traces", "schedule": 3600.0},
 }
 
+# /health/ready names which dependency fails: right for a balancer on a private network; false answers the status
+# alone (ok, degraded, unavailable) where anyone can reach it.
+HEALTH_READY_DETAIL = env.bool("HEALTH_READY_DETAIL", default=True)
+
 # --- Production (incidents_site/production_checks.py) ------------------------------------------
 # settings_production turns this on: laptop defaults (SQLite, the filesystem broker, the sandbox...) then refuse
 # to start. A staging deployment may still talk to the sandbox, by saying so.

@@ -148,3 +148,17 @@ def test_an_unreachable_cache_makes_the_node_unready_and_its_circuits_unknown(cl
     assert (body["status"], body["failing"]) == ("unavailable", ["cache"])
     assert body["checks"]["cache"]["error"] == "ConnectionError"
     assert body["circuits"] == dict.fromkeys(ALL_CLOSED, "unknown")
+
+
+def test_ready_can_answer_its_status_alone_where_anyone_can_reach_it(client, monkeypatch, settings):
+    settings.HEALTH_READY_DETAIL = False
+
+    def broken_cursor(*args, **kwargs):
+        raise DatabaseError("could not connect to server")
+
+    healthy = client.get(READY)
+    monkeypatch.setattr(connections["default"], "cursor", broken_cursor)
+    broken = client.get(READY)
+
+    assert (healthy.status_code, healthy.json()) == (200, {"status": "ok"})
+    assert (broken.status_code, broken.json()) == (503, {"status": "unavailable"})
