@@ -1,7 +1,7 @@
 """REST v1 for clients (mobile app, partners): report incidents and follow your own reports."""
 
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from oauth2_provider.contrib.rest_framework import OAuth2Authentication
 from rest_framework import exceptions, generics, serializers, status
 from rest_framework.pagination import PageNumberPagination
@@ -9,13 +9,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from kernel.errors import NotFoundError
-from kernel.rest import error_headers
+from kernel.rest import ErrorDocs
 from process_apis.customer_incidents.inputs import ReportInputSerializer
 from process_apis.customer_incidents.references import normalize_reference
 from process_apis.customer_incidents.selectors import incident_get, incident_list, incident_summary
 from process_apis.customer_incidents.services import incident_refreshed_if_possible, incident_report
 from process_apis.models import Category, Channel, Urgency
-from process_apis.rest import error_responses as process_error_responses
+from process_apis.rest import ERRORS as PROCESS_ERRORS
 
 from ..idempotency import rest as idempotency
 from ..policies import rate_limits
@@ -105,16 +105,16 @@ RETRY_AFTER_429 = OpenApiParameter(
 SECURITY = [{"oauth2": ["incidents"]}]
 
 
-# v1 is for API clients with a bearer token, not for staff.
-CLIENT_AUTH_ERRORS = {
-    "e401": "No valid bearer token: get one at POST /o/token/ with your client credentials.",
-    "e403": "The token is not an active API client's.",
-    "e429": "Your client's rate limit (by tier) is used up for this window; retry after Retry-After seconds.",
-}
-
-
-def error_responses(*codes: int, **descriptions: str) -> dict[int, OpenApiResponse]:
-    return process_error_responses(*codes, **{**CLIENT_AUTH_ERRORS, **descriptions})
+# v1 is for API clients with a bearer token, not for staff; its own Retry-After headers (above) say what a wait means.
+ERRORS = ErrorDocs(
+    {
+        **PROCESS_ERRORS.descriptions,
+        401: "No valid bearer token: get one at POST /o/token/ with your client credentials.",
+        403: "The token is not an active API client's.",
+        429: "Your client's rate limit (by tier) is used up for this window; retry after Retry-After seconds.",
+    },
+    retry_after=(),
+)
 
 
 class IncidentPagination(PageNumberPagination):
@@ -146,33 +146,25 @@ class IncidentListCreateApi(ClientApi):
     pagination_class = IncidentPagination
     serializer_class = IncidentOutputSerializer
 
-    @extend_schema(
+    @ERRORS.schema(
         operation_id="v1_incidents_report",
         tags=["v1: incidents"],
         request=IncidentInputSerializer,
         auth=SECURITY,
-        parameters=[*IDEMPOTENCY_PARAMETERS, *RATE_LIMIT_HEADERS, *error_headers(401, retry_after=())],
+        parameters=[*IDEMPOTENCY_PARAMETERS, *RATE_LIMIT_HEADERS],
         responses={
             201: OpenApiResponse(
                 IncidentOutputSerializer,
                 description="Accepted; with `Idempotent-Replayed: true`, the stored answer to the key's first request.",
             ),
-            **error_responses(
-                400,
-                401,
-                403,
-                409,
-                413,
-                415,
-                422,
-                429,
-                503,
-                e400="The body or the Idempotency-Key header is not valid.",
-                e409="The first request with this Idempotency-Key is still being processed.",
-                e413="The body is larger than the API accepts (API_MAX_BODY_BYTES, 64 KiB by default).",
-                e422="This Idempotency-Key was already used with a different body.",
-                e503="The report could not be stored; retry later.",
-            ),
+        },
+        errors=(400, 401, 403, 409, 413, 415, 422, 429, 503),
+        described={
+            400: "The body or the Idempotency-Key header is not valid.",
+            409: "The first request with this Idempotency-Key is still being processed.",
+            413: "The body is larger than the API accepts (API_MAX_BODY_BYTES, 64 KiB by default).",
+            422: "This Idempotency-Key was already used with a different body.",
+            503: "The report could not be stored; retry later.",
         },
         description=(
             "Report an incident. 201 once it is accepted; the ServiceNow number may follow later. "
@@ -201,17 +193,14 @@ class IncidentListCreateApi(ClientApi):
         response["Location"] = reverse("v1-incident", kwargs={"reference": report.reference})
         return response
 
-    @extend_schema(
+    @ERRORS.schema(
         operation_id="v1_incidents_list",
         tags=["v1: incidents"],
         auth=SECURITY,
-        parameters=[*RATE_LIMIT_HEADERS, RETRY_AFTER_429, *error_headers(401, retry_after=())],
-        responses={
-            200: IncidentOutputSerializer(many=True),
-            **error_responses(
-                401, 403, 404, 429, e404="No such page: `page` is below 1, past the last page, or not a number."
-            ),
-        },
+        parameters=[*RATE_LIMIT_HEADERS, RETRY_AFTER_429],
+        responses={200: IncidentOutputSerializer(many=True)},
+        errors=(401, 403, 404, 429),
+        described={404: "No such page: `page` is below 1, past the last page, or not a number."},
         description="Your reports, newest first.",
     )
     def get(self, request: Request) -> Response:
@@ -222,7 +211,7 @@ class IncidentListCreateApi(ClientApi):
 class IncidentDetailApi(ClientApi):
     serializer_class = IncidentOutputSerializer
 
-    @extend_schema(
+    @ERRORS.schema(
         operation_id="v1_incidents_get",
         tags=["v1: incidents"],
         auth=SECURITY,
@@ -230,12 +219,10 @@ class IncidentDetailApi(ClientApi):
             OpenApiParameter("reference", str, OpenApiParameter.PATH),
             *RATE_LIMIT_HEADERS,
             RETRY_AFTER_429,
-            *error_headers(401, retry_after=()),
         ],
-        responses={
-            200: IncidentOutputSerializer,
-            **error_responses(401, 403, 404, 429, e404="You have no report with that reference."),
-        },
+        responses={200: IncidentOutputSerializer},
+        errors=(401, 403, 404, 429),
+        described={404: "You have no report with that reference."},
         description="One of your reports, its state fresh from ServiceNow (as last known if ServiceNow is down).",
     )
     def get(self, request: Request, reference: str) -> Response:

@@ -1,14 +1,12 @@
-from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from kernel.errors import NotFoundError
-from kernel.rest import error_headers
 
 from ..models import Category, Channel, IncidentRequest, Urgency
-from ..rest import error_responses
+from ..rest import ERRORS
 from .inputs import ReportInputSerializer
 from .selectors import incident_get, incident_summary
 from .services import incident_refresh_state, incident_report, incident_retry_sync
@@ -41,22 +39,13 @@ class ReportSummaryOutputSerializer(serializers.Serializer):
 
 
 class ReportCreateApi(APIView):
-    @extend_schema(
+    @ERRORS.schema(
         operation_id="process_customer_incidents_report",
         tags=TAGS,
         request=ReportInputSerializer,
-        parameters=error_headers(400, 401, 403, 415, 503),
-        responses={
-            201: ReportSummaryOutputSerializer,
-            **error_responses(
-                400,
-                401,
-                403,
-                415,
-                503,
-                e503="Incident Hub cannot store the report right now; try again after Retry-After.",
-            ),
-        },
+        responses={201: ReportSummaryOutputSerializer},
+        errors=(400, 401, 403, 415, 503),
+        described={503: "Incident Hub cannot store the report right now; try again after Retry-After."},
         description="The whole orchestration: customer lookup, local record, ServiceNow incident, Slack notice.",
     )
     def post(self, request: Request) -> Response:
@@ -72,34 +61,28 @@ class ReportCreateApi(APIView):
 
 
 class ReportDetailApi(APIView):
-    @extend_schema(
+    @ERRORS.schema(
         operation_id="process_customer_incidents_get",
         tags=TAGS,
-        parameters=error_headers(401, 403, 404),
-        responses={200: ReportSummaryOutputSerializer, **error_responses(401, 403, 404, e404=NO_REPORT)},
+        responses={200: ReportSummaryOutputSerializer},
+        errors=(401, 403, 404),
+        described={404: NO_REPORT},
     )
     def get(self, request: Request, reference: str) -> Response:
         return Response(ReportSummaryOutputSerializer(incident_summary(_report(reference))).data)
 
 
 class ReportSyncApi(APIView):
-    @extend_schema(
+    @ERRORS.schema(
         operation_id="process_customer_incidents_sync",
         tags=TAGS,
         request=None,
-        parameters=error_headers(401, 403, 404, 502, 503),
-        responses={
-            200: ReportSummaryOutputSerializer,
-            **error_responses(
-                401,
-                403,
-                404,
-                502,
-                503,
-                e404="No report with that reference, or ServiceNow no longer has its incident.",
-                e502="ServiceNow refused to read the incident (or Incident Hub's credentials).",
-                e503="ServiceNow is unreachable, failing or busy; try again later (after Retry-After when given).",
-            ),
+        responses={200: ReportSummaryOutputSerializer},
+        errors=(401, 403, 404, 502, 503),
+        described={
+            404: "No report with that reference, or ServiceNow no longer has its incident.",
+            502: "ServiceNow refused to read the incident (or Incident Hub's credentials).",
+            503: "ServiceNow is unreachable, failing or busy; try again later (after Retry-After when given).",
         },
         description="Retry the ServiceNow create now if it is still missing, else refresh the state from it.",
     )

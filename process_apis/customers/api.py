@@ -1,12 +1,9 @@
-from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from kernel.rest import error_headers
-
-from ..rest import error_responses
+from ..rest import ERRORS
 from .services import customer_find
 
 
@@ -32,14 +29,13 @@ class CustomerLookupApi(APIView):
     class InputSerializer(serializers.Serializer):
         email = serializers.EmailField(max_length=254)
 
-    @extend_schema(
+    @ERRORS.schema(
         operation_id="process_customers_find",
         tags=["Process: customers"],
-        parameters=[InputSerializer, *error_headers(400, 401, 403)],
-        responses={
-            200: CustomerOutputSerializer,
-            **error_responses(400, 401, 403, e400="The email is missing or not valid."),
-        },
+        parameters=[InputSerializer],
+        responses={200: CustomerOutputSerializer},
+        errors=(400, 401, 403),
+        described={400: "The email is missing or not valid."},
         description="One customer merged from the legacy database and Salesforce; degraded, never failed.",
     )
     def get(self, request: Request) -> Response:

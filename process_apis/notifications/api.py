@@ -1,13 +1,10 @@
-from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from kernel.rest import error_headers
-
 from ..models import NotificationDelivery
-from ..rest import error_responses
+from ..rest import ERRORS
 from .selectors import delivery_list
 from .services import notification_resend
 
@@ -40,11 +37,12 @@ class DeliveryListApi(APIView):
         reference = serializers.CharField(max_length=13, required=False)
         state = serializers.ChoiceField(choices=NotificationDelivery.State.choices, required=False)
 
-    @extend_schema(
+    @ERRORS.schema(
         operation_id="process_notifications_list",
         tags=["Process: notifications"],
-        parameters=[FilterSerializer, *error_headers(400, 401, 403)],
-        responses={200: DeliveryOutputSerializer(many=True), **error_responses(400, 401, 403)},
+        parameters=[FilterSerializer],
+        responses={200: DeliveryOutputSerializer(many=True)},
+        errors=(400, 401, 403),
     )
     def get(self, request: Request) -> Response:
         query = self.FilterSerializer(data=request.query_params)
@@ -53,21 +51,15 @@ class DeliveryListApi(APIView):
 
 
 class DeliveryResendApi(APIView):
-    @extend_schema(
+    @ERRORS.schema(
         operation_id="process_notifications_resend",
         tags=["Process: notifications"],
         request=None,
-        parameters=error_headers(401, 403, 404, 409),
-        responses={
-            202: DeliveryOutputSerializer,
-            **error_responses(
-                401,
-                403,
-                404,
-                409,
-                e404="No notification with that id.",
-                e409="Only a failed notification can be re-sent; `extra.state` says what this one is.",
-            ),
+        responses={202: DeliveryOutputSerializer},
+        errors=(401, 403, 404, 409),
+        described={
+            404: "No notification with that id.",
+            409: "Only a failed notification can be re-sent; `extra.state` says what this one is.",
         },
         description="Give a failed delivery a fresh round of attempts.",
     )

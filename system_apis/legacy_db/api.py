@@ -1,25 +1,22 @@
-from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from kernel.rest import error_headers
-
-from ..rest import error_responses as system_error_responses
+from ..rest import system_errors
 from .client import LegacyCustomerDatabase
 
 TAGS = ["System: legacy customers"]
 
 
-def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
-    return system_error_responses(
-        "The legacy customer database",
-        *codes,
-        e400="The email is missing or not valid.",
-        e404="The legacy customer database has no customer with that number.",
-        e503="The legacy customer database is failing, or its circuit is open (see Retry-After).",
-    )
+ERRORS = system_errors(
+    "The legacy customer database",
+    {
+        400: "The email is missing or not valid.",
+        404: "The legacy customer database has no customer with that number.",
+        503: "The legacy customer database is failing, or its circuit is open (see Retry-After).",
+    },
+)
 
 
 class LegacyCustomerOutputSerializer(serializers.Serializer):
@@ -36,11 +33,12 @@ class LegacyCustomerListApi(APIView):
     class InputSerializer(serializers.Serializer):
         email = serializers.EmailField(max_length=80, help_text="Exact email, any case")
 
-    @extend_schema(
+    @ERRORS.schema(
         operation_id="legacy_customers_find_by_email",
         tags=TAGS,
-        parameters=[InputSerializer, *error_headers(400, 401, 403, 503)],
-        responses={200: LegacyCustomerOutputSerializer(many=True), **error_responses(400, 401, 403, 503)},
+        parameters=[InputSerializer],
+        responses={200: LegacyCustomerOutputSerializer(many=True)},
+        errors=(400, 401, 403, 503),
     )
     def get(self, request: Request) -> Response:
         query = self.InputSerializer(data=request.query_params)
@@ -50,11 +48,11 @@ class LegacyCustomerListApi(APIView):
 
 
 class LegacyCustomerDetailApi(APIView):
-    @extend_schema(
+    @ERRORS.schema(
         operation_id="legacy_customers_get",
         tags=TAGS,
-        parameters=error_headers(401, 403, 404, 503),
-        responses={200: LegacyCustomerOutputSerializer, **error_responses(401, 403, 404, 503)},
+        responses={200: LegacyCustomerOutputSerializer},
+        errors=(401, 403, 404, 503),
     )
     def get(self, request: Request, customer_number: str) -> Response:
         customer = LegacyCustomerDatabase.from_settings().get_customer(customer_number)

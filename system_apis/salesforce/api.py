@@ -6,28 +6,23 @@ project's exception handler.
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from kernel.rest import error_headers
-
-from ..rest import error_responses as system_error_responses
+from ..rest import system_errors
 from .client import SalesforceClient
 
 TAGS = ["System: Salesforce"]
-ERRORS = (400, 401, 403, 429, 502, 503, 504)
-
-
-def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
-    return system_error_responses(
-        "Salesforce",
-        *codes,
-        e400="The email is missing or not valid, or Salesforce refused the query.",
-        e429="Salesforce asks to slow down (request limit exceeded); see Retry-After when known.",
-    )
+ERRORS = system_errors(
+    "Salesforce",
+    {
+        400: "The email is missing or not valid, or Salesforce refused the query.",
+        429: "Salesforce asks to slow down (request limit exceeded); see Retry-After when known.",
+    },
+)
 
 
 class ContactListApi(APIView):
@@ -47,12 +42,13 @@ class ContactListApi(APIView):
         account_id = serializers.CharField(allow_null=True, help_text="The Salesforce Id of the contact's account.")
         account_name = serializers.CharField(allow_null=True)
 
-    @extend_schema(
+    @ERRORS.schema(
         operation_id="salesforce_contacts_find_by_email",
         summary="Find the Salesforce contacts with an email address",
         tags=TAGS,
-        parameters=[InputSerializer, *error_headers(*ERRORS)],
-        responses={200: OutputSerializer(many=True), **error_responses(*ERRORS)},
+        parameters=[InputSerializer],
+        responses={200: OutputSerializer(many=True)},
+        errors=(400, 401, 403, 429, 502, 503, 504),
     )
     def get(self, request: Request) -> Response:
         query = self.InputSerializer(data=request.query_params)

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from kernel.rest import error_headers
-
-from ..rest import error_responses as system_error_responses
+from ..rest import system_errors
 from .client import ServiceNowClient
 from .types import Impact, Incident, IncidentState, IncidentUpdate, NewIncident, Urgency
 
@@ -35,10 +33,7 @@ def no_caret(value: str) -> str:
 
 # What every operation can answer besides its own client errors (400, 404, 415).
 DOWNSTREAM_ERRORS = (401, 403, 429, 502, 503, 504)
-
-
-def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
-    return system_error_responses("ServiceNow", *codes, e404="ServiceNow has no such incident.")
+ERRORS = system_errors("ServiceNow", {404: "ServiceNow has no such incident."})
 
 
 @extend_schema_serializer(component_name="ServiceNowIncident")
@@ -83,13 +78,13 @@ class IncidentsApi(APIView):
     class QuerySerializer(serializers.Serializer):
         correlation_id = serializers.CharField(max_length=100, validators=[no_caret])
 
-    @extend_schema(
+    @ERRORS.schema(
         tags=TAGS,
         operation_id="servicenow_incidents_create",
         summary="Create an incident in ServiceNow",
         request=InputSerializer,
-        parameters=error_headers(400, 415, *DOWNSTREAM_ERRORS),
-        responses={201: OutputSerializer, **error_responses(400, 415, *DOWNSTREAM_ERRORS)},
+        responses={201: OutputSerializer},
+        errors=(400, 415, *DOWNSTREAM_ERRORS),
     )
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
@@ -99,12 +94,13 @@ class IncidentsApi(APIView):
         incident = ServiceNowClient.from_settings().create_incident(new)
         return Response(render(incident), status=status.HTTP_201_CREATED)
 
-    @extend_schema(
+    @ERRORS.schema(
         tags=TAGS,
         operation_id="servicenow_incidents_find",
         summary="Find the incident made for a correlation id (a list of zero or one)",
-        parameters=[QuerySerializer, *error_headers(400, *DOWNSTREAM_ERRORS)],
-        responses={200: OutputSerializer(many=True), **error_responses(400, *DOWNSTREAM_ERRORS)},
+        parameters=[QuerySerializer],
+        responses={200: OutputSerializer(many=True)},
+        errors=(400, *DOWNSTREAM_ERRORS),
     )
     def get(self, request: Request) -> Response:
         query = self.QuerySerializer(data=request.query_params)
@@ -134,23 +130,23 @@ class IncidentDetailApi(APIView):
                 raise serializers.ValidationError("Name at least one field to change.")
             return attrs
 
-    @extend_schema(
+    @ERRORS.schema(
         tags=TAGS,
         operation_id="servicenow_incidents_retrieve",
         summary="Read an incident",
-        parameters=error_headers(404, *DOWNSTREAM_ERRORS),
-        responses={200: OutputSerializer, **error_responses(404, *DOWNSTREAM_ERRORS)},
+        responses={200: OutputSerializer},
+        errors=(404, *DOWNSTREAM_ERRORS),
     )
     def get(self, request: Request, sys_id: str) -> Response:
         return Response(render(ServiceNowClient.from_settings().get_incident(sys_id)))
 
-    @extend_schema(
+    @ERRORS.schema(
         tags=TAGS,
         operation_id="servicenow_incidents_update",
         summary="Change an incident (only the fields sent)",
         request=InputSerializer,
-        parameters=error_headers(400, 404, 415, *DOWNSTREAM_ERRORS),
-        responses={200: OutputSerializer, **error_responses(400, 404, 415, *DOWNSTREAM_ERRORS)},
+        responses={200: OutputSerializer},
+        errors=(400, 404, 415, *DOWNSTREAM_ERRORS),
     )
     def patch(self, request: Request, sys_id: str) -> Response:
         serializer = self.InputSerializer(data=request.data)

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from kernel.rest import error_headers
-
-from ..rest import error_responses
+from ..rest import system_errors
 from .client import SlackClient
 from .types import Notice, is_web_url
 
-ERRORS = (400, 401, 403, 404, 415, 429, 502, 503, 504)
+ERRORS = system_errors(
+    "Slack",
+    {400: "Invalid input, or Slack refused the message.", 404: "Slack does not know the channel."},
+)
 
 
 class MessageFieldSerializer(serializers.Serializer):
@@ -62,21 +62,13 @@ class SlackMessageApi(APIView):
         class Meta:
             ref_name = "SlackMessageOutput"
 
-    @extend_schema(
+    @ERRORS.schema(
         operation_id="slack_post_message",
         tags=["System: Slack"],
         summary="Post a message to a Slack channel",
         request=InputSerializer,
-        parameters=error_headers(*ERRORS),
-        responses={
-            201: OutputSerializer,
-            **error_responses(
-                "Slack",
-                *ERRORS,
-                e400="Invalid input, or Slack refused the message.",
-                e404="Slack does not know the channel.",
-            ),
-        },
+        responses={201: OutputSerializer},
+        errors=(400, 401, 403, 404, 415, 429, 502, 503, 504),
     )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
