@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -26,6 +27,8 @@ State = IdempotencyRecord.State
 
 MAX_KEY_LENGTH = 255
 _CLAIM_ATTEMPTS = 3
+# An RFC 8941 String, its content in group 1: no bare `"` or `\` inside, and only `\"` and `\\` as escapes.
+_SF_STRING = re.compile(r'"((?:[^"\\]|\\["\\])*)"')
 
 
 class ClaimOutcome(StrEnum):
@@ -68,9 +71,10 @@ def idempotency_key_parse(value: str) -> str | None:
     """
     value = value.strip(" \t")
     if len(value) >= 2 and value[0] == value[-1] == '"':
-        value = _unquoted(value[1:-1])
-        if value is None:
+        string = _SF_STRING.fullmatch(value)
+        if string is None:
             return None
+        value = re.sub(r'\\(["\\])', r"\1", string[1])
     if not 1 <= len(value) <= MAX_KEY_LENGTH or any(not " " <= char <= "~" for char in value):
         return None
     return value
@@ -170,22 +174,3 @@ def _is_dead(record: IdempotencyRecord, now: datetime) -> bool:
         return True
     timeout = timedelta(seconds=settings.IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS)
     return record.state == State.IN_FLIGHT and record.created_at <= now - timeout
-
-
-def _unquoted(inner: str) -> str | None:
-    """The content of an RFC 8941 String (without its quotes), or None if it is malformed."""
-    chars: list[str] = []
-    escaped = False
-    for char in inner:
-        if escaped:
-            if char not in '"\\':
-                return None
-            chars.append(char)
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        elif char == '"':
-            return None
-        else:
-            chars.append(char)
-    return None if escaped else "".join(chars)
