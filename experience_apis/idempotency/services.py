@@ -10,10 +10,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -24,6 +25,8 @@ from django.utils import timezone
 from ..models import IdempotencyRecord
 
 State = IdempotencyRecord.State
+
+T = TypeVar("T")
 
 MAX_KEY_LENGTH = 255
 _CLAIM_ATTEMPTS = 3
@@ -42,7 +45,7 @@ class ClaimOutcome(StrEnum):
 class StoredResponse:
     status: int
     body: Any
-    location: str
+    location: str = ""
 
 
 @dataclass(frozen=True)
@@ -147,20 +150,32 @@ def idempotency_intake_key(record: IdempotencyRecord) -> str:
     return f"idempotency:{record.pk}"
 
 
-def idempotency_complete(*, record: IdempotencyRecord, status: int, body: Any, location: str = "") -> None:
-    """Keep the answer of a claimed key, for every retry until it expires."""
-    IdempotencyRecord.objects.filter(pk=record.pk, state=State.IN_FLIGHT).update(
-        state=State.COMPLETED,
-        response_status=status,
-        response_body=json.dumps(body, cls=DjangoJSONEncoder),
-        response_location=location,
-        completed_at=timezone.now(),
-    )
+def idempotency_run(
+    record: IdempotencyRecord, work: Callable[[], T], answer: Callable[[T], StoredResponse | None]
+) -> T:
+    """Do the work of a claimed key and keep `answer(result)` for every retry until the key expires.
 
-
-def idempotency_release(*, record: IdempotencyRecord) -> None:
-    """Forget a claimed key whose request failed, so that a retry does the work again."""
-    IdempotencyRecord.objects.filter(pk=record.pk, state=State.IN_FLIGHT).delete()
+    If `work` raises, or the answer is None (one that says "try again"), the key is forgotten instead,
+    so that a retry does the work again.
+    """
+    in_flight = IdempotencyRecord.objects.filter(pk=record.pk, state=State.IN_FLIGHT)
+    try:
+        result = work()
+    except BaseException:
+        in_flight.delete()
+        raise
+    stored = answer(result)
+    if stored is None:
+        in_flight.delete()
+    else:
+        in_flight.update(
+            state=State.COMPLETED,
+            response_status=stored.status,
+            response_body=json.dumps(stored.body, cls=DjangoJSONEncoder),
+            response_location=stored.location,
+            completed_at=timezone.now(),
+        )
+    return result
 
 
 def idempotency_purge_expired(*, now: datetime | None = None) -> int:
