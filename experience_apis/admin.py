@@ -1,9 +1,6 @@
-import secrets
-
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.core.signing import BadSignature, TimestampSigner
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -11,13 +8,8 @@ from django.template.response import TemplateResponse
 from kernel.admin import NoEditing
 
 from .clients.services import api_client_create, api_client_set_active
-from .idempotency.services import (
-    ClaimOutcome,
-    idempotency_claim,
-    idempotency_complete,
-    idempotency_key_ttl,
-    idempotency_release,
-)
+from .idempotency.form_tokens import form_token_issue, form_token_nonce
+from .idempotency.services import ClaimOutcome, StoredResponse, idempotency_claim, idempotency_run
 from .models import ApiClient, IdempotencyRecord
 
 # The add form's one-time token: a reload of the page that shows a new secret (which sends the form again)
@@ -39,17 +31,6 @@ class ApiClientCreateForm(forms.Form):
         required=False,
         help_text="Also may call the System and Process APIs. Only for Incident Hub's own programs.",
     )
-
-
-def _add_token_signer(request: HttpRequest) -> TimestampSigner:
-    return TimestampSigner(salt=f"{_ADD_TOKEN_SALT}:{request.user.pk}")
-
-
-def _add_token_nonce(request: HttpRequest) -> str | None:
-    try:
-        return _add_token_signer(request).unsign(request.POST.get(ADD_TOKEN_FIELD, ""), max_age=idempotency_key_ttl())
-    except BadSignature:
-        return None
 
 
 @admin.register(ApiClient)
@@ -76,8 +57,9 @@ class ApiClientAdmin(admin.ModelAdmin):
             raise PermissionDenied
         form = ApiClientCreateForm(request.POST if request.method == "POST" else None)
         context = {**self.admin_site.each_context(request), "opts": self.opts, "title": "Add API client"}
+        salt = f"{_ADD_TOKEN_SALT}:{request.user.pk}"
         if form.is_valid():
-            nonce = _add_token_nonce(request)
+            nonce = form_token_nonce(salt, request.POST.get(ADD_TOKEN_FIELD, ""))
             if nonce is None:
                 form.add_error(None, "This form is too old or was not opened by you: open Add API client again.")
             else:
@@ -86,7 +68,7 @@ class ApiClientAdmin(admin.ModelAdmin):
             form=form,
             errors=form.errors,
             add_token_field=ADD_TOKEN_FIELD,
-            add_token=_add_token_signer(request).sign(secrets.token_urlsafe(16)),
+            add_token=form_token_issue(salt, nbytes=16),
         )
         return TemplateResponse(request, "admin/experience_apis/apiclient/add.html", context)
 
@@ -97,12 +79,11 @@ class ApiClientAdmin(admin.ModelAdmin):
             made = ApiClient.objects.filter(pk=stored.body["client"]).first() if stored else None
             context.update(client=made, title="This form was already sent")
             return TemplateResponse(request, "admin/experience_apis/apiclient/already_made.html", context)
-        try:
-            client, secret = api_client_create(**form.cleaned_data)
-        except BaseException:
-            idempotency_release(record=claim.record)
-            raise
-        idempotency_complete(record=claim.record, status=201, body={"client": client.pk})
+        client, secret = idempotency_run(
+            claim.record,
+            lambda: api_client_create(**form.cleaned_data),
+            lambda made: StoredResponse(201, {"client": made[0].pk}),
+        )
         self.log_addition(request, client, [{"added": {}}])
         context.update(client=client, client_secret=secret, title="API client made: copy its secret now")
         response = TemplateResponse(request, "admin/experience_apis/apiclient/created.html", context)

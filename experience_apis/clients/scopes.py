@@ -17,19 +17,13 @@ INCIDENTS = "incidents"
 INTERNAL = "internal"
 
 
-def _client(application: Any) -> ApiClient | None:
-    if application is None:
-        return None
-    return ApiClient.objects.filter(application_id=application.pk, active=True).first()
-
-
 class ApiClientScopes(BaseScopes):
     def get_all_scopes(self) -> dict[str, str]:
         return dict(oauth2_settings.SCOPES)
 
     def get_available_scopes(self, application: Any = None, request: Any = None, *args: Any, **kwargs: Any) -> list:
-        client = _client(application)
-        if client is None:
+        client = application and ApiClient.objects.filter(application_id=application.pk, active=True).first()
+        if not client:
             return []
         return [INCIDENTS, INTERNAL] if client.internal else [INCIDENTS]
 

@@ -29,11 +29,6 @@ def api_client_set_active(*, client: ApiClient, active: bool) -> ApiClient:
     client.active = active
     client.save(update_fields=["active"])
     if not active:
-        api_client_revoke_tokens(client=client)
+        RefreshToken.objects.filter(application=client.application).delete()
+        AccessToken.objects.filter(application=client.application).delete()
     return client
-
-
-def api_client_revoke_tokens(*, client: ApiClient) -> int:
-    RefreshToken.objects.filter(application=client.application).delete()
-    revoked, _ = AccessToken.objects.filter(application=client.application).delete()
-    return revoked

@@ -3,7 +3,8 @@
 The token is a random nonce signed with a salt that holds a random value kept in the browser's session,
 so a token works only in the session it was issued to and cannot be made up. Its first POST claims an idempotency
 record `web:<session binding>` + nonce in the database (shared by every web process); later POSTs with it
-get the same report's confirmation, or are told that it is still being sent.
+get the same report's confirmation, or are told that it is still being sent. The admin's add-API-client
+form signs its token with `form_token_issue` too.
 """
 
 from __future__ import annotations
@@ -17,13 +18,12 @@ from django.core.signing import BadSignature, TimestampSigner
 from django.urls import reverse
 
 from .services import (
-    Claim,
     ClaimOutcome,
+    StoredResponse,
     idempotency_claim,
-    idempotency_complete,
     idempotency_find,
     idempotency_key_ttl,
-    idempotency_release,
+    idempotency_run,
 )
 
 FIELD = "report_token"
@@ -46,11 +46,24 @@ class FormSubmission:
     sending: bool = False  # the first POST with this token is still being processed
 
 
+def form_token_issue(salt: str, nbytes: int = 24) -> str:
+    """A one-time form token: a random nonce signed with `salt`."""
+    return TimestampSigner(salt=salt).sign(secrets.token_urlsafe(nbytes))
+
+
+def form_token_nonce(salt: str, token: str) -> str | None:
+    """The nonce of a token issued with `salt`, or None if it is forged, issued with another salt, or too old."""
+    try:
+        return TimestampSigner(salt=salt).unsign(token, max_age=idempotency_key_ttl())
+    except BadSignature:  # also SignatureExpired
+        return None
+
+
 def report_token_issue(*, session: SessionBase) -> str:
     """A new token for one rendered form, bound to this browser's session."""
     if not session.get(_BINDING_IN_SESSION):
         session[_BINDING_IN_SESSION] = secrets.token_urlsafe(16)
-    return _signer(session[_BINDING_IN_SESSION]).sign(secrets.token_urlsafe(24))
+    return form_token_issue(f"{_SALT}:{session[_BINDING_IN_SESSION]}")
 
 
 def report_form_send_once(*, session: SessionBase, token: str, send: Callable[[], str] | None) -> FormSubmission:
@@ -61,41 +74,21 @@ def report_form_send_once(*, session: SessionBase, token: str, send: Callable[[]
     raises is raised after the token is freed for another try.
     """
     binding = session.get(_BINDING_IN_SESSION)
-    nonce = _nonce(binding, token)
+    nonce = form_token_nonce(f"{_SALT}:{binding}", token) if binding else None
     if nonce is None:
         raise ReportTokenRefused()
     scope = f"web:{binding}"
-    if send is None:
-        earlier = idempotency_find(scope=scope, key=nonce)
-        return _submission(earlier) if earlier else FormSubmission()
-    claim = idempotency_claim(scope=scope, key=nonce)
+    claim = idempotency_find(scope=scope, key=nonce) if send is None else idempotency_claim(scope=scope, key=nonce)
+    if claim is None:
+        return FormSubmission()
     if claim.outcome != ClaimOutcome.CLAIMED:
-        return _submission(claim)
-    try:
-        reference = send()
-    except BaseException:
-        idempotency_release(record=claim.record)
-        raise
-    location = reverse("web:report-done", kwargs={"reference": reference})
-    idempotency_complete(record=claim.record, status=302, body={"reference": reference}, location=location)
+        stored = claim.stored  # None while the first POST is in flight
+        return FormSubmission(reference=stored.body["reference"]) if stored else FormSubmission(sending=True)
+    reference = idempotency_run(
+        claim.record,
+        send,
+        lambda reference: StoredResponse(
+            302, {"reference": reference}, reverse("web:report-done", kwargs={"reference": reference})
+        ),
+    )
     return FormSubmission(reference=reference)
-
-
-def _submission(claim: Claim) -> FormSubmission:
-    stored = claim.stored
-    if claim.outcome == ClaimOutcome.REPLAY and stored is not None:
-        return FormSubmission(reference=stored.body["reference"])
-    return FormSubmission(sending=True)
-
-
-def _nonce(binding: str | None, token: str) -> str | None:
-    if not binding or not token:
-        return None
-    try:
-        return _signer(binding).unsign(token, max_age=idempotency_key_ttl())
-    except BadSignature:  # also SignatureExpired
-        return None
-
-
-def _signer(binding: str) -> TimestampSigner:
-    return TimestampSigner(salt=f"{_SALT}:{binding}")

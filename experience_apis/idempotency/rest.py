@@ -18,10 +18,9 @@ from .services import (
     ClaimOutcome,
     StoredResponse,
     idempotency_claim,
-    idempotency_complete,
     idempotency_intake_key,
     idempotency_key_parse,
-    idempotency_release,
+    idempotency_run,
     request_fingerprint,
 )
 
@@ -76,32 +75,25 @@ def idempotent_response(
         response["Retry-After"] = str(IN_FLIGHT_RETRY_AFTER)
         return response
     if claim.outcome == ClaimOutcome.REPLAY:
-        return _replay(claim.stored)
+        stored = claim.stored
+        response = Response(stored.body, status=stored.status)
+        if stored.location:
+            response["Location"] = stored.location
+        response[REPLAYED_HEADER] = "true"
+        return response
 
-    record = claim.record
-    try:
+    def respond_or_error() -> Response:
         try:
-            response = respond(idempotency_intake_key(record))
+            return respond(idempotency_intake_key(claim.record))
         except Exception as exc:
-            response = on_error(exc)
-    except BaseException:
-        idempotency_release(record=record)
-        raise
-    if response.status_code >= 500 or response.status_code in _NOT_STORED:
-        idempotency_release(record=record)
-    else:
-        idempotency_complete(
-            record=record, status=response.status_code, body=response.data, location=response.get("Location", "")
-        )
-    return response
+            return on_error(exc)
 
+    def answer(response: Response) -> StoredResponse | None:
+        if response.status_code >= 500 or response.status_code in _NOT_STORED:
+            return None
+        return StoredResponse(response.status_code, response.data, response.get("Location", ""))
 
-def _replay(stored: StoredResponse) -> Response:
-    response = Response(stored.body, status=stored.status)
-    if stored.location:
-        response["Location"] = stored.location
-    response[REPLAYED_HEADER] = "true"
-    return response
+    return idempotency_run(claim.record, respond_or_error, answer)
 
 
 def _error(code: int, message: str, error_code: str) -> Response:

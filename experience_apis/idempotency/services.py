@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -24,8 +26,12 @@ from ..models import IdempotencyRecord
 
 State = IdempotencyRecord.State
 
+T = TypeVar("T")
+
 MAX_KEY_LENGTH = 255
 _CLAIM_ATTEMPTS = 3
+# An RFC 8941 String, its content in group 1: no bare `"` or `\` inside, and only `\"` and `\\` as escapes.
+_SF_STRING = re.compile(r'"((?:[^"\\]|\\["\\])*)"')
 
 
 class ClaimOutcome(StrEnum):
@@ -39,7 +45,7 @@ class ClaimOutcome(StrEnum):
 class StoredResponse:
     status: int
     body: Any
-    location: str
+    location: str = ""
 
 
 @dataclass(frozen=True)
@@ -68,9 +74,10 @@ def idempotency_key_parse(value: str) -> str | None:
     """
     value = value.strip(" \t")
     if len(value) >= 2 and value[0] == value[-1] == '"':
-        value = _unquoted(value[1:-1])
-        if value is None:
+        string = _SF_STRING.fullmatch(value)
+        if string is None:
             return None
+        value = re.sub(r'\\(["\\])', r"\1", string[1])
     if not 1 <= len(value) <= MAX_KEY_LENGTH or any(not " " <= char <= "~" for char in value):
         return None
     return value
@@ -143,20 +150,32 @@ def idempotency_intake_key(record: IdempotencyRecord) -> str:
     return f"idempotency:{record.pk}"
 
 
-def idempotency_complete(*, record: IdempotencyRecord, status: int, body: Any, location: str = "") -> None:
-    """Keep the answer of a claimed key, for every retry until it expires."""
-    IdempotencyRecord.objects.filter(pk=record.pk, state=State.IN_FLIGHT).update(
-        state=State.COMPLETED,
-        response_status=status,
-        response_body=json.dumps(body, cls=DjangoJSONEncoder),
-        response_location=location,
-        completed_at=timezone.now(),
-    )
+def idempotency_run(
+    record: IdempotencyRecord, work: Callable[[], T], answer: Callable[[T], StoredResponse | None]
+) -> T:
+    """Do the work of a claimed key and keep `answer(result)` for every retry until the key expires.
 
-
-def idempotency_release(*, record: IdempotencyRecord) -> None:
-    """Forget a claimed key whose request failed, so that a retry does the work again."""
-    IdempotencyRecord.objects.filter(pk=record.pk, state=State.IN_FLIGHT).delete()
+    If `work` raises, or the answer is None (one that says "try again"), the key is forgotten instead,
+    so that a retry does the work again.
+    """
+    in_flight = IdempotencyRecord.objects.filter(pk=record.pk, state=State.IN_FLIGHT)
+    try:
+        result = work()
+    except BaseException:
+        in_flight.delete()
+        raise
+    stored = answer(result)
+    if stored is None:
+        in_flight.delete()
+    else:
+        in_flight.update(
+            state=State.COMPLETED,
+            response_status=stored.status,
+            response_body=json.dumps(stored.body, cls=DjangoJSONEncoder),
+            response_location=stored.location,
+            completed_at=timezone.now(),
+        )
+    return result
 
 
 def idempotency_purge_expired(*, now: datetime | None = None) -> int:
@@ -170,22 +189,3 @@ def _is_dead(record: IdempotencyRecord, now: datetime) -> bool:
         return True
     timeout = timedelta(seconds=settings.IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS)
     return record.state == State.IN_FLIGHT and record.created_at <= now - timeout
-
-
-def _unquoted(inner: str) -> str | None:
-    """The content of an RFC 8941 String (without its quotes), or None if it is malformed."""
-    chars: list[str] = []
-    escaped = False
-    for char in inner:
-        if escaped:
-            if char not in '"\\':
-                return None
-            chars.append(char)
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        elif char == '"':
-            return None
-        else:
-            chars.append(char)
-    return None if escaped else "".join(chars)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.deprecation import MiddlewareMixin
 from oauth2_provider.views import IntrospectTokenView, RevokeTokenView, TokenView
 
 from .rate_limits import rate_limit_ip_hit
@@ -14,13 +15,7 @@ from .rate_limits import rate_limit_ip_hit
 SECRET_CHECKING_VIEWS = (TokenView, RevokeTokenView, IntrospectTokenView)
 
 
-class TokenEndpointRateLimitMiddleware:
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
-
+class TokenEndpointRateLimitMiddleware(MiddlewareMixin):
     def process_view(
         self, request: HttpRequest, view_func: Callable, view_args: tuple, view_kwargs: dict
     ) -> HttpResponse | None:

@@ -59,7 +59,8 @@ def report(request: HttpRequest) -> HttpResponse:
         return _report_page(request, form, token=token, sending=True, status=409)
     if not sent.reference:
         return _report_page(request, form, token=token)
-    _remember_reported(request, sent.reference)
+    reported = [known for known in request.session.get(REPORTED_IN_SESSION, []) if known != sent.reference]
+    request.session[REPORTED_IN_SESSION] = [*reported, sent.reference][-REMEMBERED_REPORTS:]
     return redirect("web:report-done", reference=sent.reference)
 
 
@@ -88,7 +89,7 @@ def status(request: HttpRequest) -> HttpResponse:
     else:
         form = StatusLookupForm(initial={"reference": request.GET.get("reference", "")[:40]})
     found = not_found = None
-    if form.is_bound and form.is_valid():
+    if form.is_valid():
         try:
             found = incident_summary(incident_status(**form.cleaned_data))
         except NotFoundError as exc:
@@ -132,8 +133,3 @@ def _rate_limited(request: HttpRequest, *, scope: str, rate: str) -> HttpRespons
     response = render(request, "experience/rate_limited.html", {"minutes": minutes, "nav": ""}, status=429)
     response["Retry-After"] = str(usage.retry_after)
     return response
-
-
-def _remember_reported(request: HttpRequest, reference: str) -> None:
-    reported = [known for known in request.session.get(REPORTED_IN_SESSION, []) if known != reference]
-    request.session[REPORTED_IN_SESSION] = [*reported, reference][-REMEMBERED_REPORTS:]
