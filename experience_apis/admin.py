@@ -47,6 +47,11 @@ class ApiClientAdmin(admin.ModelAdmin):
     def name(self, client: ApiClient) -> str:
         return client.application.name
 
+    def get_readonly_fields(self, request: HttpRequest, obj: ApiClient | None = None) -> list[str]:
+        # Marking a client internal opens the internal APIs to it: a right of its own, not any change's.
+        marks = request.user.has_perm("experience_apis.mark_internal")
+        return self.readonly_fields if marks else [*self.readonly_fields, "internal"]
+
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context: dict | None = None) -> HttpResponse:
         """Make a client through the service and show its secret once, in this response and nowhere else.
 
@@ -56,6 +61,8 @@ class ApiClientAdmin(admin.ModelAdmin):
         if not self.has_add_permission(request):
             raise PermissionDenied
         form = ApiClientCreateForm(request.POST if request.method == "POST" else None)
+        if not request.user.has_perm("experience_apis.mark_internal"):
+            del form.fields["internal"]
         context = {**self.admin_site.each_context(request), "opts": self.opts, "title": "Add API client"}
         salt = f"{_ADD_TOKEN_SALT}:{request.user.pk}"
         if form.is_valid():

@@ -28,6 +28,11 @@ class ApiClient(models.Model):
     class Meta:
         ordering = ["application__name"]
         verbose_name = "API client"
+        permissions = [
+            # Staff reach the internal APIs (customers' personal data, Slack, incidents) only when granted this.
+            ("use_internal_apis", "Can call the internal System and Process APIs"),
+            ("mark_internal", "Can let an API client call the internal APIs"),
+        ]
 
     def __str__(self) -> str:
         return self.application.name

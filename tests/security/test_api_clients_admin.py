@@ -5,6 +5,7 @@ import re
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.core.management import call_command
 from oauth2_provider.models import AccessToken, Application
@@ -114,6 +115,27 @@ def test_staff_mark_a_client_internal_in_the_admin(admin_client):
     assert response.status_code == 302
     api.api_client.refresh_from_db()
     assert api.api_client.internal is True
+
+
+def test_staff_who_may_change_clients_cannot_mark_one_internal_without_that_right(client):
+    clerk = get_user_model().objects.create_user("clerk", password="pw", is_staff=True)
+    clerk.user_permissions.set(
+        Permission.objects.filter(codename__in=["add_apiclient", "change_apiclient", "view_apiclient"])
+    )
+    client.force_login(clerk)
+    api = api_as("partner-app")
+
+    changed = client.post(
+        f"/admin/experience_apis/apiclient/{api.api_client.pk}/change/",
+        {"tier": "gold", "internal": "on", "active": "on"},
+    )
+    made = add(client, name="sneaky", tier="bronze", internal="on")
+
+    assert changed.status_code == 302
+    api.api_client.refresh_from_db()
+    assert (api.api_client.tier, api.api_client.internal) == ("gold", False)
+    assert made.status_code == 200 and 'name="internal"' not in client.get(ADD).content.decode()
+    assert ApiClient.objects.get(application__name="sneaky").internal is False
 
 
 def test_disabling_a_client_in_the_admin_revokes_its_tokens(admin_client):

@@ -3,6 +3,7 @@
 import base64
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.test import Client
 
 from experience_apis.clients.services import api_client_set_active
@@ -65,6 +66,19 @@ def test_staff_use_their_session_and_others_get_401(admin_client, legacy_custome
     anonymous = Client().get(LEGACY, QUERY)
     assert anonymous.status_code == 401
     assert anonymous["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_staff_need_the_internal_apis_permission_to_call_them(client, django_user_model, legacy_customers):
+    clerk = django_user_model.objects.create_user("clerk", password="pw-clerk-123456", is_staff=True)
+    client.force_login(clerk)
+
+    refused = client.get(LEGACY, QUERY)
+    clerk.user_permissions.add(Permission.objects.get(codename="use_internal_apis"))
+    allowed = Client()
+    allowed.force_login(clerk)
+
+    assert refused.status_code == 403
+    assert allowed.get(LEGACY, QUERY).status_code == 200
 
 
 def test_a_staff_password_sent_as_basic_auth_is_not_accepted(django_user_model, legacy_customers):
