@@ -111,7 +111,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
 # JSON, one event a line, for log collectors; LOG_FORMAT=plain for reading in a terminal.
@@ -263,6 +263,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT = "incidents_site.broker:Transport"
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
+# One attempt is a lookup and a create at most (two calls' timeouts); a task still running far past that is stuck,
+# and its claim's lease (longer still, see process_apis.checks) lets the sweeper hand the work to another.
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=60)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=90)
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # A task cut off by a lost broker connection is given up; its record's claim and the sweeper redo it.

@@ -40,6 +40,11 @@ SECURE_HSTS_SECONDS = 31_536_000
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 SESSION_COOKIE_SECURE = True
+# Hashed, compressed static files (collectstatic in the release step), served by WhiteNoise with far-future caching.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 CSRF_COOKIE_SECURE = True
 
 # Behind a TLS-terminating proxy Django sees plain HTTP; X-Forwarded-Proto is believed only when said so,

@@ -201,3 +201,36 @@ def test_make_check_deploy_makes_a_throwaway_secret_only_when_none_is_set():
 
     assert given.returncode == 0, given.stdout + given.stderr
     assert "throwaway" not in given.stdout
+
+
+def test_the_release_step_collects_hashed_static_files_and_gunicorn_loads_the_site(tmp_path):
+    production = {**PRODUCTION_ENV, "STATIC_ROOT": str(tmp_path / "static")}
+    bin_dir = Path(sys.executable).parent
+
+    collected = run(sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0", **production)
+    loaded = run(
+        str(bin_dir / "gunicorn"),
+        "--check-config",
+        "-c",
+        "deploy/gunicorn.conf.py",
+        "incidents_site.wsgi",
+        **production,
+    )
+
+    assert collected.returncode == 0, collected.stderr
+    manifest = (tmp_path / "static" / "staticfiles.json").read_text()
+    assert "admin/css/base" in manifest and ".css.gz" in " ".join(p.name for p in (tmp_path / "static").rglob("*.gz"))
+    assert loaded.returncode == 0, loaded.stdout + loaded.stderr
+
+
+def test_the_production_processes_are_each_defined_once():
+    processes = dict(
+        line.split(":", 1)
+        for line in (ROOT / "Procfile.production").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+
+    assert set(processes) == {"release", "web", "worker_servicenow", "worker_slack", "beat"}
+    assert "migrate" in processes["release"] and "collectstatic" in processes["release"]
+    assert "gunicorn incidents_site.wsgi -c deploy/gunicorn.conf.py" in processes["web"]
+    assert "-Q servicenow,celery" in processes["worker_servicenow"] and "-Q slack" in processes["worker_slack"]
