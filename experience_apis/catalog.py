@@ -24,5 +24,6 @@ APIS = (
         title="OAuth 2.0 token endpoint",
         version="",
         base_path="/o/",
+        openapi_tag="OAuth",
     ),
 )

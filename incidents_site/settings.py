@@ -193,6 +193,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "System, Process and Experience APIs of Incident Hub (API-led connectivity).",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # What these settings describe is the internal schema; the public one narrows them (incidents_site.api_docs).
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -202,6 +203,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "incidents_site.api_schema.document_body_size_limit",
+        "incidents_site.api_schema.document_token_endpoint",
     ],
     "ENUM_NAME_OVERRIDES": {
         "NotificationStateEnum": "process_apis.models.NotificationDelivery.State",

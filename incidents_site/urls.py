@@ -1,7 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.defaults import server_error
-from drf_spectacular.views import SpectacularAPIView
 from oauth2_provider import views as oauth2_views
 
 from experience_apis.clients import oauth
@@ -19,9 +18,12 @@ urlpatterns = [
     path("o/token/", oauth.TokenView.as_view(), name="oauth2-token"),
     path("o/revoke_token/", oauth2_views.RevokeTokenView.as_view(), name="oauth2-revoke-token"),
     path("api/v1/", include("experience_apis.rest.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/schema/", api_docs.api_schema, name="api-schema"),
     path("api/docs/", api_docs.api_docs, name="api-docs"),
     path("api/redoc/", api_docs.api_redoc, name="api-redoc"),
+    path("api/internal/schema/", api_docs.internal_api_schema, name="api-internal-schema"),
+    path("api/internal/docs/", api_docs.internal_api_docs, name="api-internal-docs"),
+    path("api/internal/redoc/", api_docs.internal_api_redoc, name="api-internal-redoc"),
     path("api/system/", include("system_apis.urls")),
     path("api/process/", include("process_apis.urls")),
     # Last: any other /api/ path is a JSON 404, in DEBUG too, never Django's HTML page.

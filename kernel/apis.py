@@ -17,7 +17,7 @@ class CatalogApi:
     title: str
     version: str
     base_path: str
-    # The tag of its operations in the OpenAPI document at /api/schema/ ("" when it has none there).
+    # The tag of its operations in the OpenAPI documents ("" when it has none there).
     openapi_tag: str = ""
     calls: tuple[str, ...] = field(default_factory=tuple)
     url_namespace: str = ""

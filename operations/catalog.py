@@ -42,6 +42,8 @@ TITLES = {layer: title for layer, title, _ in LAYERS} | {SYSTEMS_OF_RECORD: "Sys
 MAY_CALL = {"experience": ("process",), "process": ("process", "system"), "system": (SYSTEMS_OF_RECORD,)}
 LAYER_COLOURS = {"experience": "#417690", "process": "#c27c0e", "system": "#5b8a3c", SYSTEMS_OF_RECORD: "#666666"}
 FAILING_COLOUR = "#ba2121"
+# Their operations are in the internal OpenAPI schema only (incidents_site.api_docs).
+INTERNAL_LAYERS = ("process", "system")
 NO_CALLS = ApiFigures(calls=0, errors=0, p50_ms=None, p95_ms=None)
 
 
@@ -69,8 +71,20 @@ class Entry:
         return self.figures.error_rate * 100
 
     @property
+    def internal(self) -> bool:
+        return self.layer in INTERNAL_LAYERS
+
+    @property
+    def schema_url(self) -> str:
+        return reverse("api-internal-schema" if self.internal else "api-schema")
+
+    @property
     def docs_url(self) -> str:
-        return f"{reverse('api-docs')}#/{quote(self.api.openapi_tag, safe='')}" if self.api.openapi_tag else ""
+        if not self.api.openapi_tag:
+            return ""
+        return (
+            f"{reverse('api-internal-docs' if self.internal else 'api-docs')}#/{quote(self.api.openapi_tag, safe='')}"
+        )
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,11 @@
 """Schemathesis against Incident Hub's own OpenAPI schema: every operation, through the WSGI app.
 
-For each operation of `/api/schema/` Schemathesis generates valid and invalid requests and checks that
-no answer is a 5xx and that status code, content type, headers and body are the ones the schema
-documents. Internal operations (`/api/system/...`, `/api/process/...`) are called with an internal API
-client's bearer token, `/api/v1/...` with an ordinary API client's; the vendors are faked with `responses`.
+For each operation of the internal schema (`/api/internal/schema/`, which holds every operation, those of the
+public `/api/schema/` too) Schemathesis generates valid and invalid requests and checks that no answer is a
+5xx and that status code, content type, headers and body are the ones the schema documents. Internal
+operations (`/api/system/...`, `/api/process/...`) are called with an internal API client's bearer token,
+`/api/v1/...` with an ordinary API client's, `/o/token/` with its id and secret; the vendors are faked with
+`responses`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import requests
 import responses
 import schemathesis
 from django.test import Client
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, settings
 
 from experience_apis.clients.services import api_client_create
@@ -41,7 +45,13 @@ MAX_EXAMPLES = int(os.environ.get("OPENAPI_FUZZ_MAX_EXAMPLES", "6"))
 CONFIG = schemathesis.Config.from_dict(
     {"generation": {"mode": "all", "max-examples": MAX_EXAMPLES}, "phases": {"stateful": {"enabled": False}}}
 )
-schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application, config=CONFIG)
+# The internal schema answers only internal callers, and collection has no database to make one: it is
+# generated here as its view generates it (the settings' hooks, every endpoint).
+schema = schemathesis.openapi.from_dict(
+    json.loads(OpenApiJsonRenderer().render(SchemaGenerator().get_schema(request=None, public=True))), config=CONFIG
+)
+schema.app = application
+public_schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application, config=CONFIG)
 
 # Answers the app gives but its schema does not document yet, per operation. Only these statuses are let
 # through the status code check; every other check still applies. `test_known_gaps_are_still_undocumented`
@@ -120,13 +130,18 @@ def all_vendors(vendors: Vendors) -> Vendors:
     return vendors
 
 
+def basic_auth(name: str, *, internal: bool = False) -> tuple[str, str]:
+    """A new API client's id and its HTTP Basic credentials for /o/token/."""
+    client, secret = api_client_create(name=name, internal=internal)
+    return client.client_id, "Basic " + base64.b64encode(f"{client.client_id}:{secret}".encode()).decode()
+
+
 def bearer_token(name: str, *, internal: bool = False) -> tuple[str, str]:
     """A new API client's id and a real bearer token for it from /o/token/."""
-    client, secret = api_client_create(name=name, internal=internal)
-    basic = base64.b64encode(f"{client.client_id}:{secret}".encode()).decode()
-    response = Client().post("/o/token/", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=f"Basic {basic}")
+    client_id, basic = basic_auth(name, internal=internal)
+    response = Client().post("/o/token/", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=basic)
     assert response.status_code == 200, response.content
-    return client.client_id, f"Bearer {response.json()['access_token']}"
+    return client_id, f"Bearer {response.json()['access_token']}"
 
 
 @pytest.fixture
@@ -166,28 +181,47 @@ def known(api_client, all_vendors, legacy_customers, django_capture_on_commit_ca
     }
 
 
-def authorization(case, staff_auth: str, api_client: tuple[str, str]) -> dict[str, str]:
+@pytest.fixture
+def client_credentials(db) -> str:
+    return basic_auth("fuzz-token-client")[1]
+
+
+def authorization(case, staff_auth: str, api_client: tuple[str, str], client_credentials: str) -> dict[str, str]:
+    if case.path == "/o/token/":
+        return {"Authorization": client_credentials}
     return {"Authorization": api_client[1] if case.path.startswith("/api/v1/") else staff_auth}
 
 
 @pytest.mark.django_db(databases=["default", "legacy"])
 @schema.parametrize()
 @settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-def test_every_operation_answers_as_its_schema_says(case, all_vendors, legacy_customers, staff_auth, api_client):
-    case.call_and_validate(headers=authorization(case, staff_auth, api_client), checks=CHECKS)
+def test_every_operation_answers_as_its_schema_says(
+    case, all_vendors, legacy_customers, staff_auth, api_client, client_credentials
+):
+    case.call_and_validate(headers=authorization(case, staff_auth, api_client, client_credentials), checks=CHECKS)
 
 
 @pytest.mark.django_db(databases=["default", "legacy"])
 @schema.include(path_regex=r"\{|/customers$|/contacts$").parametrize()
 @settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-def test_operations_on_existing_records_answer_as_their_schema_says(case, known, staff_auth, api_client):
+def test_operations_on_existing_records_answer_as_their_schema_says(
+    case, known, staff_auth, api_client, client_credentials
+):
     # Random ids almost never name a record: the path ids and the email looked up are ones that exist.
     for name in case.path_parameters or {}:
         case.path_parameters[name] = known[name]
     if case.query and "email" in case.query:
         case.query["email"] = known["email"]
 
-    case.call_and_validate(headers=authorization(case, staff_auth, api_client), checks=CHECKS)
+    case.call_and_validate(headers=authorization(case, staff_auth, api_client, client_credentials), checks=CHECKS)
+
+
+def test_the_fuzzed_schema_holds_every_public_operation_as_the_public_schema_describes_it():
+    public, fuzzed = public_schema.raw_schema["paths"], schema.raw_schema["paths"]
+
+    assert {"/api/v1/incidents", "/o/token/"} <= set(public)
+    for path, operations in public.items():
+        assert fuzzed[path] == operations, path
 
 
 def test_known_gaps_are_still_undocumented():

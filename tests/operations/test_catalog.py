@@ -243,7 +243,7 @@ def test_the_systems_of_record_are_the_systems_with_a_circuit():
 
 
 def test_each_documented_api_owns_exactly_the_schema_paths_of_its_tag(admin_client):
-    schema = admin_client.get("/api/schema/", {"format": "json"}).json()
+    schema = admin_client.get("/api/internal/schema/", {"format": "json"}).json()
     paths_by_tag: dict[str, set[str]] = {}
     for path, operations in schema["paths"].items():
         for operation in operations.values():
@@ -261,9 +261,19 @@ def test_the_docs_link_opens_the_swagger_ui_at_the_apis_tag(staff_client):
     html = staff_client.get(CATALOG).content.decode()
 
     assert cell(row_of(html, "system-salesforce"), "openapi") == (
-        '<a href="/api/schema/">schema</a>, <a href="/api/docs/#/System%3A%20Salesforce">System: Salesforce</a>'
+        '<a href="/api/internal/schema/">schema</a>, '
+        '<a href="/api/internal/docs/#/System%3A%20Salesforce">System: Salesforce</a>'
     )
-    assert cell(row_of(html, "experience-oauth"), "openapi") == "—"
+    assert cell(row_of(html, "process-customers"), "openapi").startswith(
+        '<a href="/api/internal/schema/">schema</a>, <a href="/api/internal/docs/#/'
+    )
+    assert cell(row_of(html, "experience-incidents_v1"), "openapi") == (
+        '<a href="/api/schema/">schema</a>, <a href="/api/docs/#/v1%3A%20incidents">v1: incidents</a>'
+    )
+    assert cell(row_of(html, "experience-oauth"), "openapi") == (
+        '<a href="/api/schema/">schema</a>, <a href="/api/docs/#/OAuth">OAuth</a>'
+    )
+    assert cell(row_of(html, "experience-incident_form"), "openapi") == "—"
 
 
 def test_the_admin_home_links_staff_to_the_catalog(admin_client):

@@ -26,6 +26,7 @@ class Command(BaseCommand):
             f"  Web app           {web}/",
             f"  Admin             {web}/admin/   (user {DEMO_ADMIN}, password {password})",
             f"  API docs          {web}/api/docs/   (OpenAPI schema at {web}/api/schema/)",
+            f"  Internal API docs {web}/api/internal/docs/   (schema at {web}/api/internal/schema/, staff only)",
             f"  REST API v1       {web}/api/v1/incidents   (token: POST {web}/o/token/, client credentials)",
             f"  Demo API client   client_id={client_id}",
             f"                    client_secret={secret}",
