@@ -1,7 +1,8 @@
 """The report form's token: issued with each rendered form, it makes a double submit or a back-and-resubmit one report.
 
-The token is a random nonce signed with a salt that holds a random value kept in the browser's session,
-so a token works only in the session it was issued to and cannot be made up. Its first POST claims an idempotency
+The token is a random nonce signed with a salt that holds a random value kept in a signed cookie of the browser,
+so a token works only in the browser it was issued to and cannot be made up, and showing the form writes
+nothing on the server (an anonymous GET must not cost a database row). Its first POST claims an idempotency
 record `web:<session binding>` + nonce in the database (shared by every web process); later POSTs with it
 get the same report's confirmation, or are told that it is still being sent. The admin's add-API-client
 form signs its token with `form_token_issue` too.
@@ -13,8 +14,9 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.contrib.sessions.backends.base import SessionBase
+from django.conf import settings
 from django.core.signing import BadSignature, TimestampSigner
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
 from .services import (
@@ -27,7 +29,7 @@ from .services import (
 )
 
 FIELD = "report_token"
-_BINDING_IN_SESSION = "incident_hub.form_token_binding"
+BINDING_COOKIE = "incident_hub_form"
 _SALT = "experience_apis.report_form_token"
 
 
@@ -59,22 +61,37 @@ def form_token_nonce(salt: str, token: str) -> str | None:
         return None
 
 
-def report_token_issue(*, session: SessionBase) -> str:
-    """A new token for one rendered form, bound to this browser's session."""
-    if not session.get(_BINDING_IN_SESSION):
-        session[_BINDING_IN_SESSION] = secrets.token_urlsafe(16)
-    return form_token_issue(f"{_SALT}:{session[_BINDING_IN_SESSION]}")
+def report_form_binding(request: HttpRequest) -> str:
+    """This browser's binding: the one its cookie carries, or a new one (`remember_form_binding` sets it)."""
+    return request.get_signed_cookie(BINDING_COOKIE, default="", salt=_SALT) or secrets.token_urlsafe(16)
 
 
-def report_form_send_once(*, session: SessionBase, token: str, send: Callable[[], str] | None) -> FormSubmission:
+def remember_form_binding(response: HttpResponse, binding: str) -> HttpResponse:
+    response.set_signed_cookie(
+        BINDING_COOKIE,
+        binding,
+        salt=_SALT,
+        max_age=idempotency_key_ttl(),
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
+def report_token_issue(*, binding: str) -> str:
+    """A new token for one rendered form, bound to this browser."""
+    return form_token_issue(f"{_SALT}:{binding}")
+
+
+def report_form_send_once(*, binding: str, token: str, send: Callable[[], str] | None) -> FormSubmission:
     """Run `send()` (which reports and returns the reference) at most once per token.
 
     `send=None` means the form is not valid: nothing is sent, but a token that already made a report
-    still leads to it. Raises ReportTokenRefused for a token this session was not given; what `send`
+    still leads to it. Raises ReportTokenRefused for a token this browser was not given; what `send`
     raises is raised after the token is freed for another try.
     """
-    binding = session.get(_BINDING_IN_SESSION)
-    nonce = form_token_nonce(f"{_SALT}:{binding}", token) if binding else None
+    nonce = form_token_nonce(f"{_SALT}:{binding}", token)
     if nonce is None:
         raise ReportTokenRefused()
     scope = f"web:{binding}"

@@ -20,7 +20,13 @@ from process_apis.customer_incidents.services import incident_report, incident_s
 from process_apis.models import Channel
 
 from ..idempotency.form_tokens import FIELD as REPORT_TOKEN_FIELD
-from ..idempotency.form_tokens import ReportTokenRefused, report_form_send_once, report_token_issue
+from ..idempotency.form_tokens import (
+    ReportTokenRefused,
+    remember_form_binding,
+    report_form_binding,
+    report_form_send_once,
+    report_token_issue,
+)
 from ..policies.rate_limits import rate_limit_ip_hit
 from .forms import HONEYPOT_FIELD, IncidentReportForm, StatusLookupForm
 
@@ -33,8 +39,13 @@ REMEMBERED_REPORTS = 20
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def report(request: HttpRequest) -> HttpResponse:
+    binding = report_form_binding(request)
+    return remember_form_binding(_report(request, binding), binding)
+
+
+def _report(request: HttpRequest, binding: str) -> HttpResponse:
     if request.method != "POST":
-        return _report_page(request, IncidentReportForm(), token=report_token_issue(session=request.session))
+        return _report_page(request, IncidentReportForm(), token=report_token_issue(binding=binding))
     limited = _rate_limited(request, scope="web-report", rate=settings.REPORT_FORM_RATE_LIMIT)
     if limited:
         return limited
@@ -49,10 +60,10 @@ def report(request: HttpRequest) -> HttpResponse:
         ).reference
 
     try:
-        sent = report_form_send_once(session=request.session, token=token, send=send if form.is_valid() else None)
+        sent = report_form_send_once(binding=binding, token=token, send=send if form.is_valid() else None)
     except ReportTokenRefused as exc:
         form.add_error(None, exc.message)
-        return _report_page(request, form, token=report_token_issue(session=request.session))
+        return _report_page(request, form, token=report_token_issue(binding=binding))
     except NotAcceptedError as exc:
         return _report_page(request, form, token=token, not_accepted=exc.message, status=503)
     if sent.sending:

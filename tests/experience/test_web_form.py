@@ -2,6 +2,7 @@ import re
 from unittest import mock
 
 import pytest
+from django.contrib.sessions.models import Session
 from django.test import Client
 
 from kernel.errors import NotAcceptedError
@@ -285,3 +286,11 @@ def test_the_status_lookup_needs_the_csrf_token(vendors):
     response = browser.post("/status", {"reference": "IH-7Q4M2X9K0B", "email": "ada.lovelace@example.com"})
 
     assert response.status_code == 403
+
+
+def test_showing_the_form_writes_nothing_on_the_server(client):
+    for _ in range(3):
+        assert client.get("/").status_code == 200
+
+    assert not Session.objects.exists()
+    assert "sessionid" not in client.cookies and "incident_hub_form" in client.cookies
