@@ -41,6 +41,9 @@ def celery_broker_options(broker_url: str, var_dir: Path) -> dict[str, Any]:
         }
     if broker_url.startswith(("redis://", "rediss://")):
         return {"socket_timeout": 5, "socket_connect_timeout": 3, "visibility_timeout": 3600}
+    if broker_url.startswith(("amqp://", "amqps://", "pyamqp://")):
+        # RabbitMQ confirms each message it took: an enqueue that returned is in a durable queue, not in flight.
+        return {"confirm_publish": True}
     return {}
 
 

@@ -20,6 +20,13 @@ def test_redis_broker_gets_socket_timeouts_so_an_outage_cannot_hang_a_request(tm
     assert not (tmp_path / "broker").exists()
 
 
+def test_rabbitmq_broker_confirms_every_message_and_the_queues_are_durable(tmp_path: Path):
+    from incidents_site.celery import app
+
+    assert celery_broker_options("amqp://guest:guest@127.0.0.1:5672//", tmp_path) == {"confirm_publish": True}
+    assert all(queue.durable for queue in app.amqp.queues.values())
+
+
 def test_sqlite_is_opened_for_several_processes():
     config = tune_database({"ENGINE": "django.db.backends.sqlite3", "NAME": "x.sqlite3"})
 

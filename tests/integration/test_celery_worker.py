@@ -9,14 +9,12 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.db import connection, transaction
 
-from incidents_site.celery import app as celery_app
 from process_apis.models import NotificationDelivery
 from process_apis.notifications.services import notification_queue
 from tests.reports import stored_report
@@ -29,24 +27,6 @@ pytestmark = [
     ),
 ]
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def queue():
-    """Real publishing, to a queue of this test's own so the worker takes only what this test sends."""
-    name = f"test-{uuid.uuid4().hex[:8]}"
-    saved = {key: celery_app.conf[key] for key in ("task_always_eager", "task_default_queue", "task_routes")}
-    celery_app.conf.update(task_always_eager=False, task_default_queue=name, task_routes={"*": {"queue": name}})
-    _reroute()
-    yield name
-    celery_app.conf.update(saved)
-    _reroute()
-
-
-def _reroute() -> None:
-    """Celery builds its router once per process: make it read the routes as they are now."""
-    celery_app.amqp.flush_routes()
-    celery_app.amqp.__dict__.pop("router", None)
 
 
 @pytest.fixture
