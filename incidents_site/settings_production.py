@@ -38,7 +38,10 @@ SECURE_SSL_REDIRECT = True
 SECURE_REDIRECT_EXEMPT = [r"^health/"]
 SECURE_HSTS_SECONDS = 31_536_000
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-SECURE_HSTS_PRELOAD = True
+# Preloading is hard to undo (browsers ship the list for months): only when the operator says so.
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=False)
+if not SECURE_HSTS_PRELOAD:
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]  # "SECURE_HSTS_PRELOAD not True": a choice, said above
 SESSION_COOKIE_SECURE = True
 # Hashed, compressed static files (collectstatic in the release step), served by WhiteNoise with far-future caching.
 STORAGES = {
