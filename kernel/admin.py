@@ -27,14 +27,10 @@ class NoEditing:
         return False
 
 
-class WorkAttemptInline(admin.TabularInline):
+class WorkAttemptInline(NoEditing, admin.TabularInline):
     model = WorkAttempt
     extra = 0
-    can_delete = False
     fields = readonly_fields = ("at", "number", "outcome", "error", "duration_ms")
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Work)

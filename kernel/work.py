@@ -86,21 +86,15 @@ def register(kind: Kind) -> None:
     _tasks[kind.name] = shared_task(name=kind.task_name, acks_late=True)(run_work)
 
 
-def kind_of(work: Work) -> Kind:
-    return _kinds[work.kind]
-
-
 def work_create(*, kind: str, subject: str, trace_id: str = "", claimed: bool = False) -> Work:
     """New work, enqueued once the caller's transaction commits. `claimed`: the caller runs the first attempt
     itself, right away (`work_run(work=...)`), so the work is stored claimed and is not enqueued."""
     if kind not in _kinds:
         raise LookupError(f"no kind of work {kind!r} is registered")
-    now = timezone.now()
+    fields = {"kind": kind, "subject": subject, "trace_id": trace_id}
     if claimed:
-        return Work.objects.create(
-            kind=kind, subject=subject, trace_id=trace_id, state=State.RUNNING, claimed_at=now, claim=1, attempts=1
-        )
-    work = Work.objects.create(kind=kind, subject=subject, trace_id=trace_id)
+        return Work.objects.create(**fields, state=State.RUNNING, claimed_at=timezone.now(), claim=1, attempts=1)
+    work = Work.objects.create(**fields)
     transaction.on_commit(lambda: work_enqueue(work))
     return work
 
@@ -124,7 +118,7 @@ def work_run(*, work_id: int | None = None, work: Work | None = None) -> Work | 
         work = _claim(work_id)
         if work is None:
             return None
-    kind = kind_of(work)
+    kind = _kinds[work.kind]
     started = time.monotonic()
     with traced(*kind.span), correlation(work.trace_id):
         annotate(attempt=work.attempts)
@@ -177,7 +171,7 @@ def _claim(work_id: int | None) -> Work | None:
     now = timezone.now()
     due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + EARLY_TOLERANCE)
     claimable = (Q(state__in=[State.PENDING, State.RETRYING]) & due) | Q(
-        state=State.RUNNING, claimed_at__lt=now - kind_of(work).lease
+        state=State.RUNNING, claimed_at__lt=now - _kinds[work.kind].lease
     )
     claimed = Work.objects.filter(claimable, pk=work.pk).update(
         state=State.RUNNING, claimed_at=now, claim=F("claim") + 1, attempts=F("attempts") + 1, updated_at=now

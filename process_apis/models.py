@@ -148,11 +148,6 @@ class NotificationDelivery(models.Model):
         return self.State(self.state).label
 
 
-DELIVERY_STATE = {
-    Work.State.PENDING: NotificationDelivery.State.PENDING,
-    Work.State.RUNNING: NotificationDelivery.State.SENDING,
-    Work.State.RETRYING: NotificationDelivery.State.RETRYING,
-    Work.State.DONE: NotificationDelivery.State.SENT,
-    Work.State.FAILED: NotificationDelivery.State.FAILED,
-}
+# Declared in the same order: pending, running (sending), retrying, done (sent), failed.
+DELIVERY_STATE = dict(zip(Work.State, NotificationDelivery.State, strict=True))
 WORK_STATE = {delivery: work for work, delivery in DELIVERY_STATE.items()}
