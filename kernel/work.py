@@ -24,7 +24,7 @@ from typing import Any
 
 from celery import Task, shared_task
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -126,6 +126,8 @@ def work_run(*, work_id: int | None = None, work: Work | None = None) -> Work | 
             commit = kind.run(work)
         except Paced as paced:
             _reschedule(work, paced.seconds)
+        except DatabaseError:
+            raise  # nothing can be recorded either: the claim runs out and the sweeper hands the work on
         except Exception as exc:  # every failure is recorded; only a bug's needs its traceback logged
             if not isinstance(exc, ServiceError):
                 logger.exception("%s failed with a bug", work)

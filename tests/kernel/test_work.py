@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.db import DatabaseError
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
@@ -35,6 +36,8 @@ def echo(work: Work):
         raise Flaky("try later", retry_after=5.0)
     if action == "broken":
         raise ServiceError("refused for good")
+    if action == "database_down":
+        raise DatabaseError("connection lost")
     return lambda: done_marks.append(work.subject)
 
 
@@ -116,6 +119,17 @@ def test_a_final_failure_is_not_retried():
 
     assert (work.state, work.attempts, work.next_attempt_at) == ("failed", 1, None)
     assert failed_for_good == [work.pk]
+
+
+def test_a_database_failure_is_not_taken_for_the_works_own_failure():
+    behaviour["action"] = "database_down"
+    work = new_work()
+
+    with pytest.raises(DatabaseError):
+        work_run(work=work)
+
+    work.refresh_from_db()
+    assert (work.state, work.last_error, failed_for_good) == ("running", "", []), "left to its lease and the sweeper"
 
 
 def test_the_sweeper_picks_up_a_claim_whose_worker_died_after_the_lease(settings, django_capture_on_commit_callbacks):
