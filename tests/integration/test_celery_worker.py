@@ -6,17 +6,15 @@ share the in-memory SQLite test database, so on the embedded defaults it is skip
 
 import json
 import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 
 from process_apis.models import NotificationDelivery
 from process_apis.notifications.services import notification_queue
+from tests.integration.conftest import celery_worker
 from tests.reports import stored_report
 
 pytestmark = [
@@ -26,32 +24,13 @@ pytestmark = [
         reason="needs PostgreSQL and Redis (DATABASE_URL, REDIS_URL): run by .ci/run's services tier",
     ),
 ]
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def worker(queue, live_server, settings, tmp_path):
     settings.ROOT_URLCONF = "tests.urls_with_sandbox"
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "incidents_site.settings",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "SLACK_API_URL": f"{live_server.url}/sandbox/slack/api/",
-        "INCIDENT_HUB_VAR_DIR": str(tmp_path),
-    }
-    command = [sys.executable, "-m", "celery", "-A", "incidents_site", "worker", "--pool=threads", "-c", "2"]
-    command += ["-Q", queue, "--without-gossip", "--without-mingle", "--loglevel=INFO"]
-    log = (tmp_path / "worker.log").open("w")
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
-    yield process
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
-    print((tmp_path / "worker.log").read_text()[-3000:])
+    with celery_worker(queue, live_server.url, tmp_path) as process:
+        yield process
 
 
 def wait_for(predicate, timeout: float = 60.0) -> bool:

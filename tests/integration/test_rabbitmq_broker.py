@@ -4,17 +4,16 @@ Runs in the services tier of .ci/run, which names the broker in RABBITMQ_URL (an
 """
 
 import os
-import subprocess
-import sys
 import uuid
 
 import pytest
 from celery import Celery
-from django.db import connection, transaction
+from django.db import transaction
 
 from process_apis.models import NotificationDelivery
 from process_apis.notifications.services import notification_queue
-from tests.integration.test_celery_worker import ROOT, wait_for
+from tests.integration.conftest import celery_worker
+from tests.integration.test_celery_worker import wait_for
 from tests.reports import stored_report
 
 RABBITMQ_URL = os.environ.get("RABBITMQ_URL", "")
@@ -31,27 +30,8 @@ pytestmark = [
 def rabbit_worker(live_server, settings, tmp_path):
     settings.ROOT_URLCONF = "tests.urls_with_sandbox"
     queue = f"test-rabbit-{uuid.uuid4().hex[:8]}"
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "incidents_site.settings",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "CELERY_BROKER_URL": RABBITMQ_URL,
-        "SLACK_API_URL": f"{live_server.url}/sandbox/slack/api/",
-        "INCIDENT_HUB_VAR_DIR": str(tmp_path),
-    }
-    command = [sys.executable, "-m", "celery", "-A", "incidents_site", "worker", "--pool=threads", "-c", "2"]
-    command += ["-Q", queue, "--without-gossip", "--without-mingle", "--loglevel=INFO"]
-    log = (tmp_path / "worker.log").open("w")
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
-    yield queue
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
-    print((tmp_path / "worker.log").read_text()[-3000:])
+    with celery_worker(queue, live_server.url, tmp_path, CELERY_BROKER_URL=RABBITMQ_URL):
+        yield queue
 
 
 @pytest.mark.django_db(transaction=True)
