@@ -40,10 +40,12 @@ def quota_hold(system: str, *, seconds: float, reason: str) -> None:
     if current is not None and current.until >= until:
         return
     hold = QuotaHold(until=until, reason=reason)
-    kept = cache_guarded(
-        lambda: cache.set(_key(system), hold, timeout=int(seconds) + 1) or True, default=False, what="quota hold"
-    )
-    if not kept:
+
+    def keep() -> bool:
+        cache.set(_key(system), hold, timeout=int(seconds) + 1)
+        return True
+
+    if not cache_guarded(keep, default=False, what=f"quota hold of {system}"):
         return
     logger.warning("%s on hold for %.0f s: %s", system, seconds, reason, extra={"system": system})
 
