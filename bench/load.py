@@ -29,7 +29,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -154,9 +154,13 @@ def make_api_client(name: str) -> tuple[str, str]:
     return values["client_id"], values["client_secret"]
 
 
-def get_token(web: str, client_id: str, client_secret: str) -> str:
+def get_token(web: str, client_id: str, client_secret: str, headers: Mapping[str, str] | None = None) -> str:
     response = requests.post(
-        f"{web}/o/token/", data={"grant_type": "client_credentials"}, auth=(client_id, client_secret), timeout=30
+        f"{web}/o/token/",
+        data={"grant_type": "client_credentials"},
+        auth=(client_id, client_secret),
+        headers=headers,
+        timeout=30,
     )
     response.raise_for_status()
     return response.json()["access_token"]
@@ -187,10 +191,17 @@ def read_with_retries(call: Callable[[], requests.Response], attempts: int = 5) 
     raise AssertionError("unreachable")
 
 
-def fetch_local(web: str, token: str, run_id: str) -> list[dict]:
-    """This client's reports of this run (REST v1 list, every page)."""
+def api_session(token: str, headers: Mapping[str, str] | None = None) -> requests.Session:
+    """A session as an API client: the bearer token, and any headers a proxy in front would add."""
     session = requests.Session()
+    session.headers.update(headers or {})
     session.headers["Authorization"] = f"Bearer {token}"
+    return session
+
+
+def fetch_local(web: str, token: str, run_id: str, headers: Mapping[str, str] | None = None) -> list[dict]:
+    """This client's reports of this run (REST v1 list, every page)."""
+    session = api_session(token, headers)
     url: str | None = f"{web}/api/v1/incidents?page_size=100"
     found = []
     while url:
@@ -261,18 +272,21 @@ def report_body(run_id: str, number: int) -> tuple[str, dict]:
 
 def submit(
     session: requests.Session,
-    web: str,
+    webs: Sequence[str],
     marker: str,
     body: dict,
     *,
     give_up_after: float,
     timeout: float,
     abandon_first: bool = False,
+    first: int = 0,
 ) -> Outcome:
     """POST one report; a retry (network failure, 409/429/5xx) sends the same Idempotency-Key and body.
 
-    `abandon_first` gives up on the first attempt after ABANDON_AFTER seconds, as a client on a bad
-    network does: the server goes on with it, and the retry must get that report, not a second one.
+    The first attempt goes to `webs[first]`, each retry to the next web process, as a load balancer
+    that skips a failed backend does. `abandon_first` gives up on the first attempt after ABANDON_AFTER
+    seconds, as a client on a bad network does: the server goes on with it, and the retry must get
+    that report, not a second one.
     """
     outcome = Outcome(marker=marker)
     key = str(uuid.uuid4())
@@ -280,6 +294,7 @@ def submit(
     while time.monotonic() - started < give_up_after:
         outcome.attempts += 1
         read_timeout = ABANDON_AFTER if abandon_first and outcome.attempts == 1 else timeout
+        web = webs[(first + outcome.attempts - 1) % len(webs)]
         try:
             response = session.post(
                 f"{web}/api/v1/incidents", json=body, headers={"Idempotency-Key": key}, timeout=(3.05, read_timeout)
@@ -319,8 +334,7 @@ def run_load(args: argparse.Namespace, token: str, run_id: str) -> tuple[list[Ou
     lock = threading.Lock()
 
     def client() -> None:
-        session = requests.Session()
-        session.headers["Authorization"] = f"Bearer {token}"
+        session = api_session(token, args.headers)
         while True:
             try:
                 number = work.get_nowait()
@@ -329,12 +343,13 @@ def run_load(args: argparse.Namespace, token: str, run_id: str) -> tuple[list[Ou
             marker, body = report_body(run_id, number)
             outcome = submit(
                 session,
-                args.web,
+                args.webs,
                 marker,
                 body,
                 give_up_after=args.give_up_after,
                 timeout=args.timeout,
                 abandon_first=random.random() < args.abandon,
+                first=number,
             )
             with lock:
                 outcomes.append(outcome)
@@ -354,7 +369,7 @@ def run_load(args: argparse.Namespace, token: str, run_id: str) -> tuple[list[Ou
 
 def observe(args: argparse.Namespace, token: str, run_id: str, accepted: dict[str, str], submitted: list[str]):  # noqa: ANN201
     """One look at all four views, reconciled; and the local records of this run."""
-    local = fetch_local(args.web, token, run_id)
+    local = fetch_local(args.web, token, run_id, args.headers)
     servicenow = fetch_servicenow(args.sandbox, (args.servicenow_user, args.servicenow_password))
     slack = fetch_slack(args.sandbox)
     result = reconcile(
@@ -399,7 +414,18 @@ def settle(args: argparse.Namespace, token: str, run_id: str, accepted: dict[str
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--web", default="http://127.0.0.1:8000", help="Incident Hub's base URL")
+    parser.add_argument(
+        "--web",
+        default="http://127.0.0.1:8000",
+        help="Incident Hub's base URL; several, comma-separated, spread the reports over them",
+    )
+    parser.add_argument(
+        "--header",
+        action="append",
+        default=[],
+        metavar="NAME:VALUE",
+        help="a header on every request, as a proxy in front would add (e.g. X-Forwarded-Proto:https)",
+    )
     parser.add_argument("--sandbox", default="http://127.0.0.1:8001", help="the sandbox's base URL")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients")
     parser.add_argument("--reports", type=int, default=200, help="reports in all")
@@ -433,7 +459,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if bool(args.client_id) != bool(args.client_secret):
         parser.error("--client-id and --client-secret go together")
-    args.web, args.sandbox = args.web.rstrip("/"), args.sandbox.rstrip("/")
+    args.webs = [web.strip().rstrip("/") for web in args.web.split(",") if web.strip()]
+    args.web, args.sandbox = args.webs[0], args.sandbox.rstrip("/")
+    try:
+        args.headers = dict((part.strip() for part in header.split(":", 1)) for header in args.header)
+    except ValueError:
+        parser.error("--header takes NAME:VALUE")
     return args
 
 
@@ -441,7 +472,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     run_id = time.strftime("%Y%m%d%H%M%S") + "-" + uuid.uuid4().hex[:6]
     client_id, secret = (args.client_id, args.client_secret) if args.client_id else make_api_client(f"load-{run_id}")
-    token = get_token(args.web, client_id, secret)
+    token = get_token(args.web, client_id, secret, args.headers)
     print(f"run {run_id}: {args.reports} reports from {args.clients} clients as API client {client_id}")
 
     print(f"faults on: {json.dumps(args.faults)}")

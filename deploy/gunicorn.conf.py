@@ -19,5 +19,8 @@ max_requests_jitter = 200
 # Django logs one JSON event per request (incidents_site.middleware); gunicorn's own access log would repeat it.
 accesslog = None
 errorlog = "-"
+# The supervisor (honcho, systemd, the platform) manages the processes; a control socket at one fixed path per user
+# would be shared by every instance on the machine.
+control_socket_disable = True
 # Behind a proxy on another host, FORWARDED_ALLOW_IPS names it; Django decides what it believes (TRUSTED_PROXY_COUNT).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

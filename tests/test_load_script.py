@@ -2,7 +2,7 @@
 
 import json
 
-from bench.load import reconcile, slack_texts
+from bench.load import parse_args, reconcile, slack_texts
 
 RUN = "load-20261122031755-459a87"
 M_A, M_B, M_C = f"{RUN}-00000", f"{RUN}-00001", f"{RUN}-00002"
@@ -117,3 +117,13 @@ def test_thread_replies_are_not_counted_as_a_second_notice():
 
     result = reconcile(accepted={M_A: REF_A}, local=[(REF_A, M_A)], servicenow=[incident(REF_A, M_A)], slack=texts)
     assert (result.lost, result.duplicated) == ({}, {})
+
+
+def test_the_load_spreads_over_several_web_processes_and_sends_a_proxys_headers():
+    args = parse_args(
+        ["--web", "http://127.0.0.1:8000/, http://127.0.0.1:8002", "--header", "X-Forwarded-Proto: https"]
+    )
+
+    assert args.webs == ["http://127.0.0.1:8000", "http://127.0.0.1:8002"]
+    assert args.web == "http://127.0.0.1:8000"
+    assert args.headers == {"X-Forwarded-Proto": "https"}
