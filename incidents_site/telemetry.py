@@ -29,13 +29,14 @@ _provider: TracerProvider | None = None
 def configure_telemetry() -> TracerProvider | None:
     """Install the tracer provider once per process (OpenTelemetry's global may be set only once)."""
     global _provider
-    if not settings.CALL_TRACE_ENABLED:
+    if not (settings.CALL_TRACE_ENABLED or settings.OTEL_EXPORTER_OTLP_ENDPOINT):
         return None
     with _lock:
         if _provider is None:
             _provider = TracerProvider(resource=Resource.create({"service.name": settings.OTEL_SERVICE_NAME}))
             _provider.add_span_processor(CorrelationIdStamp())
-            _provider.add_span_processor(CallTraceRecorder())
+            if settings.CALL_TRACE_ENABLED:
+                _provider.add_span_processor(CallTraceRecorder())
             if settings.OTEL_EXPORTER_OTLP_ENDPOINT:
                 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
