@@ -7,6 +7,8 @@ function, and records how it went under that claim: a write whose claim was take
 so a run that outlived its lease cannot undo what its successor did. The function:
   - returns None, or a callable to run in the same transaction that marks the work done (the business
     change that success makes, e.g. storing what the system answered);
+  - gets, as keyword arguments, what the caller of `work_run` already holds and passes on (the business
+    record the work is about, say), so that it need not be read back;
   - raises `Paced(seconds)` to be run again then without using an attempt (held back on purpose);
   - raises anything else to fail the attempt: retried with backoff (never sooner than its `retry_after`)
     while it is `retryable` and attempts are left, else failed for good (the kind's `on_failed` runs).
@@ -24,7 +26,7 @@ from typing import Any
 
 from celery import Task, shared_task
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connections, models, router, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -57,14 +59,14 @@ class Kind:
 
     name: str
     task_name: str
-    run: Callable[[Work], Commit | None]
+    run: Callable[..., Commit | None]
     # The span of one attempt: (layer, api, operation) in the call trace.
     span: tuple[str, str, str]
     max_attempts_setting: str
     retry_base_setting: str
     retry_cap_setting: str
     lease_setting: str
-    on_failed: Callable[[Work], None] | None = None
+    on_failed: Callable[..., None] | None = None
 
     @property
     def lease(self) -> timedelta:
@@ -89,14 +91,66 @@ def register(kind: Kind) -> None:
 def work_create(*, kind: str, subject: str, trace_id: str = "", claimed: bool = False) -> Work:
     """New work, enqueued once the caller's transaction commits. `claimed`: the caller runs the first attempt
     itself, right away (`work_run(work=...)`), so the work is stored claimed and is not enqueued."""
+    work = _new_work(kind=kind, subject=subject, trace_id=trace_id, claimed=claimed)
+    work.save(force_insert=True)
+    if not claimed:
+        transaction.on_commit(lambda: work_enqueue(work))
+    return work
+
+
+def _new_work(*, kind: str, subject: str, trace_id: str = "", claimed: bool = False) -> Work:
     if kind not in _kinds:
         raise LookupError(f"no kind of work {kind!r} is registered")
-    fields = {"kind": kind, "subject": subject, "trace_id": trace_id}
     if claimed:
-        return Work.objects.create(**fields, state=State.RUNNING, claimed_at=timezone.now(), claim=1, attempts=1)
-    work = Work.objects.create(**fields)
-    transaction.on_commit(lambda: work_enqueue(work))
-    return work
+        return Work(
+            kind=kind,
+            subject=subject,
+            trace_id=trace_id,
+            state=State.RUNNING,
+            claimed_at=timezone.now(),
+            claim=1,
+            attempts=1,
+        )
+    return Work(kind=kind, subject=subject, trace_id=trace_id)
+
+
+def work_create_for(owner: models.Model, field: str, **work: Any) -> Work:
+    """`work_create(**work)`, and `owner` (an unsaved row that holds the work in its one-to-one `field`) inserted
+    with it: on PostgreSQL in one statement, since every report makes two such pairs on its way."""
+    connection = connections[router.db_for_write(type(owner))]
+    if connection.vendor != "postgresql":
+        setattr(owner, field, work_create(**work))
+        owner.save(force_insert=True)
+        return getattr(owner, field)
+    new = _new_work(**work)
+    holder = owner._meta.get_field(field)
+    quote = connection.ops.quote_name
+
+    def columns_and_values(row: models.Model, skip: tuple[str, ...] = ()) -> tuple[str, list[Any]]:
+        fields = [f for f in row._meta.concrete_fields if not f.primary_key and f.name not in skip]
+        values = [f.get_db_prep_save(f.pre_save(row, add=True), connection) for f in fields]
+        return ", ".join(quote(f.column) for f in fields), values
+
+    work_columns, work_values = columns_and_values(new)
+    owner_columns, owner_values = columns_and_values(owner, skip=(field,))
+    placeholders = ", ".join
+    # Only names from the models' own metadata, quoted, go into the text; every value is a parameter.
+    sql = (
+        f"WITH new_work AS (INSERT INTO {quote(Work._meta.db_table)} ({work_columns}) "  # noqa: S608
+        f"VALUES ({placeholders(['%s'] * len(work_values))}) RETURNING {quote(Work._meta.pk.column)}) "
+        f"INSERT INTO {quote(owner._meta.db_table)} ({owner_columns}, {quote(holder.column)}) "
+        f"SELECT {placeholders(['%s'] * len(owner_values))}, {quote(Work._meta.pk.column)} FROM new_work "
+        f"RETURNING {quote(owner._meta.pk.column)}, {quote(holder.column)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*work_values, *owner_values])
+        owner.pk, new.pk = cursor.fetchone()
+    for row in (new, owner):
+        row._state.adding, row._state.db = False, connection.alias
+    setattr(owner, field, new)
+    if new.state != State.RUNNING:
+        transaction.on_commit(lambda: work_enqueue(new), using=connection.alias)
+    return new
 
 
 def work_enqueue(work: Work, *, countdown: float | None = None) -> bool:
@@ -109,10 +163,11 @@ def work_enqueue(work: Work, *, countdown: float | None = None) -> bool:
     return True
 
 
-def work_run(*, work_id: int | None = None, work: Work | None = None) -> Work | None:
+def work_run(*, work_id: int | None = None, work: Work | None = None, **context: Any) -> Work | None:
     """One attempt at the work, if it is due and nobody else is on it (`work`: already claimed by the caller).
 
-    Returns the work as the attempt left it, or None when there was nothing to do.
+    `context` goes to the kind's `run` and `on_failed` as keyword arguments. Returns the work as the attempt
+    left it (kept up to date in memory, not read back), or None when there was nothing to do.
     """
     if work is None:
         work = _claim(work_id)
@@ -123,7 +178,7 @@ def work_run(*, work_id: int | None = None, work: Work | None = None) -> Work | 
     with traced(*kind.span), correlation(work.trace_id):
         annotate(attempt=work.attempts)
         try:
-            commit = kind.run(work)
+            commit = kind.run(work, **context)
         except Paced as paced:
             _reschedule(work, paced.seconds)
         except DatabaseError:
@@ -131,10 +186,9 @@ def work_run(*, work_id: int | None = None, work: Work | None = None) -> Work | 
         except Exception as exc:  # every failure is recorded; only a bug's needs its traceback logged
             if not isinstance(exc, ServiceError):
                 logger.exception("%s failed with a bug", work)
-            _failed(work, kind, exc, started)
+            _failed(work, kind, exc, started, context)
         else:
             _record(work, State.DONE, started, then=commit)
-    work.refresh_from_db()
     return work
 
 
@@ -142,7 +196,8 @@ def work_retry(work: Work) -> Work:
     """Staff's "try again": a fresh round of attempts, due now, for work that is not done."""
     if work.state == State.DONE:
         raise ApplicationError(f"{work} is already done.", extra={"state": work.state})
-    Work.objects.filter(pk=work.pk, state=State.FAILED).update(state=State.PENDING, attempts=0)
+    # A new claim number too: a run that read the work before this reset cannot claim it with stale counts.
+    Work.objects.filter(pk=work.pk, state=State.FAILED).update(state=State.PENDING, attempts=0, claim=F("claim") + 1)
     Work.objects.filter(pk=work.pk, state__in=[State.PENDING, State.RETRYING]).update(next_attempt_at=None)
     work.refresh_from_db()
     return work
@@ -175,23 +230,30 @@ def _claim(work_id: int | None) -> Work | None:
     claimable = (Q(state__in=[State.PENDING, State.RETRYING]) & due) | Q(
         state=State.RUNNING, claimed_at__lt=now - _kinds[work.kind].lease
     )
-    claimed = Work.objects.filter(claimable, pk=work.pk).update(
+    # Only from the claim read above, so the instance below is what the row now holds.
+    claimed = Work.objects.filter(claimable, pk=work.pk, claim=work.claim).update(
         state=State.RUNNING, claimed_at=now, claim=F("claim") + 1, attempts=F("attempts") + 1, updated_at=now
     )
     if not claimed:
         return None
-    work.refresh_from_db()
+    work.state, work.claimed_at, work.updated_at = State.RUNNING, now, now
+    work.claim += 1
+    work.attempts += 1
     return work
 
 
 def _under_claim(work: Work, **changes: Any) -> bool:
-    """Write `changes` if the work is still under this run's claim; False (nothing written) when it was taken over."""
-    written = Work.objects.filter(pk=work.pk, claim=work.claim, state=State.RUNNING).update(
-        updated_at=timezone.now(), claimed_at=None, **changes
-    )
+    """Write `changes` (to the row and the instance) if the work is still under this run's claim; False (nothing
+    written) when it was taken over."""
+    changes = {"updated_at": timezone.now(), "claimed_at": None, **changes}
+    written = Work.objects.filter(pk=work.pk, claim=work.claim, state=State.RUNNING).update(**changes)
     if not written:
         logger.warning("%s: its claim was taken over; this run's outcome is not recorded", work)
-    return written == 1
+        return False
+    for name, value in changes.items():
+        if not hasattr(value, "resolve_expression"):
+            setattr(work, name, value)
+    return True
 
 
 def _record(
@@ -208,7 +270,7 @@ def _record(
                 then()
 
 
-def _failed(work: Work, kind: Kind, exc: Exception, started: float) -> None:
+def _failed(work: Work, kind: Kind, exc: Exception, started: float, context: dict[str, Any]) -> None:
     retry = getattr(exc, "retryable", False) and work.attempts < getattr(settings, kind.max_attempts_setting)
     delay = None
     if retry:
@@ -221,7 +283,7 @@ def _failed(work: Work, kind: Kind, exc: Exception, started: float) -> None:
     # The work survives, but this attempt did not do it: the call trace says so.
     annotate(outcome=State.RETRYING if retry else State.FAILED)
     work.last_error = str(exc)
-    given_up = None if retry or kind.on_failed is None else lambda: kind.on_failed(work)
+    given_up = None if retry or kind.on_failed is None else lambda: kind.on_failed(work, **context)
     _record(work, State.RETRYING if retry else State.FAILED, started, error=work.last_error, delay=delay, then=given_up)
     logger.warning(
         "%s: attempt %s failed (%s): %s",
@@ -243,6 +305,7 @@ def _reschedule(work: Work, seconds: float) -> None:
         next_attempt_at=timezone.now() + timedelta(seconds=seconds),
     )
     if held:
+        work.attempts -= 1
         logger.info("%s waits %.1f s: held back on purpose", work, seconds)
         transaction.on_commit(lambda: work_enqueue(work, countdown=seconds))
 

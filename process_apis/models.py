@@ -70,7 +70,8 @@ class IncidentRequest(models.Model):
     sync_state = models.CharField(max_length=10, choices=SyncState.choices, default=SyncState.PENDING)
     # The background work that creates the ServiceNow incident: its attempts, schedule, claim and last error.
     sync_work = models.OneToOneField(Work, on_delete=models.PROTECT, related_name="+", editable=False)
-    # Set before the first create is sent: from then on every attempt looks the incident up first.
+    # A round of attempts ended without the incident: the next round looks it up before creating (within a
+    # round, every attempt after the first does).
     servicenow_create_sent = models.BooleanField(default=False)
     servicenow_sys_id = models.CharField(max_length=32, blank=True)
     servicenow_number = models.CharField(max_length=40, blank=True, db_index=True)
@@ -87,6 +88,19 @@ class IncidentRequest(models.Model):
 
     def __str__(self) -> str:
         return self.reference
+
+    def notifications_known(self, deliveries: list["NotificationDelivery"]) -> None:
+        """Hold these as all the report's deliveries, as `prefetch_related` would, when the caller has just made
+        them (none, for a report just stored): its summary then reads nothing back."""
+        known = self.notifications.all()
+        known._result_cache, known._prefetch_done = list(deliveries), True
+        self._prefetched_objects_cache = {**getattr(self, "_prefetched_objects_cache", {}), "notifications": known}
+
+    def notification_added(self, delivery: "NotificationDelivery") -> None:
+        """Keep the held deliveries, if any, complete."""
+        known = getattr(self, "_prefetched_objects_cache", {}).get("notifications")
+        if known is not None:
+            self.notifications_known([*known, delivery])
 
     @property
     def merged_customer(self) -> Customer:

@@ -8,14 +8,12 @@ from ..models import ApiClient
 
 def current_client(request: Request) -> ApiClient | None:
     """The active API client whose bearer token came with the request, if any."""
-    application_id = getattr(request.auth, "application_id", None)
-    if application_id is None:
+    application = getattr(request.auth, "application", None)
+    if application is None:
         return None
-    if not hasattr(request, "_api_client"):
-        request._api_client = (
-            ApiClient.objects.select_related("application").filter(application_id=application_id, active=True).first()
-        )
-    return request._api_client
+    # Read with the token (experience_apis.clients.oauth), so nothing more is queried here.
+    client = getattr(application, "api_client", None)
+    return client if client is not None and client.active else None
 
 
 class IsActiveApiClient(BasePermission):

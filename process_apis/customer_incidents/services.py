@@ -20,7 +20,7 @@ from kernel.budget import time_budget
 from kernel.errors import ApplicationError, NotAcceptedError, NotFoundError
 from kernel.models import Work
 from kernel.tracing import annotate, traced_operation
-from kernel.work import Commit, Kind, register, work_create, work_retry, work_run
+from kernel.work import Commit, Kind, register, work_create_for, work_retry, work_run
 
 from ..customers.services import customer_find
 from ..models import Category, Channel, Impact, IncidentEvent, IncidentRequest
@@ -99,14 +99,14 @@ def incident_report(
                 "Incident Hub cannot store reports right now; please try again in a minute."
             ) from exc
         annotate(reference=request.reference)
-        # Stored with its work claimed, so no sweeper races this first attempt.
+        # Stored with its work claimed, so no sweeper races this first attempt; it updates `request` in place.
         try:
-            work_run(work=request.sync_work)
+            work_run(work=request.sync_work, request=request)
         except DatabaseError:
             # Accepted all the same: the sweeper takes the work up again once the claim expires, and
             # adopts any incident this attempt made through its correlation_id.
             logger.exception("report %s: recording the ServiceNow attempt failed", request.reference)
-        request.refresh_from_db()
+            request.refresh_from_db()
         return request
 
 
@@ -120,15 +120,15 @@ def incident_retry_sync(*, request: IncidentRequest) -> IncidentRequest:
     return request
 
 
-def _sync_to_servicenow(work: Work) -> Commit:
+def _sync_to_servicenow(work: Work, request: IncidentRequest | None = None) -> Commit:
     """One attempt at the report's ServiceNow incident (the work of kind SERVICENOW_SYNC)."""
-    request = IncidentRequest.objects.get(sync_work=work)
+    request = request or IncidentRequest.objects.get(sync_work=work)
     annotate(reference=request.reference)
-    # Any earlier create may have reached ServiceNow even if its answer never reached us.
-    incident = service_incident_find(reference=request.reference) if request.servicenow_create_sent else None
+    # Any earlier attempt's create may have reached ServiceNow even if its answer never reached us.
+    earlier_create = work.attempts > 1 or request.servicenow_create_sent
+    incident = service_incident_find(reference=request.reference) if earlier_create else None
     adopted = incident is not None
     if incident is None:
-        IncidentRequest.objects.filter(pk=request.pk).update(servicenow_create_sent=True)
         incident = service_incident_create(
             reference=request.reference,
             short_description=request.short_description,
@@ -143,8 +143,7 @@ def _sync_to_servicenow(work: Work) -> Commit:
     def record_created() -> None:
         _apply_incident(request, incident)
         request.sync_state = SyncState.CREATED
-        request.servicenow_create_sent = True
-        request.save()
+        request.save(update_fields=[*INCIDENT_FIELDS, "sync_state", "updated_at"])
         IncidentEvent.objects.create(
             request=request,
             kind="servicenow_adopted" if adopted else "servicenow_created",
@@ -155,9 +154,11 @@ def _sync_to_servicenow(work: Work) -> Commit:
     return record_created
 
 
-def _sync_failed_for_good(work: Work) -> None:
-    request = IncidentRequest.objects.get(sync_work=work)
-    IncidentRequest.objects.filter(pk=request.pk).update(sync_state=SyncState.FAILED)
+def _sync_failed_for_good(work: Work, request: IncidentRequest | None = None) -> None:
+    request = request or IncidentRequest.objects.get(sync_work=work)
+    # A later round of attempts (staff's "try again") starts its count afresh: this says to look first.
+    request.sync_state, request.servicenow_create_sent = SyncState.FAILED, True
+    request.save(update_fields=["sync_state", "servicenow_create_sent", "updated_at"])
     IncidentEvent.objects.create(
         request=request, kind="servicenow_failed", detail={"error": work.last_error, "attempt": work.attempts}
     )
@@ -222,10 +223,16 @@ def _store(**values: object) -> IncidentRequest:
         reference = new_reference()
         try:
             with transaction.atomic():
-                work = work_create(
-                    kind=SERVICENOW_SYNC, subject=reference, trace_id=str(values["trace_id"]), claimed=True
+                request = IncidentRequest(reference=reference, **values)
+                work_create_for(
+                    request,
+                    "sync_work",
+                    kind=SERVICENOW_SYNC,
+                    subject=reference,
+                    trace_id=request.trace_id,
+                    claimed=True,
                 )
-                request = IncidentRequest.objects.create(reference=reference, sync_work=work, **values)
+                request.notifications_known([])
                 IncidentEvent.objects.create(
                     request=request,
                     kind="accepted",
@@ -244,6 +251,16 @@ def _store(**values: object) -> IncidentRequest:
                 raise _AlreadyStored(concurrent) from None
             raise
     raise NotAcceptedError("Could not allocate a reference; please try again.")
+
+
+INCIDENT_FIELDS = [
+    "servicenow_sys_id",
+    "servicenow_number",
+    "servicenow_state",
+    "servicenow_state_label",
+    "servicenow_priority",
+    "servicenow_url",
+]
 
 
 def _apply_incident(request: IncidentRequest, incident: ServiceIncident) -> None:

@@ -17,7 +17,7 @@ from django.utils import timezone
 from kernel.errors import ApplicationError, NotFoundError
 from kernel.models import Work
 from kernel.tracing import annotate
-from kernel.work import Commit, Kind, Paced, register, work_create, work_enqueue, work_retry
+from kernel.work import Commit, Kind, Paced, register, work_create_for, work_enqueue, work_retry
 from system_apis.errors import SystemPaced
 from system_apis.slack.client import SlackClient
 from system_apis.slack.types import Notice
@@ -34,13 +34,16 @@ SOURCE_LABELS = {LEGACY_DB: "legacy DB", SALESFORCE: "Salesforce"}
 
 
 def notification_queue(*, request: IncidentRequest) -> NotificationDelivery:
-    """Record the new-incident notice for `request`; it is enqueued once the transaction commits."""
-    delivery = NotificationDelivery.objects.filter(request=request, kind=NotificationDelivery.NEW_INCIDENT).first()
-    if delivery is None:
-        work = work_create(kind=NOTIFICATION, subject=request.reference, trace_id=request.trace_id)
-        delivery = NotificationDelivery.objects.create(
-            request=request, kind=NotificationDelivery.NEW_INCIDENT, channel=settings.SLACK_CHANNEL, work=work
-        )
+    """Record the new-incident notice for `request`, once: it is enqueued when the transaction commits.
+
+    Called where the report's incident is recorded, which happens once per report (under its work's claim);
+    the unique (request, kind) constraint refuses a second notice should that ever change.
+    """
+    delivery = NotificationDelivery(
+        request=request, kind=NotificationDelivery.NEW_INCIDENT, channel=settings.SLACK_CHANNEL
+    )
+    work_create_for(delivery, "work", kind=NOTIFICATION, subject=request.reference, trace_id=request.trace_id)
+    request.notification_added(delivery)
     return delivery
 
 

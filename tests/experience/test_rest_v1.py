@@ -103,7 +103,11 @@ def test_a_report_that_cannot_be_stored_is_a_clear_503(api, vendors, legacy_cust
     from django.db import DatabaseError
 
     vendors.salesforce_knows()
-    monkeypatch.setattr(IncidentRequest.objects, "create", lambda **kw: (_ for _ in ()).throw(DatabaseError("full")))
+
+    def disk_full(*args, **kwargs):
+        raise DatabaseError("full")
+
+    monkeypatch.setattr("process_apis.customer_incidents.services.work_create_for", disk_full)
 
     response = api.post("/api/v1/incidents", REPORT, content_type="application/json")
 

@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 import pytest
-from django.db import DatabaseError
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
@@ -11,7 +11,9 @@ from django.utils import timezone
 from kernel import work as work_engine
 from kernel.errors import ServiceError
 from kernel.models import Work
-from kernel.work import Kind, Paced, register, work_create, work_run, work_sweep
+from kernel.work import Kind, Paced, register, work_create, work_create_for, work_run, work_sweep
+from process_apis.models import NotificationDelivery
+from tests.reports import stored_report
 
 pytestmark = pytest.mark.django_db
 
@@ -158,3 +160,32 @@ def test_staff_try_again_gives_failed_work_a_fresh_round(admin_client, django_ca
     work.refresh_from_db()
     assert (work.state, work.attempts) == ("done", 1)
     assert done_marks == ["IH-TEST"]
+
+
+@pytest.mark.parametrize("action", ["done", "paced", "flaky", "broken", "taken_over"])
+def test_the_work_a_run_returns_is_what_is_stored_without_reading_it_back(action):
+    behaviour["action"] = action
+    work = new_work()
+    work_run(work=work)
+
+    stored = Work.objects.get(pk=work.pk)
+    fields = ("state", "attempts", "claim", "claimed_at", "next_attempt_at", "last_error")
+    if action == "taken_over":  # the successor's claim is not this run's to know
+        fields = ("attempts",)
+    assert [getattr(work, name) for name in fields] == [getattr(stored, name) for name in fields]
+
+
+@pytest.mark.django_db(databases=["default", "legacy"])
+def test_new_work_and_the_row_holding_it_are_stored_together_or_not_at_all():
+    request = stored_report()
+    delivery = NotificationDelivery(request=request, channel="#incidents")
+
+    work = work_create_for(delivery, "work", kind=ECHO, subject="first")
+
+    stored = NotificationDelivery.objects.select_related("work").get(pk=delivery.pk)
+    assert (stored.work.pk, stored.work.kind, stored.work.state) == (work.pk, ECHO, "pending")
+    assert delivery.work is work
+    second = NotificationDelivery(request=request, channel="#incidents")  # one notice of a kind per report
+    with pytest.raises(IntegrityError), transaction.atomic():
+        work_create_for(second, "work", kind=ECHO, subject="second")
+    assert not Work.objects.filter(subject="second").exists()

@@ -13,6 +13,7 @@ from process_apis.customer_incidents.selectors import incident_summary
 from process_apis.customer_incidents.services import (
     incident_refresh_state,
     incident_report,
+    incident_retry_sync,
     incident_status,
 )
 from process_apis.models import IncidentRequest, NotificationDelivery
@@ -163,6 +164,24 @@ def test_a_retry_adopts_the_incident_an_earlier_attempt_made_instead_of_creating
     assert [e.kind for e in request.events.all()][-2:] == ["servicenow_adopted", "notification_sent"]
 
 
+def test_staffs_fresh_round_after_a_failed_one_still_looks_for_an_incident_an_earlier_round_made(
+    vendors, legacy_customers, django_capture_on_commit_callbacks, settings
+):
+    settings.SERVICENOW_MAX_ATTEMPTS = 1
+    vendors.salesforce_knows()
+    vendors.servicenow_fails(504)
+    request = report(django_capture_on_commit_callbacks)
+    assert (request.sync_state, request.servicenow_create_sent) == ("failed", True)
+    vendors.mock.add("GET", SN_INCIDENTS, json={"result": [sn_record("INC0010043", correlation_id=request.reference)]})
+    vendors.slack_accepts()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        incident_retry_sync(request=request)
+
+    assert (request.sync_state, request.servicenow_number, request.sync_work.attempts) == ("created", "INC0010043", 1)
+    assert [c.request.method for c in vendors.calls_to(SN_INCIDENTS)] == ["POST", "GET"]
+
+
 def test_a_live_claim_elsewhere_keeps_a_second_attempt_out(
     vendors, legacy_customers, django_capture_on_commit_callbacks
 ):
@@ -229,7 +248,7 @@ def test_slack_failing_for_a_while_is_retried_and_posts_exactly_once(
 def test_a_report_that_cannot_be_stored_is_not_accepted_and_nothing_is_sent(vendors, legacy_customers):
     vendors.salesforce_knows()
 
-    with mock.patch.object(IncidentRequest.objects, "create", side_effect=DatabaseError("disk full")):
+    with mock.patch("process_apis.customer_incidents.services.work_create_for", side_effect=DatabaseError("disk full")):
         with pytest.raises(NotAcceptedError):
             incident_report(**REPORT)
 

@@ -108,11 +108,17 @@ def test_a_report_whose_web_request_died_before_servicenow_is_picked_up_after_th
 
     expired = timezone.now() - timedelta(seconds=settings.SERVICENOW_SYNC_LEASE + 1)
     Work.objects.filter(pk=stuck.sync_work_id).update(claimed_at=expired, updated_at=expired)
+    # The request may have died after its create reached ServiceNow: the next attempt looks first.
+    vendors.mock.add("GET", SN_INCIDENTS, json={"result": []})
     vendors.servicenow_creates("INC0010006")
 
     assert work_sweep()["servicenow_sync"] == 1
     stuck.refresh_from_db()
     assert stuck.servicenow_number == "INC0010006"
+    assert [call.request.method for call in vendors.mock.calls if call.request.url.startswith(SN_INCIDENTS)] == [
+        "GET",
+        "POST",
+    ]
 
 
 def test_a_delivery_held_back_to_pace_the_channel_waits_for_its_slot_without_using_an_attempt(
