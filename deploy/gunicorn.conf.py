@@ -10,7 +10,7 @@ import os
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gthread"
-threads = int(os.environ.get("WEB_THREADS", "4"))
+threads = int(os.environ.get("WEB_THREADS", "8"))
 timeout = int(float(os.environ.get("REPORT_DOWNSTREAM_BUDGET", "20"))) + 25
 graceful_timeout = 30
 keepalive = 5

@@ -41,6 +41,9 @@ State = Work.State
 # A retry may be run by Celery's countdown a moment before the recorded time on another host's clock.
 EARLY_TOLERANCE = timedelta(seconds=1)
 SWEEP_BATCH = 500
+# Redis hands a killed worker's messages out again after its visibility timeout (an hour): by then a message not
+# run is lost, however busy its queue.
+QUEUED_HORIZON = timedelta(hours=1)
 
 Commit = Callable[[], None]
 
@@ -67,6 +70,8 @@ class Kind:
     retry_cap_setting: str
     lease_setting: str
     on_failed: Callable[..., None] | None = None
+    # Runs a second each worker starts at most (0: no limit): a burst waits in the worker's memory, not in retries.
+    per_second_setting: str = ""
 
     @property
     def lease(self) -> timedelta:
@@ -84,8 +89,11 @@ def register(kind: Kind) -> None:
         work_run(work_id=work_id)
 
     run_work.__name__ = run_work.__qualname__ = kind.task_name.rsplit(".", 1)[-1]
+    per_second = getattr(settings, kind.per_second_setting) if kind.per_second_setting else 0
     _kinds[kind.name] = kind
-    _tasks[kind.name] = shared_task(name=kind.task_name, acks_late=True)(run_work)
+    _tasks[kind.name] = shared_task(
+        name=kind.task_name, acks_late=True, rate_limit=f"{per_second}/s" if per_second else None
+    )(run_work)
 
 
 def work_create(*, kind: str, subject: str, trace_id: str = "", claimed: bool = False) -> Work:
@@ -210,8 +218,13 @@ def work_sweep(*, now: datetime | None = None) -> dict[str, int]:
     settled = now - timedelta(seconds=settings.SWEEPER_GRACE)
     swept = {}
     for kind in _kinds.values():
+        # Work not yet run is still on its way while its queue holds messages (a burst drains at the kind's pace):
+        # re-sent once the queue is empty, or when it has waited longer than a lost message can take to come back.
+        never_run = Q(state=State.PENDING, next_attempt_at__isnull=True, updated_at__lt=settled)
+        if _queued_messages(kind):
+            never_run &= Q(updated_at__lt=now - QUEUED_HORIZON)
         stuck = Work.objects.filter(kind=kind.name).filter(
-            Q(state=State.PENDING, next_attempt_at__isnull=True, updated_at__lt=settled)
+            never_run
             | Q(state__in=[State.PENDING, State.RETRYING], next_attempt_at__lt=settled)
             | Q(state=State.RUNNING, claimed_at__lt=now - kind.lease)
         )
@@ -219,6 +232,18 @@ def work_sweep(*, now: datetime | None = None) -> dict[str, int]:
     if any(swept.values()):
         logger.info("sweeper re-enqueued %s", swept)
     return swept
+
+
+def _queued_messages(kind: Kind) -> int | None:
+    """Messages waiting in the kind's queue on the broker; None when the broker cannot say."""
+    task = _tasks[kind.name]
+    try:
+        queue = task.app.amqp.router.route({}, task.name)["queue"].name
+        with task.app.connection_for_read() as connection:
+            return connection.default_channel.queue_declare(queue=queue, passive=True).message_count
+    except Exception:  # the broker's own errors vary by transport; sweeping as if it were empty is the safe side
+        logger.warning("could not count the messages queued for %s", kind.name, exc_info=True)
+        return None
 
 
 def _claim(work_id: int | None) -> Work | None:

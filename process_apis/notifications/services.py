@@ -141,5 +141,7 @@ register(
         retry_base_setting="NOTIFICATION_RETRY_BASE",
         retry_cap_setting="NOTIFICATION_RETRY_CAP",
         lease_setting="NOTIFICATION_CLAIM_LEASE",
+        # The channel's pace: a burst waits in the Slack worker instead of being held back (and run again) post by post.
+        per_second_setting="SLACK_POSTS_PER_SECOND",
     )
 )

@@ -189,3 +189,33 @@ def test_new_work_and_the_row_holding_it_are_stored_together_or_not_at_all():
     with pytest.raises(IntegrityError), transaction.atomic():
         work_create_for(second, "work", kind=ECHO, subject="second")
     assert not Work.objects.filter(subject="second").exists()
+
+
+def test_work_not_yet_run_is_left_to_its_queue_while_the_queue_holds_messages(monkeypatch):
+    waiting = work_create(kind=ECHO, subject="in a burst")
+    Work.objects.filter(pk=waiting.pk).update(updated_at=timezone.now() - timedelta(minutes=5))
+    sent = []
+    monkeypatch.setattr(work_engine, "work_enqueue", lambda work, **options: sent.append(work.pk) or True)
+
+    monkeypatch.setattr(work_engine, "_queued_messages", lambda kind: 120)
+    assert work_sweep()[ECHO] == 0
+    monkeypatch.setattr(work_engine, "_queued_messages", lambda kind: 0)  # drained, and this one never ran: lost
+    assert work_sweep()[ECHO] == 1
+    monkeypatch.setattr(work_engine, "_queued_messages", lambda kind: None)  # the broker cannot say
+    assert work_sweep()[ECHO] == 1
+
+    Work.objects.filter(pk=waiting.pk).update(updated_at=timezone.now() - work_engine.QUEUED_HORIZON)
+    monkeypatch.setattr(work_engine, "_queued_messages", lambda kind: 120)
+    assert work_sweep()[ECHO] == 1, "past the horizon a message would have come back: it was lost"
+    assert sent == [waiting.pk] * 3
+
+
+def test_a_kind_with_a_pace_gets_a_task_each_worker_starts_at_that_rate(settings):
+    settings.TEST_ECHO_PER_SECOND = 3
+    paced = {"name": "test_paced", "task_name": "tests.kernel.paced", "per_second_setting": "TEST_ECHO_PER_SECOND"}
+    register(Kind(**{**ECHO_KIND.__dict__, **paced}))
+    try:
+        assert work_engine._tasks["test_paced"].rate_limit == "3/s"
+        assert work_engine._tasks[ECHO].rate_limit is None
+    finally:
+        del work_engine._kinds["test_paced"]
