@@ -14,6 +14,7 @@ from bench.measure import (
     ratio,
     tree_ticks,
 )
+from bench.stack import with_port
 
 
 def stat_line(pid: int, comm: str, ppid: int, user: int, system: int, cuser: int = 0, csys: int = 0, start: int = 1):
@@ -128,3 +129,11 @@ def test_a_table_aligns_its_columns_and_says_na_for_a_missing_figure():
         "32   7.9  3674.4",
         "a note",
     ]
+
+
+def test_a_url_is_pointed_at_another_local_port_keeping_its_user_database_and_options():
+    assert (
+        with_port("postgres://postgres@10.0.0.5:5432/ih_bench", 41000, "sslmode=disable")
+        == "postgres://postgres@127.0.0.1:41000/ih_bench?sslmode=disable"
+    )
+    assert with_port("redis://127.0.0.1:6379/8", 41001) == "redis://127.0.0.1:41001/8"
