@@ -23,8 +23,7 @@ import pytest
 import requests
 from celery import Celery
 
-from bench.load import api_session, get_token, report_body, set_faults, settle, submit
-from tests.scaleout.deployment import (
+from bench.deployment import (
     BIN,
     Deployment,
     free_port,
@@ -36,6 +35,7 @@ from tests.scaleout.deployment import (
     wait_for_worker,
     wait_until_up,
 )
+from bench.load import api_session, get_token, report_body, set_faults, settle, submit
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 RABBITMQ_URL = os.environ.get("RABBITMQ_URL", "")

@@ -1,5 +1,7 @@
 """Procfile.production started for real on this machine: each process as the recipe says, logs to files.
 
+Shared by the scale-out tests (tests/scaleout/) and the benchmarks (bench/).
+
 Every process runs in a session of its own, so a SIGKILL takes a worker with its whole pool (as a lost machine
 would), and whatever is left is stopped when the deployment ends. The databases, the Redis databases and the
 RabbitMQ virtual host are made for the run and removed after it.
@@ -23,7 +25,7 @@ import redis
 import requests
 from celery import Celery
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 

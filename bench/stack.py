@@ -1,0 +1,201 @@
+"""A whole production deployment for a benchmark run, started from Procfile.production on this machine.
+
+PostgreSQL databases of the run's own (Incident Hub's, the legacy customers', the sandbox's), dropped at the
+end; Redis databases 8 (cache) and 9 (broker) of the local server, emptied before and after (so one run at a
+time: a lock file says so); the sandbox on gunicorn as the vendors; the release step; then the application's
+processes (web, a worker per queue, beat), which a run may restart with other settings.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import secrets
+import socket
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import IO
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import requests
+from celery import Celery
+
+from bench.deployment import (
+    BIN,
+    Deployment,
+    free_port,
+    postgres_databases,
+    procfile,
+    redis_databases,
+    wait_for_worker,
+    wait_until_up,
+)
+from bench.load import get_token
+
+# What a TLS-terminating proxy in front adds; production settings redirect plain HTTP otherwise.
+PROXY_HEADERS = {"X-Forwarded-Proto": "https"}
+APP_PROCESSES = ("web", "worker_servicenow", "worker_slack", "beat")
+WORKERS = {"worker_servicenow": "servicenow", "worker_slack": "slack"}
+LOCK_PATH = Path("/tmp/incident-hub-bench.lock")  # noqa: S108 - one machine-wide lock, by design
+SANDBOX_THREADS = 32
+
+
+def with_port(url: str, port: int, query: str = "") -> str:
+    """`url` with its host's port replaced (e.g. to go through a proxy on 127.0.0.1)."""
+    parts = urlsplit(url)
+    userinfo = parts.netloc.rpartition("@")[0]
+    netloc = f"{userinfo}@127.0.0.1:{port}" if userinfo else f"127.0.0.1:{port}"
+    return urlunsplit(parts._replace(netloc=netloc, query=query or parts.query))
+
+
+class Stack:
+    """The deployment of one run. Use as a context manager; `start_app()` starts the application's processes."""
+
+    def __init__(self, *, postgres: str, redis_server: str, logs: Path, settings: dict[str, str]) -> None:
+        self.run = time.strftime("%Y%m%d%H%M%S") + "_" + secrets.token_hex(3)
+        self.postgres = postgres.rstrip("/")
+        self.cache_url = f"{redis_server.rstrip('/')}/8"
+        self.broker_url = f"{redis_server.rstrip('/')}/9"
+        self.logs = logs
+        self.settings = settings
+        self.processes = procfile()
+        self.names = {
+            "main": f"ih_bench_{self.run}",
+            "legacy": f"ih_bench_legacy_{self.run}",
+            "sandbox": f"ih_bench_sandbox_{self.run}",
+        }
+        self.urls: dict[str, str] = {}
+        self.sandbox = f"http://127.0.0.1:{free_port()}"
+        self.web = ""
+        self.token = ""
+        self.hub: Deployment | None = None
+        self._exit = ExitStack()
+        self._lock: IO | None = None
+        self.control = Celery(broker=self.broker_url)
+
+    # --- the run's lifetime -------------------------------------------------------------------------
+
+    def __enter__(self) -> Stack:
+        try:
+            self._start()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.hub:
+            self.hub.stop_all()
+        self._exit.close()
+        if self._lock:
+            self._lock.close()
+
+    def _start(self) -> None:
+        self._lock = LOCK_PATH.open("w")
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SystemExit(f"another benchmark run holds {LOCK_PATH} (Redis databases 8 and 9 are its)") from None
+        server = f"{self.postgres}/postgres"
+        main, legacy, sandbox_db = self._exit.enter_context(postgres_databases(server, *self.names.values()))
+        self.urls = {"main": main, "legacy": legacy, "sandbox": sandbox_db}
+        self._exit.enter_context(redis_databases(self.cache_url, self.broker_url))
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.hub = Deployment(
+            {
+                "DJANGO_SETTINGS_MODULE": "incidents_site.settings_production",
+                "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+                "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+                "DJANGO_TRUST_X_FORWARDED_PROTO": "true",
+                "DATABASE_URL": main,
+                "LEGACY_DATABASE_URL": legacy,
+                "REDIS_URL": self.cache_url,
+                "CELERY_BROKER_URL": self.broker_url,
+                "INCIDENT_HUB_STAGING_ON_SANDBOX": "true",
+                "SERVICENOW_BASE_URL": f"{self.sandbox}/servicenow",
+                "SALESFORCE_BASE_URL": f"{self.sandbox}/salesforce",
+                "SLACK_API_URL": f"{self.sandbox}/slack/api/",
+                "SANDBOX_DATABASE_URL": sandbox_db,
+                "STATIC_ROOT": str(self.logs.parent / "static"),
+                "INCIDENT_HUB_VAR_DIR": str(self.logs.parent / "var"),
+                **self.settings,
+            },
+            self.logs,
+        )
+        as_sandbox = {"DJANGO_SETTINGS_MODULE": "incidents_site.settings_sandbox"}
+        self.hub.run(
+            f"{BIN}/python manage.py migrate --noinput -v 0 && {BIN}/python manage.py seed_sandbox", **as_sandbox
+        )
+        port = self.sandbox.rsplit(":", 1)[1]
+        self.hub.start(
+            "sandbox",
+            f"{BIN}/gunicorn incidents_site.wsgi --bind 127.0.0.1:{port} --worker-class gthread "
+            f"--threads {SANDBOX_THREADS} --workers 1",
+            **as_sandbox,
+        )
+        wait_until_up(f"{self.sandbox}/")
+        self.hub.run(self.processes["release"])
+        self.hub.run(f"{BIN}/python manage.py seed_legacy_customers")
+        output = self.hub.run(f"{BIN}/python manage.py create_api_client bench --tier gold")
+        self.credentials = dict(line.split("=", 1) for line in output.splitlines() if "=" in line)
+        self.web = f"http://127.0.0.1:{free_port()}"
+
+    # --- the application's processes ------------------------------------------------------------------
+
+    def start_app(
+        self,
+        *,
+        beat: bool = True,
+        common: dict[str, str] | None = None,
+        per_process: dict[str, dict[str, str]] | None = None,
+    ) -> None:
+        """Web, a worker per queue and (unless told otherwise) beat, with `common` and then `per_process[name]`
+        over the run's settings."""
+        assert self.hub is not None
+        names = [name for name in APP_PROCESSES if beat or name != "beat"]
+        for name in names:
+            environment = {**(common or {}), **(per_process or {}).get(name, {})}
+            if name == "web":
+                environment["PORT"] = self.web.rsplit(":", 1)[1]
+            self.hub.start(name, self.processes[name], **environment)
+        wait_until_up(f"{self.web}/health/live")
+        for queue in WORKERS.values():
+            wait_for_worker(self.control, f"{queue}@{socket.gethostname()}", timeout=120)
+        if not self.token:
+            self.token = get_token(
+                self.web, self.credentials["client_id"], self.credentials["client_secret"], PROXY_HEADERS
+            )
+
+    def stop_app(self) -> None:
+        assert self.hub is not None
+        for name in APP_PROCESSES:
+            if name in self.hub.processes:
+                self.hub.stop(name)
+
+    def restart(self, name: str, **environment: str) -> None:
+        """One application process stopped (SIGTERM, as a supervisor does) and started again with `environment`."""
+        assert self.hub is not None
+        self.hub.stop(name)
+        command = self.processes[name]
+        if name == "web":
+            self.hub.start(name, command, PORT=self.web.rsplit(":", 1)[1], **environment)
+            wait_until_up(f"{self.web}/health/live")
+        else:
+            self.hub.start(name, command, **environment)
+            if name in WORKERS:
+                wait_for_worker(self.control, f"{WORKERS[name]}@{socket.gethostname()}", timeout=120)
+
+    def pid(self, name: str) -> int | None:
+        """The pid of a running process of the deployment (None when it is not running)."""
+        process = self.hub.processes.get(name) if self.hub else None
+        return process.pid if process and process.poll() is None else None
+
+    # --- reading the state ---------------------------------------------------------------------------
+
+    def connect(self, database: str) -> psycopg.Connection:
+        """An autocommit connection of the benchmark's own to one of the run's databases."""
+        return psycopg.connect(self.urls[database], autocommit=True)
+
+    def health(self) -> int:
+        return requests.get(f"{self.web}/health/ready", headers=PROXY_HEADERS, timeout=10).status_code
