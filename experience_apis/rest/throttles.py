@@ -27,9 +27,7 @@ class ApiClientTierThrottle(BaseThrottle):
         client = current_client(request)
         if client is None:
             return True  # the permission check answers those
-        usage = rate_limit_hit(
-            request=request, scope=SCOPE, key=client.client_id, rate=settings.API_RATE_LIMITS[client.tier]
-        )
+        usage = rate_limit_hit(scope=SCOPE, key=client.client_id, rate=settings.API_RATE_LIMITS[client.tier])
         request._rate_limit_usage = self.usage = usage
         return usage is None or not usage.exceeded
 
