@@ -23,8 +23,12 @@ def channel_slot_wait(channel: str, *, per_second: int, now: float | None = None
     key = f"slack-pace:{channel}:{second}"
 
     def count_in() -> int:
-        cache.add(key, 0, timeout=60)
-        return cache.incr(key)
+        # One round trip once the second is open; its first post opens it (add: one process wins, the rest count).
+        try:
+            return cache.incr(key)
+        except ValueError:
+            pass
+        return 1 if cache.add(key, 1, timeout=60) else cache.incr(key)
 
     # A cache that cannot count must not stop the notice: it goes now.
     position = cache_guarded(count_in, default=0, what="slack pacing")

@@ -2,6 +2,7 @@
 
 import pytest
 import responses
+from django.core.cache import caches
 
 from system_apis.errors import SystemPaced
 from system_apis.slack import client as slack_client
@@ -43,13 +44,35 @@ def test_a_higher_rate_lets_that_many_through_each_second():
     assert waits == [0.0, 0.0, 0.5, 1.0]
 
 
-def test_a_cache_that_cannot_count_lets_the_post_through(monkeypatch):
+@pytest.mark.parametrize("operation", ["add", "incr"])
+def test_a_cache_that_cannot_count_lets_the_post_through(monkeypatch, operation):
     def broken(*args, **kwargs):
         raise ConnectionError("cache down")
 
-    monkeypatch.setattr("system_apis.slack.pacing.cache.add", broken)
+    monkeypatch.setattr(f"system_apis.slack.pacing.cache.{operation}", broken)
 
     assert channel_slot_wait("#incidents", per_second=1, now=3000.0) == 0.0
+
+
+def test_posts_after_the_first_of_a_second_count_in_one_round_trip_each(monkeypatch):
+    operations = []
+
+    def noted(name: str):
+        operation = getattr(caches["default"], name)
+
+        def call(*args, **kwargs):
+            operations.append(name)
+            return operation(*args, **kwargs)
+
+        return call
+
+    for name in ("add", "incr"):
+        monkeypatch.setattr(caches["default"], name, noted(name))
+
+    waits = [channel_slot_wait("#incidents", per_second=1, now=4000.5) for _ in range(3)]
+
+    assert waits == [0.0, 0.5, 1.5]
+    assert operations == ["incr", "add", "incr", "incr"]
 
 
 @responses.activate
