@@ -9,9 +9,11 @@ again or reopens it. An answer such as 404, 400, 401 or 429 proves the system is
 success.
 
 pybreaker runs the state machine; `CacheCircuitStorage` is its storage over Django's cache API (the
-database cache when embedded, Redis through django-redis in CI and production). Breaker objects are
-cheap and built per connector instance: their state lives in the cache, and a breaker shared by the
-threads of one process would serialise their calls on its lock.
+database cache when embedded, Redis through django-redis in CI and production), read through this
+process's snapshot of it (`shared_state`): a circuit that another process opens or closes is seen here
+within `shared_state.REFRESH_SECONDS`, and this process's own changes at once. Breaker objects are cheap
+and built per connector instance: their state lives in the cache, and a breaker shared by the threads of
+one process would serialise their calls on its lock.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from django.core.cache.backends.base import BaseCache
 from kernel.cache import cache_guarded
 from kernel.tracing import log_call
 
+from . import shared_state
 from .errors import SystemAPIError, SystemProtocolError, SystemTimeout, SystemUnavailable
 
 logger = logging.getLogger("system_apis.circuit")
@@ -46,6 +49,16 @@ HALF_OPEN = pybreaker.STATE_HALF_OPEN
 STATES = (CLOSED, OPEN, HALF_OPEN)
 UNKNOWN = "unknown"
 _CACHE_FAILED = object()
+
+CIRCUIT_NAMES = ("state", "fail_counter", "success_counter", "opened_at")
+
+
+def circuit_key(system: str, name: str) -> str:
+    return f"circuit:{system}:{name}"
+
+
+# Every process reads the circuits of all systems in one round trip (shared_state).
+shared_state.watch(*(circuit_key(system, name) for system in SYSTEMS for name in CIRCUIT_NAMES))
 
 # Errors that mean the system is in trouble. The others are answers: the system is up and said no.
 # A 429 is an answer too: the system is healthy, names its own wait, and Slack's limits are per
@@ -67,10 +80,13 @@ class CircuitStatus:
 class CacheCircuitStorage(pybreaker.CircuitBreakerStorage):
     """pybreaker's storage in Django's cache: the circuit `system`'s state, counters and opening time.
 
-    Counters grow with `add`, then `incr` (atomic on Redis and in memory; the database cache emulates
-    `incr` with a read and a write, and gives the key its default timeout). A failing cache never
-    fails a call: the circuit then reads as closed and this storage stops asking the cache, so a hung
-    Redis costs one socket timeout, not one per operation.
+    Reads come from this process's snapshot of the shared cache (`shared_state`: one `get_many` a second at
+    most), so a call on a closed circuit costs no round trip of its own; writes, made only on a failure or a
+    change of state, go to the cache at once and into the snapshot. Counters grow with `incr` (atomic on
+    Redis and in memory; the database cache's is made atomic in `incidents_site.cache`), and a counter that
+    is not there yet starts with `add`; `incr` answers the count every process made together. A failing
+    cache never fails a call: the circuit then reads as closed and this storage stops asking the cache, so
+    a hung Redis costs one socket timeout, not one per operation.
     """
 
     # A circuit nobody touched for this long starts closed again.
@@ -80,42 +96,43 @@ class CacheCircuitStorage(pybreaker.CircuitBreakerStorage):
         super().__init__("cache")
         self.system = system
         self.cache = cache if cache is not None else default_cache
+        self.snapshot = shared_state.snapshot_of(cache)
         self._cache_failed = False
 
     def key(self, name: str) -> str:
-        return f"circuit:{self.system}:{name}"
+        return circuit_key(self.system, name)
 
     # --- state ---------------------------------------------------------------------------------
 
     @property
     def state(self) -> str:
-        return _state_of(self._call("get", self.key("state")))
+        return _state_of(self._read("state"))
 
     @state.setter
     def state(self, state: str) -> None:
-        stored = self._call("get", self.key("state"))
+        stored = self._read("state")
         # pybreaker may set the state it already has (a breaker catching up with another process).
         if isinstance(stored, dict) and stored.get("state") == state:
             return
-        self._call("set", self.key("state"), {"state": state, "since": _now().timestamp()}, self.TTL)
+        self._write("state", {"state": state, "since": _now().timestamp()})
 
     @property
     def opened_at(self) -> datetime | None:
-        return _datetime_of(self._call("get", self.key("opened_at")))
+        return _datetime_of(self._read("opened_at"))
 
     @opened_at.setter
     def opened_at(self, when: datetime) -> None:
-        self._call("set", self.key("opened_at"), when.timestamp(), self.TTL)
+        self._write("opened_at", when.timestamp())
 
     # --- counters ------------------------------------------------------------------------------
 
     @property
     def counter(self) -> int:
-        return self._read_count("fail_counter")
+        return _count_of(self._read("fail_counter"))
 
     @property
     def success_counter(self) -> int:
-        return self._read_count("success_counter")
+        return _count_of(self._read("success_counter"))
 
     def increment_counter(self) -> None:
         self._increment("fail_counter")
@@ -129,18 +146,36 @@ class CacheCircuitStorage(pybreaker.CircuitBreakerStorage):
     def reset_success_counter(self) -> None:
         self._reset("success_counter")
 
-    def _read_count(self, name: str) -> int:
-        return _count_of(self._call("get", self.key(name)))
-
     def _increment(self, name: str) -> None:
         key = self.key(name)
-        if self._call("add", key, 1, self.TTL) is False:  # it exists: add to it
-            self._call("incr", key)
+        count = self._call("incr", key)  # None: not there yet (or the cache failed)
+        if count is None and not self._cache_failed:
+            # Another process may open it between our incr and add: then add refuses, and incr counts.
+            count = 1 if self._call("add", key, 1, self.TTL) else self._call("incr", key)
+        if isinstance(count, int):
+            self.snapshot.wrote(key, count)
 
     def _reset(self, name: str) -> None:
-        # Every successful call resets the failures: a read spares the cache a write per call.
-        if self._read_count(name):
-            self._call("set", self.key(name), 0, self.TTL)
+        # Every successful call resets the failures: the snapshot spares the cache a write per call.
+        if _count_of(self._read(name)):
+            self._write(name, 0)
+
+    # --- the cache -----------------------------------------------------------------------------
+
+    def _read(self, name: str) -> Any:
+        if self._cache_failed:
+            return None
+        value = self.snapshot.get(self.key(name))
+        if value is shared_state.UNREADABLE:
+            self._cache_failed = True
+            return None
+        return value
+
+    def _write(self, name: str, value: Any) -> None:
+        key = self.key(name)
+        self._call("set", key, value, self.TTL)
+        if not self._cache_failed:
+            self.snapshot.wrote(key, value)
 
     def read_status(self, reset_timeout: float) -> CircuitStatus:
         """The circuit as the next call would find it, read in one round trip; no call is made."""
@@ -169,7 +204,7 @@ class CacheCircuitStorage(pybreaker.CircuitBreakerStorage):
         def call() -> Any:
             try:
                 return getattr(self.cache, method)(*args)
-            except ValueError:  # incr of a counter that expired since it was seen: it starts again
+            except ValueError:  # incr of a counter that is not there (yet, or any more): it starts again
                 return None
 
         # The breaker protects, it must not fail calls itself: a failed cache reads as closed from here on.

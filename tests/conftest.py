@@ -1,4 +1,6 @@
 import json
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -6,6 +8,7 @@ import pytest
 import responses
 from django.core.cache import cache
 
+from system_apis import shared_state
 from system_apis.legacy_db.router import LEGACY_ALIAS
 from system_apis.legacy_db.schema import seed_demo_customers
 from tests.vendors import SF, SLACK, SN, Vendors
@@ -18,11 +21,34 @@ def load_fixture(relative_path: str) -> Any:
     return json.loads((FIXTURES / relative_path).read_text())
 
 
+def _clear_cache() -> None:
+    cache.clear()
+    # And what this process keeps of it: its snapshot of circuits and holds.
+    shared_state.forget()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    cache.clear()
+    _clear_cache()
     yield
-    cache.clear()
+    _clear_cache()
+
+
+@dataclass
+class SnapshotClock:
+    """The clock of this process's snapshot of circuits and quota holds (shared_state), still until moved."""
+
+    now: float = field(default_factory=time.monotonic)
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def snapshot_clock(monkeypatch) -> SnapshotClock:
+    clock = SnapshotClock()
+    monkeypatch.setattr(shared_state, "_clock", lambda: clock.now)
+    return clock
 
 
 @pytest.fixture

@@ -7,11 +7,13 @@ import requests
 import responses
 from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.db import DatabaseCache
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.management import call_command
 from django.db import connections
 from django.test.utils import CaptureQueriesContext
 
 from kernel.budget import time_budget
+from system_apis import shared_state
 from system_apis.circuit import CacheCircuitStorage, SystemCircuit, circuit_status, circuit_statuses
 from system_apis.errors import (
     SystemAuthError,
@@ -291,7 +293,7 @@ def database_caches(settings, db):
     return DatabaseCache("circuit_test_cache", {}), DatabaseCache("circuit_test_cache", {})
 
 
-def test_two_breakers_built_apart_over_one_database_cache_see_the_same_circuit(database_caches):
+def test_two_breakers_built_apart_over_one_database_cache_count_their_outages_together(database_caches):
     one, other = SystemCircuit("slack", cache=database_caches[0]), SystemCircuit("slack", cache=database_caches[1])
     calls = []
 
@@ -299,18 +301,114 @@ def test_two_breakers_built_apart_over_one_database_cache_see_the_same_circuit(d
         calls.append("outage")
         raise SystemUnavailable("down", system="slack", operation="post_message", status=503)
 
-    for _ in range(FAIL_MAX - 1):
+    # Taking turns, as two processes do: the count is the cache's, whatever each process last read.
+    for breaker in ([one, other] * FAIL_MAX)[:FAIL_MAX]:
         with pytest.raises(SystemUnavailable):
-            one.guard(outage, operation="post_message")
-    with pytest.raises(SystemUnavailable):
-        other.guard(outage, operation="post_message")
+            breaker.guard(outage, operation="post_message")
     with pytest.raises(SystemUnavailable, match="circuit open") as raised:
         one.guard(lambda: calls.append("not made"), operation="post_message")
 
     assert calls == ["outage"] * FAIL_MAX
     assert raised.value.retry_after > RESET_TIMEOUT - 2
-    assert (one.current_state, other.current_state) == ("open", "open")
-    assert circuit_status("slack", cache=database_caches[1]).failures == FAIL_MAX
+    opened = circuit_status("slack", cache=database_caches[1])
+    assert (opened.state, opened.failures) == ("open", FAIL_MAX)
+
+
+def test_a_circuit_another_process_opens_is_seen_here_within_a_second(database_caches, snapshot_clock):
+    here = SystemCircuit("slack", cache=database_caches[0])
+    assert here.guard(lambda: "posted", operation="post_message") == "posted"
+    elsewhere = SystemCircuit("slack", cache=database_caches[1])
+
+    def outage():
+        raise SystemUnavailable("down", system="slack", operation="post_message", status=503)
+
+    for _ in range(FAIL_MAX):
+        with pytest.raises(SystemUnavailable):
+            elsewhere.guard(outage, operation="post_message")
+    snapshot_clock.advance(shared_state.REFRESH_SECONDS - 0.01)
+    not_seen_yet = SystemCircuit("slack", cache=database_caches[0]).guard(lambda: "posted", operation="post_message")
+    snapshot_clock.advance(0.01)
+
+    with pytest.raises(SystemUnavailable, match="circuit open"):
+        SystemCircuit("slack", cache=database_caches[0]).guard(lambda: "not made", operation="post_message")
+    assert not_seen_yet == "posted"
+
+
+def test_a_circuit_another_process_closes_is_seen_here_within_a_second(database_caches, snapshot_clock):
+    SystemCircuit("slack", cache=database_caches[0]).open()
+    with pytest.raises(SystemUnavailable, match="circuit open"):
+        SystemCircuit("slack", cache=database_caches[0]).guard(lambda: "not made", operation="post_message")
+
+    SystemCircuit("slack", cache=database_caches[1]).close()
+    snapshot_clock.advance(shared_state.REFRESH_SECONDS)
+
+    assert SystemCircuit("slack", cache=database_caches[0]).guard(lambda: "posted", operation="post_message") == (
+        "posted"
+    )
+
+
+class CountingCache(LocMemCache):
+    """An in-memory cache that notes each operation, as Redis would receive it."""
+
+    def __init__(self) -> None:
+        super().__init__("counting", {})
+        self.clear()  # in-memory caches of one name share their entries
+        self.operations: list[str] = []
+
+    def get_many(self, keys, version=None):
+        self.operations.append("get_many")
+        found = {}
+        for key in keys:
+            if (value := super().get(key, version=version)) is not None:
+                found[key] = value
+        return found
+
+    def set(self, key, *args, **kwargs):
+        self.operations.append("set")
+        return super().set(key, *args, **kwargs)
+
+    def add(self, key, *args, **kwargs):
+        self.operations.append("add")
+        return super().add(key, *args, **kwargs)
+
+    def incr(self, key, *args, **kwargs):
+        self.operations.append("incr")
+        return super().incr(key, *args, **kwargs)
+
+    def get(self, key, *args, **kwargs):
+        self.operations.append("get")
+        return super().get(key, *args, **kwargs)
+
+
+def test_calls_through_a_closed_circuit_read_every_circuit_once_a_second_and_write_nothing(snapshot_clock):
+    cache = CountingCache()
+
+    for _ in range(3):
+        assert SystemCircuit("servicenow", cache=cache).guard(lambda: "answered", operation="read") == "answered"
+    assert SystemCircuit("slack", cache=cache).guard(lambda: "answered", operation="post_message") == "answered"
+    first_second = list(cache.operations)
+    snapshot_clock.advance(shared_state.REFRESH_SECONDS)
+    SystemCircuit("servicenow", cache=cache).guard(lambda: "answered", operation="read")
+
+    assert first_second == ["get_many"]
+    assert cache.operations == ["get_many", "get_many"]
+
+
+def test_an_outage_writes_its_count_and_the_next_success_resets_it(snapshot_clock):
+    cache = CountingCache()
+
+    def outage():
+        raise SystemTimeout("no answer", system="servicenow", operation="read")
+
+    with pytest.raises(SystemTimeout):
+        SystemCircuit("servicenow", cache=cache).guard(outage, operation="read")
+    with pytest.raises(SystemTimeout):
+        SystemCircuit("servicenow", cache=cache).guard(outage, operation="read")
+    SystemCircuit("servicenow", cache=cache).guard(lambda: "answered", operation="read")
+
+    # The first outage opens the counter, the second counts in it, the success sets it back to 0.
+    assert cache.operations == ["get_many", "incr", "add", "incr", "set"]
+    assert circuit_status("servicenow", cache=cache).failures == 0
 
 
 def test_a_circuit_closed_by_one_breaker_is_closed_for_the_other(database_caches):
@@ -338,9 +436,8 @@ class BrokenCache(BaseCache):
     get = get_many = set = add = incr = delete = _fail
 
 
-def test_a_failing_cache_never_fails_a_call_and_is_asked_once_per_breaker():
+def test_a_failing_cache_never_fails_a_call_and_is_asked_once_a_second(snapshot_clock):
     cache = BrokenCache()
-    breaker = SystemCircuit("servicenow", cache=cache)
     calls = []
 
     def outage():
@@ -349,11 +446,14 @@ def test_a_failing_cache_never_fails_a_call_and_is_asked_once_per_breaker():
 
     for _ in range(FAIL_MAX * 2):
         with pytest.raises(SystemTimeout):
-            breaker.guard(outage, operation="read")
-    answer = breaker.guard(lambda: "answered", operation="read")
+            SystemCircuit("servicenow", cache=cache).guard(outage, operation="read")
+    answer = SystemCircuit("servicenow", cache=cache).guard(lambda: "answered", operation="read")
+    asked_in_the_first_second = cache.operations
+    snapshot_clock.advance(shared_state.REFRESH_SECONDS)
+    SystemCircuit("servicenow", cache=cache).guard(lambda: "answered", operation="read")
 
     assert (answer, len(calls)) == ("answered", FAIL_MAX * 2)
-    assert cache.operations == 1
+    assert (asked_in_the_first_second, cache.operations) == (1, 2)
 
 
 def test_a_circuit_whose_cache_cannot_be_read_shows_as_unknown_not_closed():

@@ -1,11 +1,15 @@
 """A system's word that we must wait holds every process's calls to it: 429s, Salesforce's quota."""
 
+import time
+
 import pytest
 import responses
+from django.core.cache import cache, caches
 
+from system_apis import shared_state
 from system_apis.errors import SystemPaced, SystemRateLimited
 from system_apis.http import HttpClient
-from system_apis.quota import quota_hold_of
+from system_apis.quota import QuotaHold, quota_hold_of
 from tests.system_apis.test_salesforce_client import add_query, add_token, make_client
 
 URL = "https://system.test/thing"
@@ -53,7 +57,8 @@ def test_a_cache_that_cannot_keep_the_hold_lets_calls_through(monkeypatch):
     def broken(*args, **kwargs):
         raise ConnectionError("cache down")
 
-    monkeypatch.setattr("system_apis.quota.cache.get", broken)
+    for operation in ("get", "get_many", "set"):
+        monkeypatch.setattr(caches["default"], operation, broken)
     responses.get(URL, status=429, headers={"Retry-After": "30"})
 
     for _ in range(2):
@@ -61,6 +66,38 @@ def test_a_cache_that_cannot_keep_the_hold_lets_calls_through(monkeypatch):
             probe().read()
 
     assert len(responses.calls) == 2
+
+
+@responses.activate
+def test_a_hold_another_process_sets_is_honoured_here_within_a_second(snapshot_clock):
+    responses.get(URL, status=200)
+    assert probe().read() == 200  # this process has read the holds
+
+    cache.set("quota-hold:servicenow", QuotaHold(until=time.time() + 30, reason="slow down"), 31)  # another process
+    snapshot_clock.advance(shared_state.REFRESH_SECONDS - 0.01)
+    not_seen_yet = probe().read()
+    snapshot_clock.advance(0.01)
+
+    with pytest.raises(SystemPaced, match="on hold") as held:
+        probe().read()
+    assert 28 < held.value.retry_after <= 30
+    assert not_seen_yet == 200
+    assert len(responses.calls) == 2
+
+
+@responses.activate
+def test_a_hold_ended_by_another_process_frees_the_calls_here_within_a_second(snapshot_clock):
+    responses.get(URL, status=429, headers={"Retry-After": "30"})
+    with pytest.raises(SystemRateLimited):
+        probe().read()
+    responses.replace(responses.GET, URL, status=200)
+
+    cache.delete("quota-hold:servicenow")  # another process ends it (the cache lost it, or an operator)
+    with pytest.raises(SystemPaced):
+        probe().read()
+    snapshot_clock.advance(shared_state.REFRESH_SECONDS)
+
+    assert probe().read() == 200
 
 
 @pytest.fixture
