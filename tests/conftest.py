@@ -11,6 +11,7 @@ from django.core.cache import cache
 from system_apis import shared_state
 from system_apis.legacy_db.router import LEGACY_ALIAS
 from system_apis.legacy_db.schema import seed_demo_customers
+from system_apis.salesforce.client import remembered_grants
 from tests.vendors import SF, SLACK, SN, Vendors
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -23,8 +24,9 @@ def load_fixture(relative_path: str) -> Any:
 
 def _clear_cache() -> None:
     cache.clear()
-    # And what this process keeps of it: its snapshot of circuits and holds.
+    # And what this process keeps of it: its snapshot of circuits and holds, the Salesforce token it used.
     shared_state.forget()
+    remembered_grants.clear()
 
 
 @pytest.fixture(autouse=True)

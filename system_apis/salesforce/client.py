@@ -1,13 +1,18 @@
 """Salesforce System API: contacts by email over the REST API, authorised by OAuth 2.0 client credentials.
 
 The access token and its `instance_url` are kept in Django's cache, shared by every process, and
-used until Salesforce refuses them (401 INVALID_SESSION_ID); then one new token and one retry.
+used until Salesforce refuses them (401 INVALID_SESSION_ID); then one new token and one retry. Each
+process also remembers the token it last used, so that a lookup costs no cache round trip: a token that
+another process replaced is refused here once, forgotten, and the shared one read again.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import threading
+import time
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -83,6 +88,38 @@ class AccessGrant:
 
     access_token: str
     instance_url: str
+
+
+class _RememberedGrants:
+    """The grants this process last used, by token cache key, each until it is refused or its time is up."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._grants: dict[str, tuple[AccessGrant, float]] = {}
+
+    def get(self, key: str) -> AccessGrant | None:
+        with self._lock:
+            grant, until = self._grants.get(key, (None, 0.0))
+            return grant if time.monotonic() < until else None
+
+    def keep(self, key: str, grant: AccessGrant, seconds: float) -> None:
+        with self._lock:
+            self._grants[key] = (grant, time.monotonic() + seconds)
+
+    def drop(self, key: str, grant: AccessGrant) -> None:
+        with self._lock:
+            if self._grants.get(key, (None, 0.0))[0] == grant:
+                del self._grants[key]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._grants.clear()
+
+
+# Not state that must be shared: a copy of the shared cache's token, so that a lookup does not ask for it.
+remembered_grants = _RememberedGrants()
+# A child forked while another thread held the lock would inherit it held.
+os.register_at_fork(after_in_child=remembered_grants.__init__)
 
 
 class SalesforceClient(HttpClient):
@@ -219,7 +256,12 @@ class SalesforceClient(HttpClient):
     # --- the access token ----------------------------------------------------------------------
 
     def _grant(self) -> AccessGrant:
-        return self._cached_grant() or self._fetch_grant()
+        remembered = remembered_grants.get(self.token_cache_key)
+        if remembered is not None:
+            return remembered
+        grant = self._cached_grant() or self._fetch_grant()
+        remembered_grants.keep(self.token_cache_key, grant, self.TOKEN_CACHE_SECONDS)
+        return grant
 
     def _fetch_grant(self) -> AccessGrant:
         operation = self.TOKEN_OPERATION
@@ -260,6 +302,7 @@ class SalesforceClient(HttpClient):
             return None
 
     def _forget(self, grant: AccessGrant) -> None:
+        remembered_grants.drop(self.token_cache_key, grant)
         # Another process may already have stored a fresh token; only the refused one is dropped.
         if self._cached_grant() == grant:
             self._cache_call("delete", self.token_cache_key)

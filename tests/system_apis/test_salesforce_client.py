@@ -1,10 +1,12 @@
 import logging
+import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 import responses
 from django.core.cache import cache
+from django.core.cache.backends.locmem import LocMemCache
 from responses import matchers
 
 from system_apis.errors import (
@@ -18,7 +20,13 @@ from system_apis.errors import (
 )
 from system_apis.http import HttpAnswer
 from system_apis.quota import quota_hold_of
-from system_apis.salesforce.client import SalesforceClient, parse_api_usage, read_answer, soql_literal
+from system_apis.salesforce.client import (
+    SalesforceClient,
+    parse_api_usage,
+    read_answer,
+    remembered_grants,
+    soql_literal,
+)
 from system_apis.salesforce.types import Contact
 from tests.conftest import load_fixture
 
@@ -573,20 +581,102 @@ def test_from_settings_reads_the_salesforce_settings(settings, rsps):
     assert client.timeout == (2.0, 6.0)
 
 
-def test_a_broken_cache_costs_a_token_per_call_not_the_lookup(rsps):
-    class BrokenCache:
-        def get(self, *args: object) -> None:
-            raise ConnectionError("cache down")
+class BrokenCache:
+    def __init__(self) -> None:
+        self.operations = 0
 
-        set = delete = get
+    def get(self, *args: object) -> None:
+        self.operations += 1
+        raise ConnectionError("cache down")
 
+    set = delete = get
+
+
+def test_a_broken_cache_costs_neither_the_lookup_nor_a_token_per_call(rsps):
     token_call = add_token(rsps)
     add_query(rsps, "query_one_contact.json")
-    client = make_client(cache=BrokenCache())
+    cache = BrokenCache()
 
-    assert client.find_contacts_by_email("ada.lovelace@example.com") == [ADA]
-    assert client.find_contacts_by_email("ada.lovelace@example.com") == [ADA]
-    assert token_call.call_count == 2
+    assert make_client(cache=cache).find_contacts_by_email("ada.lovelace@example.com") == [ADA]
+    assert make_client(cache=cache).find_contacts_by_email("ada.lovelace@example.com") == [ADA]
+
+    assert token_call.call_count == 1, "the process remembers the token it could not share"
+    assert cache.operations == 2, "asked for a token and told of the new one, once"
+
+
+class CountingCache(LocMemCache):
+    def __init__(self) -> None:
+        super().__init__("salesforce-token", {})
+        self.clear()  # in-memory caches of one name share their entries
+        self.operations: list[str] = []
+
+    def get(self, key, *args, **kwargs):
+        self.operations.append("get")
+        return super().get(key, *args, **kwargs)
+
+    def set(self, key, *args, **kwargs):
+        self.operations.append("set")
+        return super().set(key, *args, **kwargs)
+
+    def delete(self, key, *args, **kwargs):
+        self.operations.append("delete")
+        return super().delete(key, *args, **kwargs)
+
+
+def test_the_token_this_process_used_is_used_again_without_asking_the_cache(rsps):
+    add_token(rsps)
+    query_call = add_query(rsps, "query_one_contact.json")
+    cache = CountingCache()
+
+    for _ in range(3):
+        make_client(cache=cache).find_contacts_by_email("ada.lovelace@example.com")
+
+    assert query_call.call_count == 3
+    assert cache.operations == ["get", "set"], "looked for once, then fetched and shared"
+
+
+def test_a_token_another_process_stored_is_taken_from_the_cache_without_a_token_request(rsps):
+    token_call = add_token(rsps)
+    add_query(rsps, "query_one_contact.json")
+    make_client().find_contacts_by_email("ada.lovelace@example.com")  # "another process" fetches and shares it
+    remembered_grants.clear()  # this process has not used it yet
+
+    make_client().find_contacts_by_email("ada.lovelace@example.com")
+
+    assert token_call.call_count == 1
+
+
+def test_a_token_another_process_replaced_is_refused_once_here_then_the_shared_one_is_used(rsps):
+    add_token(rsps)
+    add_query(rsps, "query_one_contact.json")
+    make_client().find_contacts_by_email("ada.lovelace@example.com")
+    # Elsewhere the first token was refused and a second one fetched and shared.
+    cache.set(make_client().token_cache_key, {"access_token": SECOND_TOKEN, "instance_url": INSTANCE_URL}, 3600)
+    refused = add_query(rsps, "error_invalid_session_id.json", status=401)
+    accepted = add_query(rsps, "query_one_contact.json", token=SECOND_TOKEN)
+
+    assert make_client().find_contacts_by_email("ada.lovelace@example.com") == [ADA]
+    assert make_client().find_contacts_by_email("ada.lovelace@example.com") == [ADA]
+
+    assert (refused.call_count, accepted.call_count) == (1, 2)
+    assert [call.request.method for call in rsps.calls].count("POST") == 1, "no token request of our own"
+    assert cached_token(make_client()) == SECOND_TOKEN, "the shared token is not the refused one: it stays"
+
+
+def test_a_remembered_token_is_used_for_the_cache_time_at_most(rsps, monkeypatch):
+    token_call = add_token(rsps)
+    add_token(rsps, "token_second.json")
+    add_query(rsps, "query_one_contact.json")
+    add_query(rsps, "query_one_contact.json", token=SECOND_TOKEN)
+    make_client().find_contacts_by_email("ada.lovelace@example.com")
+    cache.clear()  # the shared token's time is up
+    later = time.monotonic() + SalesforceClient.TOKEN_CACHE_SECONDS
+    monkeypatch.setattr("system_apis.salesforce.client.time.monotonic", lambda: later)
+
+    make_client().find_contacts_by_email("ada.lovelace@example.com")
+
+    assert token_call.call_count == 1
+    assert cached_token(make_client()) == SECOND_TOKEN
 
 
 def test_reading_an_answer_past_the_ceiling_names_the_hold_without_holding_anything_itself(settings):
