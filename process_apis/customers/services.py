@@ -5,12 +5,16 @@ Precedence, field by field (Salesforce is the maintained CRM, the legacy DB the 
 - account name and ids: Salesforce; customer number, account status, customer since: legacy;
 - email: as the reporter typed it, lower-cased.
 Both sources are asked at once; one that fails is listed as unavailable instead of failing the lookup.
+Salesforce is asked on a thread of a pool kept by the process, so that the thread's pooled HTTP session
+(system_apis.http), and with it the open connection to Salesforce, serves the next lookup too.
 """
 
 from __future__ import annotations
 
 import contextvars
 import logging
+import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -29,19 +33,42 @@ from .types import LEGACY_DB, SALESFORCE, Customer
 logger = logging.getLogger("process_apis.customers")
 T = TypeVar("T")
 
+# Lookups at once in one process, at most: above the request threads of a web process (WEB_THREADS), so that a
+# lookup never waits for a thread. Threads are started only as lookups overlap, and idle ones are reused.
+LOOKUP_THREADS = 32
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _lookup_pool() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=LOOKUP_THREADS, thread_name_prefix="salesforce-lookup")
+        return _pool
+
+
+def _forget_pool_after_fork() -> None:
+    # A forked child has none of the parent's threads: it starts its own pool when it first looks up.
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pool_after_fork)
+
 
 @traced_operation("process", "customers", "find")
 def customer_find(*, email: str) -> Customer:
     """The merged customer for `email`; never raises for a source that is down."""
     email = email.strip().lower()
     errors: dict[str, str] = {}
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="salesforce-lookup") as pool:
-        # Salesforce is HTTP: it waits in the pool while the legacy query runs on this thread
-        # (on this thread's database connection), so the total is the slower of the two.
-        # The copied context carries the flow's downstream deadline into the pool thread.
-        contacts_future = pool.submit(contextvars.copy_context().run, _salesforce_contacts, email)
-        legacy = _ask(LEGACY_DB, errors, lambda: LegacyCustomerDatabase.from_settings().find_by_email(email))
-        contacts = _ask(SALESFORCE, errors, contacts_future.result)
+    # Salesforce is HTTP: it waits in the pool while the legacy query runs on this thread
+    # (on this thread's database connection), so the total is the slower of the two.
+    # The copied context carries the flow's downstream deadline into the pool thread.
+    contacts_future = _lookup_pool().submit(contextvars.copy_context().run, _salesforce_contacts, email)
+    legacy = _ask(LEGACY_DB, errors, lambda: LegacyCustomerDatabase.from_settings().find_by_email(email))
+    contacts = _ask(SALESFORCE, errors, contacts_future.result)
     return merge_customer(email=email, legacy=legacy, contacts=contacts, errors=errors)
 
 
@@ -78,7 +105,8 @@ def _salesforce_contacts(email: str) -> list[Contact]:
     try:
         return SalesforceClient.from_settings().find_contacts_by_email(email)
     finally:
-        # The token cache may have used the database on this pool thread; do not leak that connection.
+        # The token cache may have used the database on this pool thread, which outlives the lookup: a connection
+        # opened here would never be closed by a request's end.
         connections.close_all()
 
 

@@ -1,11 +1,13 @@
+import threading
 import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from process_apis.customers.services import customer_find, merge_customer
+from process_apis.customers.services import LOOKUP_THREADS, _lookup_pool, customer_find, merge_customer
 from process_apis.customers.types import LEGACY_DB, SALESFORCE, Customer
 from system_apis.legacy_db.client import LegacyCustomerDatabase
+from system_apis.salesforce.client import SalesforceClient
 from tests.vendors import SF, SF_QUERY, SF_TOKEN, sf_contact
 
 pytestmark = pytest.mark.django_db(databases=["default", "legacy"])
@@ -125,6 +127,35 @@ def test_both_sources_are_asked_at_once(vendors, legacy_customers, monkeypatch):
 
     assert customer.found_in == (LEGACY_DB,)
     assert elapsed < 0.75, f"sources were asked one after the other ({elapsed:.2f} s)"
+
+
+def test_salesforce_lookups_reuse_the_pool_thread_and_its_open_session(vendors, legacy_customers, monkeypatch):
+    vendors.salesforce_knows(sf_contact("ada.lovelace@example.com"))
+    seen = []
+    real_find = SalesforceClient.find_contacts_by_email
+
+    def noting_find(self, email):
+        seen.append((threading.get_ident(), self.session))
+        return real_find(self, email)
+
+    monkeypatch.setattr(SalesforceClient, "find_contacts_by_email", noting_find)
+
+    customers = [customer_find(email="ada.lovelace@example.com") for _ in range(3)]
+
+    assert [customer.salesforce_contact_id for customer in customers] == ["0035g00000AdaLv1AB"] * 3
+    assert len(set(seen)) == 1, "one thread, one session, its connection kept open between lookups"
+    assert seen[0][0] != threading.get_ident(), "asked beside the legacy database, not after it"
+
+
+def test_lookups_at_once_each_get_a_thread_of_the_pool():
+    at_once = 4
+    side_by_side = threading.Barrier(at_once, timeout=5)
+
+    # Each waits for the others: they all return only if they all run at the same time.
+    waits = [_lookup_pool().submit(side_by_side.wait) for _ in range(at_once)]
+
+    assert sorted(wait.result() for wait in waits) == list(range(at_once))
+    assert at_once <= LOOKUP_THREADS
 
 
 def test_merge_round_trips_through_the_stored_snapshot():
