@@ -226,7 +226,6 @@ API_RATE_LIMITS = {
 REPORT_FORM_RATE_LIMIT = env("REPORT_FORM_RATE_LIMIT", default="10/10m")
 STATUS_LOOKUP_RATE_LIMIT = env("STATUS_LOOKUP_RATE_LIMIT", default="30/10m")
 TOKEN_ENDPOINT_RATE_LIMIT = env("TOKEN_ENDPOINT_RATE_LIMIT", default="30/m")
-RATELIMIT_USE_CACHE = "default"
 # Largest request body /api/ reads; a larger one is refused with 413 before it is read.
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=64 * 1024)
 

@@ -16,10 +16,9 @@ import time
 import zlib
 from dataclasses import dataclass
 
-from django.core.cache import cache
 from django.http import HttpRequest
 
-from kernel.cache import cache_guarded
+from kernel.cache import cache_count, cache_guarded
 
 from .client_ip import client_block
 
@@ -54,7 +53,9 @@ def rate_limit_hit(*, scope: str, key: str, rate: str) -> RateLimitUsage | None:
     window_end = _window_end(key, period, now)
     counter = _counter_key(scope, rate=f"{limit}/{period}s", key=key, window_end=window_end)
     # The cache is down: let the request through rather than fail it.
-    count = cache_guarded(lambda: _count_in(counter, period), default=None, what=f"rate limit {scope}")
+    count = cache_guarded(
+        lambda: cache_count(counter, timeout=period + EXPIRY_MARGIN), default=None, what=f"rate limit {scope}"
+    )
     if count is None:
         return None
     return RateLimitUsage(limit=limit, remaining=max(limit - count, 0), reset=window_end - now, exceeded=count > limit)
@@ -77,17 +78,6 @@ def _window_end(key: str, period: int, now: int) -> int:
 def _counter_key(scope: str, *, rate: str, key: str, window_end: int) -> str:
     # Hashed: the key may be an address or a client id, which have no place in a cache key's plain text.
     return "rl:" + hashlib.sha256(f"{scope}\n{rate}\n{key}\n{window_end}".encode()).hexdigest()
-
-
-def _count_in(counter: str, period: int) -> int:
-    """Count one in `counter`, opening it if this is the first request of its window; the count so far."""
-    try:
-        return cache.incr(counter)
-    except ValueError:  # no counter yet: this window's first request (or first few, at once)
-        pass
-    if cache.add(counter, 1, period + EXPIRY_MARGIN):
-        return 1
-    return cache.incr(counter)  # another process opened it first
 
 
 def rate_limit_ip_hit(*, request: HttpRequest, scope: str, rate: str) -> RateLimitUsage | None:

@@ -11,9 +11,7 @@ from __future__ import annotations
 import math
 import time
 
-from django.core.cache import cache
-
-from kernel.cache import cache_guarded
+from kernel.cache import cache_count, cache_guarded
 
 
 def channel_slot_wait(channel: str, *, per_second: int, now: float | None = None) -> float:
@@ -22,16 +20,8 @@ def channel_slot_wait(channel: str, *, per_second: int, now: float | None = None
     second = math.floor(now)
     key = f"slack-pace:{channel}:{second}"
 
-    def count_in() -> int:
-        # One round trip once the second is open; its first post opens it (add: one process wins, the rest count).
-        try:
-            return cache.incr(key)
-        except ValueError:
-            pass
-        return 1 if cache.add(key, 1, timeout=60) else cache.incr(key)
-
     # A cache that cannot count must not stop the notice: it goes now.
-    position = cache_guarded(count_in, default=0, what="slack pacing")
+    position = cache_guarded(lambda: cache_count(key, timeout=60), default=0, what="slack pacing")
     if position <= per_second:
         return 0.0
     return (second + 1 - now) + (position - per_second - 1) / per_second

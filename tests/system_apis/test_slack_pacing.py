@@ -49,7 +49,7 @@ def test_a_cache_that_cannot_count_lets_the_post_through(monkeypatch, operation)
     def broken(*args, **kwargs):
         raise ConnectionError("cache down")
 
-    monkeypatch.setattr(f"system_apis.slack.pacing.cache.{operation}", broken)
+    monkeypatch.setattr(caches["default"], operation, broken)
 
     assert channel_slot_wait("#incidents", per_second=1, now=3000.0) == 0.0
 
