@@ -21,3 +21,8 @@ NOTIFICATION_RETRY_CAP = 0.05
 API_RATE_LIMITS = {"bronze": "100000/m", "silver": "100000/m", "gold": "100000/m"}
 REPORT_FORM_RATE_LIMIT = STATUS_LOOKUP_RATE_LIMIT = TOKEN_ENDPOINT_RATE_LIMIT = "100000/m"
 SLACK_POSTS_PER_SECOND = 100000
+
+# The call trace stores each flow as it ends, on the thread that ran it, so a test reads it at once (in its own
+# transaction); elsewhere a writer thread stores flows in batches. tests/operations/test_call_trace_writer.py
+# runs the writer thread itself.
+CALL_TRACE_SYNCHRONOUS = True

@@ -20,15 +20,16 @@ from opentelemetry.sdk.trace import Span, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from kernel import tracing
-from operations.recorder import CallTraceRecorder
+from operations.recorder import CallTraceRecorder, CallTraceWriter
 
 _lock = threading.Lock()
 _provider: TracerProvider | None = None
+_recorder: CallTraceRecorder | None = None
 
 
 def configure_telemetry() -> TracerProvider | None:
     """Install the tracer provider once per process (OpenTelemetry's global may be set only once)."""
-    global _provider
+    global _provider, _recorder
     if not (settings.CALL_TRACE_ENABLED or settings.OTEL_EXPORTER_OTLP_ENDPOINT):
         return None
     with _lock:
@@ -36,7 +37,10 @@ def configure_telemetry() -> TracerProvider | None:
             _provider = TracerProvider(resource=Resource.create({"service.name": settings.OTEL_SERVICE_NAME}))
             _provider.add_span_processor(CorrelationIdStamp())
             if settings.CALL_TRACE_ENABLED:
-                _provider.add_span_processor(CallTraceRecorder())
+                # The test settings store each flow as it ends, on its own thread (the test's transaction).
+                synchronous = getattr(settings, "CALL_TRACE_SYNCHRONOUS", False)
+                _recorder = CallTraceRecorder(CallTraceWriter(synchronous=synchronous))
+                _provider.add_span_processor(_recorder)
             if settings.OTEL_EXPORTER_OTLP_ENDPOINT:
                 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
@@ -47,6 +51,11 @@ def configure_telemetry() -> TracerProvider | None:
             # Connected after the instrumentation's own handler, so the task's span is current here.
             task_prerun.connect(name_task_span, weak=False)
     return _provider
+
+
+def call_trace_recorder() -> CallTraceRecorder | None:
+    """The process's call trace recorder, if the call trace is on (its `writer` stores the flows)."""
+    return _recorder
 
 
 def name_task_span(task: Any = None, **_: Any) -> None:

@@ -1,17 +1,29 @@
 """A span processor that stores Incident Hub's spans (those with a layer) as `TracedCall` rows.
 
 Spans are held per trace until the flow's local root ends (the web request, the Celery task, or the
-outermost operation of a direct call), then written in one insert, outside the calls they describe.
-The report's reference and the correlation id, known to some spans of a flow, are given to all of them.
+outermost operation of a direct call). The finished flow then goes to the process's call trace writer, a
+thread that stores what has finished in one insert about every half second (sooner when many rows wait): the
+request or task the flow describes neither waits for the database nor fails with it. The report's reference
+and the correlation id, known to some spans of a flow, are given to all of them.
+
+The writer's queue is bounded: a flow that does not fit is dropped, and the drops are counted in the log. A
+forked child (gunicorn's workers, Celery's prefork pool) starts with an empty queue and a writer thread of its
+own. What is queued is stored by `force_flush()` and at shutdown (the tracer provider's at-exit handler). A
+synchronous writer (the test settings) stores each flow on the thread that ends it, as it ends.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import time
+import weakref
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import UTC, datetime
 
+from django.db import close_old_connections, connections
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import StatusCode
@@ -22,6 +34,19 @@ from .models import TracedCall
 
 logger = logging.getLogger("operations.recorder")
 
+Flow = list[ReadableSpan]
+
+
+def _after_fork_in_child(method: Callable[[], None]) -> None:
+    """Run `method` in every forked child, without keeping its object alive (as OpenTelemetry's processors do)."""
+    weak_method = weakref.WeakMethod(method)
+
+    def run() -> None:
+        if (bound := weak_method()) is not None:
+            bound()
+
+    os.register_at_fork(after_in_child=run)
+
 
 class CallTraceRecorder(SpanProcessor):
     """A flow is a local root span and what started under it in this process. Grouping by trace instead
@@ -29,12 +54,24 @@ class CallTraceRecorder(SpanProcessor):
     two tasks of one report running side by side in a worker.
     """
 
-    def __init__(self, *, max_open_spans: int = 100_000, max_spans_per_flow: int = 500) -> None:
+    def __init__(
+        self,
+        writer: CallTraceWriter | None = None,
+        *,
+        max_open_spans: int = 100_000,
+        max_spans_per_flow: int = 500,
+    ) -> None:
+        self.writer = writer if writer is not None else CallTraceWriter()
         self._root_of: OrderedDict[int, int] = OrderedDict()  # span id -> its local root's span id
         self._open: dict[int, list[ReadableSpan]] = {}  # local root's span id -> finished spans of ours
         self._lock = threading.Lock()
         self._max_open_spans = max_open_spans
         self._max_spans_per_flow = max_spans_per_flow
+        _after_fork_in_child(self._renew_lock)
+
+    def _renew_lock(self) -> None:
+        # Another thread of the parent may have held it at the fork: in the child it would stay held.
+        self._lock = threading.Lock()
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         span_id = span.context.span_id
@@ -59,21 +96,186 @@ class CallTraceRecorder(SpanProcessor):
             finished = self._open.pop(root, [])
         # A task that called nothing (the sweeper finding no work, a purge) says nothing of any flow.
         if any((span.attributes or {}).get(tracing.API) != tracing.TASK_API for span in finished):
-            self._store(finished)
+            self.writer.put(finished)
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return self.writer.flush(timeout_millis / 1000)
 
     def shutdown(self) -> None:
         with self._lock:
             self._open.clear()
+        self.writer.shutdown()
 
-    def _store(self, spans: list[ReadableSpan]) -> None:
-        shared = {
-            "reference": _first_attribute(spans, tracing.REFERENCE),
-            "correlation_id": _first_attribute(spans, tracing.CORRELATION_ID),
-        }
+
+class CallTraceWriter:
+    """Stores finished flows in batches from a daemon thread of its own, started with the first flow.
+
+    `put()` never waits on the database and never raises: it appends to a queue of at most `max_queued_spans`
+    spans and wakes the thread when the queue was empty or holds `batch_spans` spans. The thread waits up to
+    `interval` seconds for more, then stores everything queued in one `bulk_create`; a failed write is logged
+    and its flows are dropped. Its database connection is kept or closed as a request's is (CONN_MAX_AGE,
+    CONN_HEALTH_CHECKS), checked before and after each batch.
+    """
+
+    def __init__(
+        self,
+        store: Callable[[list[Flow]], None] | None = None,
+        *,
+        synchronous: bool = False,
+        max_queued_spans: int = 20_000,
+        batch_spans: int = 1_000,
+        interval: float = 0.5,
+        shutdown_timeout: float = 10.0,
+    ) -> None:
+        self._store = store if store is not None else store_flows
+        self.synchronous = synchronous
+        self._max_queued_spans = max_queued_spans
+        self._batch_spans = batch_spans
+        self._interval = interval
+        self._shutdown_timeout = shutdown_timeout
+        self._reset()
+        _after_fork_in_child(self._reset)
+
+    def _reset(self) -> None:
+        """A fresh state: at start, and in a forked child (the parent's queue is the parent's to write, and its
+        thread does not exist in the child)."""
+        self._condition = threading.Condition(threading.Lock())
+        self._queue: list[Flow] = []
+        self._queued_spans = 0
+        self._flushes: list[threading.Event] = []
+        self._dropped_flows = 0
+        self._dropped_spans = 0
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def put(self, flow: Flow) -> None:
+        """Hand a finished flow over to be stored; drop it (counted) when the queue is full."""
+        if self.synchronous:
+            self._write([flow])
+            return
+        first_drop = False
+        with self._condition:
+            if self._closed:
+                return
+            if self._queued_spans + len(flow) > self._max_queued_spans:
+                first_drop = not self._dropped_flows
+                self._dropped_flows += 1
+                self._dropped_spans += len(flow)
+            else:
+                was_idle = not self._queue
+                self._queue.append(flow)
+                self._queued_spans += len(flow)
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, name="call-trace-writer", daemon=True)
+                    self._thread.start()
+                if was_idle or self._queued_spans >= self._batch_spans:
+                    self._condition.notify()
+        if first_drop:
+            logger.warning(
+                "call trace queue full (%d spans waiting): flows are dropped until it drains", self._max_queued_spans
+            )
+
+    def flush(self, timeout: float | None = 30.0) -> bool:
+        """Store every flow handed over so far; False when that took longer than `timeout` seconds."""
+        if self.synchronous:
+            return True
+        done = threading.Event()
+        flows: list[Flow] = []
+        with self._condition:
+            thread, closed = self._thread, self._closed
+            writer_running = thread is not None and thread.is_alive()
+            if writer_running and not closed:
+                self._flushes.append(done)
+                self._condition.notify()
+            elif not writer_running:
+                flows = self._take()
+        if writer_running:
+            if closed:  # shutting down: the thread stores what is left, then stops
+                thread.join(timeout)
+                return not thread.is_alive()
+            return done.wait(timeout)
+        self._write(flows)  # no writer thread (never started, or gone): store here
+        return True
+
+    def shutdown(self) -> None:
+        """Store what is queued, stop the thread; flows handed over later are dropped."""
+        with self._condition:
+            if self._closed:
+                return
+            self._closed = True
+            thread = self._thread
+            self._condition.notify()
+        if thread is not None and thread.is_alive():
+            thread.join(self._shutdown_timeout)
+        else:
+            with self._condition:
+                flows = self._take()
+            self._write(flows)
+
+    def _take(self) -> list[Flow]:
+        """Everything queued (called with the condition's lock held)."""
+        flows, self._queue, self._queued_spans = self._queue, [], 0
+        return flows
+
+    def _run(self) -> None:
         try:
-            TracedCall.objects.bulk_create(traced_call(span, spans, shared) for span in spans)
-        except Exception:  # a trace that cannot be stored must never fail the flow it describes
-            logger.warning("call trace of %d span(s) not stored", len(spans), exc_info=True)
+            while True:
+                with self._condition:
+                    while not (self._queue or self._flushes or self._closed):
+                        self._condition.wait()
+                    # Something waits: give the batch up to the interval to fill, unless asked for it now.
+                    deadline = time.monotonic() + self._interval
+                    while not (self._flushes or self._closed) and self._queued_spans < self._batch_spans:
+                        remaining = deadline - time.monotonic()
+                        if remaining <= 0:
+                            break
+                        self._condition.wait(remaining)
+                    flows = self._take()
+                    flushes, self._flushes = self._flushes, []
+                    dropped = (self._dropped_flows, self._dropped_spans)
+                    self._dropped_flows = self._dropped_spans = 0
+                    closed = self._closed
+                if dropped[0]:
+                    logger.warning("call trace: %d flow(s) of %d span(s) dropped, the queue was full", *dropped)
+                if flows:
+                    close_old_connections()
+                    self._write(flows)
+                    close_old_connections()
+                for done in flushes:
+                    done.set()
+                if closed:
+                    return
+        finally:
+            connections.close_all()
+
+    def _write(self, flows: list[Flow]) -> None:
+        if not flows:
+            return
+        try:
+            self._store(flows)
+        except Exception:  # a trace that cannot be stored must never fail the flow it describes, nor the writer
+            spans = sum(len(flow) for flow in flows)
+            logger.warning("call trace of %d span(s) in %d flow(s) not stored", spans, len(flows), exc_info=True)
+
+
+def store_flows(flows: list[Flow]) -> None:
+    """Store finished flows in one insert (the database may split it: SQLite's limit on a statement's values)."""
+    rows: list[TracedCall] = []
+    for flow in flows:
+        try:
+            rows += flow_rows(flow)
+        except Exception:  # one malformed flow is dropped, not the batch
+            logger.warning("call trace of %d span(s) not stored", len(flow), exc_info=True)
+    if rows:
+        TracedCall.objects.bulk_create(rows)
+
+
+def flow_rows(spans: Flow) -> list[TracedCall]:
+    shared = {
+        "reference": _first_attribute(spans, tracing.REFERENCE),
+        "correlation_id": _first_attribute(spans, tracing.CORRELATION_ID),
+    }
+    return [traced_call(span, spans, shared) for span in spans]
 
 
 def traced_call(span: ReadableSpan, flow: list[ReadableSpan], shared: dict[str, str]) -> TracedCall:

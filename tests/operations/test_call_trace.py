@@ -1,14 +1,20 @@
 """The call trace: every layer's call of a flow recorded, tied to its report, drawn as a timeline."""
 
 import base64
+import logging
 from datetime import UTC, datetime
 
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
 
 from experience_apis.clients.services import api_client_create
+from incidents_site.telemetry import call_trace_recorder
+from kernel import tracing
 from operations.models import TracedCall
+from operations.recorder import CallTraceRecorder, CallTraceWriter, store_flows
 from operations.selectors import api_figures, incident_timeline
 from process_apis.models import IncidentRequest
 from tests.reports import stored_report
@@ -23,6 +29,25 @@ REPORT = {
     "short_description": "Parcel never arrived",
     "description": "Order 1234 was due last week.",
 }
+
+
+# What a report sent over REST v1 leaves in the call trace: (layer, api, operation, system, outcome, ok), sorted.
+EVERY_CALL_OF_A_REPORT = sorted(
+    [
+        ("experience", "incidents_v1", "POST v1-incidents", "", "201", True),
+        ("process", "customer_incidents", "report", "", "ok", True),
+        ("process", "customers", "find", "", "ok", True),
+        ("system", "legacy_db", "find_by_email", "legacy_db", "ok", True),
+        ("system", "salesforce", "oauth_token", "salesforce", "200", True),
+        ("system", "salesforce", "find_contacts_by_email", "salesforce", "200", True),
+        ("process", "customer_incidents", "sync_to_servicenow", "", "ok", True),
+        ("process", "service_incidents", "create", "", "ok", True),
+        ("system", "servicenow", "create_incident", "servicenow", "201", True),
+        ("process", "celery", "process_apis.deliver_notification", "", "ok", True),
+        ("process", "notifications", "deliver", "", "ok", True),
+        ("system", "slack", "post_message", "slack", "200", True),
+    ]
+)
 
 
 def stored_call(model: type = TracedCall, **fields: object) -> TracedCall:
@@ -60,27 +85,87 @@ def test_every_call_of_a_report_is_recorded_once_with_its_reference_and_correlat
     reference = report(api, django_capture_on_commit_callbacks, "shop-checkout-77")
 
     calls = TracedCall.objects.filter(reference=reference)
-    assert sorted((c.layer, c.api, c.operation, c.system, c.outcome, c.ok) for c in calls) == sorted(
-        [
-            ("experience", "incidents_v1", "POST v1-incidents", "", "201", True),
-            ("process", "customer_incidents", "report", "", "ok", True),
-            ("process", "customers", "find", "", "ok", True),
-            ("system", "legacy_db", "find_by_email", "legacy_db", "ok", True),
-            ("system", "salesforce", "oauth_token", "salesforce", "200", True),
-            ("system", "salesforce", "find_contacts_by_email", "salesforce", "200", True),
-            ("process", "customer_incidents", "sync_to_servicenow", "", "ok", True),
-            ("process", "service_incidents", "create", "", "ok", True),
-            ("system", "servicenow", "create_incident", "servicenow", "201", True),
-            ("process", "celery", "process_apis.deliver_notification", "", "ok", True),
-            ("process", "notifications", "deliver", "", "ok", True),
-            ("system", "slack", "post_message", "slack", "200", True),
-        ]
-    )
+    assert sorted((c.layer, c.api, c.operation, c.system, c.outcome, c.ok) for c in calls) == EVERY_CALL_OF_A_REPORT
     assert {c.correlation_id for c in calls} == {"shop-checkout-77"}
     assert calls.get(api="servicenow").attempt == 1
     assert calls.get(api="slack").attempt == 1
     other = TracedCall.objects.exclude(reference=reference)
     assert [(c.api, c.operation, c.reference) for c in other] == [("oauth", "POST oauth2-token", "")], "no report's"
+
+
+@pytest.fixture
+def writer_thread(monkeypatch):
+    """The process's call trace stored by a writer thread, as outside the tests (the test settings store each flow
+    on its own thread); within the minute, nothing is stored before a flush."""
+    writer = CallTraceWriter(interval=60)
+    monkeypatch.setattr(call_trace_recorder(), "writer", writer)
+    yield writer
+    writer.shutdown()
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "legacy"])
+def test_the_writer_thread_stores_a_reports_calls_as_the_requests_own_thread_did(
+    writer_thread, api, vendors, legacy_customers, django_capture_on_commit_callbacks
+):
+    vendors.salesforce_knows()
+    vendors.servicenow_creates("INC0010044")
+    vendors.slack_accepts()
+
+    reference = report(api, django_capture_on_commit_callbacks, "shop-checkout-81")
+    assert not TracedCall.objects.exists(), "the request stored nothing itself"
+    assert trace.get_tracer_provider().force_flush()
+
+    calls = TracedCall.objects.filter(reference=reference)
+    assert sorted((c.layer, c.api, c.operation, c.system, c.outcome, c.ok) for c in calls) == EVERY_CALL_OF_A_REPORT
+    assert {(c.correlation_id, c.trace_id) for c in calls} == {("shop-checkout-81", calls[0].trace_id)}
+    assert (calls.get(api="servicenow").attempt, calls.get(api="slack").attempt) == (1, 1)
+    hop = calls.get(api="celery")
+    assert calls.get(operation="deliver").parent_span_id == hop.span_id
+    assert calls.get(operation="report").parent_span_id == calls.get(layer="experience").span_id
+    other = TracedCall.objects.exclude(reference=reference)
+    assert [(c.api, c.operation, c.reference) for c in other] == [("oauth", "POST oauth2-token", "")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_flows_stored_in_one_batch_keep_their_own_reference_and_correlation_id():
+    writer = CallTraceWriter(interval=60)
+    provider = TracerProvider(shutdown_on_exit=False)
+    provider.add_span_processor(CallTraceRecorder(writer))
+    tracer = provider.get_tracer("test")
+    try:
+        for n in (1, 2):
+            request = {tracing.LAYER: "experience", tracing.API: "incidents_v1", tracing.CORRELATION_ID: f"flow-{n}"}
+            with tracer.start_as_current_span("request", attributes=request):
+                reference = {tracing.LAYER: "process", tracing.API: "customer_incidents", tracing.REFERENCE: f"IH-{n}"}
+                with tracer.start_as_current_span("report", attributes=reference):
+                    pass
+        assert not TracedCall.objects.exists()
+        assert provider.force_flush()
+    finally:
+        writer.shutdown()
+
+    assert sorted(TracedCall.objects.values_list("reference", "correlation_id", "api")) == [
+        ("IH-1", "flow-1", "customer_incidents"),
+        ("IH-1", "flow-1", "incidents_v1"),
+        ("IH-2", "flow-2", "customer_incidents"),
+        ("IH-2", "flow-2", "incidents_v1"),
+    ]
+
+
+def test_a_flow_that_cannot_be_stored_is_dropped_alone_from_its_batch(caplog):
+    flows: list = []
+    provider = TracerProvider(shutdown_on_exit=False)
+    provider.add_span_processor(CallTraceRecorder(CallTraceWriter(flows.extend, synchronous=True)))
+    tracer = provider.get_tracer("test")
+    for api, attempt in (("first", 1), ("malformed", "not a number"), ("last", 2)):
+        with tracer.start_as_current_span(api, attributes={tracing.LAYER: "system", tracing.API: api}) as span:
+            span.set_attribute(tracing.ATTEMPT, attempt)
+
+    with caplog.at_level(logging.WARNING, logger="operations.recorder"):
+        store_flows(flows)
+
+    assert sorted(TracedCall.objects.values_list("api", "attempt")) == [("first", 1), ("last", 2)]
+    assert [r.getMessage() for r in caplog.records] == ["call trace of 1 span(s) not stored"]
 
 
 def test_a_failed_downstream_call_is_recorded_as_failed_with_its_status_and_attempt(
@@ -248,15 +333,10 @@ def test_a_report_without_recorded_calls_says_so(admin_client, db):
 
 
 def test_a_flow_is_stored_whole_when_its_own_root_ends_not_when_another_flow_of_the_trace_does(db):
-    from opentelemetry import trace
-    from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
-    from kernel import tracing
-    from operations.recorder import CallTraceRecorder
-
-    provider = TracerProvider()
-    provider.add_span_processor(CallTraceRecorder())
+    provider = TracerProvider(shutdown_on_exit=False)
+    provider.add_span_processor(CallTraceRecorder(CallTraceWriter(synchronous=True)))
     tracer = provider.get_tracer("test")
 
     def ours(layer: str, api: str, **more: str) -> dict:
