@@ -3,6 +3,11 @@
 Spans come from the layers (`kernel/tracing.py`; the System APIs' HTTP client also sends the W3C trace context
 to the systems of record), the trace middleware, and the Celery instrumentation, which carries the trace
 context and the correlation id (as baggage) across the hop to the worker.
+
+The call trace recorder and the OTLP exporter both hold spans a moment, then write or send them from a thread
+of their own. What they still hold when a process stops goes out at exit (the tracer provider's at-exit handler:
+web, beat, a Celery worker's main process) and when a Celery worker or one of its prefork children stops (a child
+leaves without running at-exit handlers).
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from celery.signals import task_prerun
+from celery.signals import task_prerun, worker_process_shutdown, worker_shutdown
 from django.conf import settings
 from opentelemetry import baggage, trace
 from opentelemetry.context import Context
@@ -25,6 +30,8 @@ from operations.recorder import CallTraceRecorder, CallTraceWriter
 _lock = threading.Lock()
 _provider: TracerProvider | None = None
 _recorder: CallTraceRecorder | None = None
+# How long a stopping worker process waits for its spans to be written or sent.
+SHUTDOWN_FLUSH_MILLIS = 10_000
 
 
 def configure_telemetry() -> TracerProvider | None:
@@ -50,12 +57,20 @@ def configure_telemetry() -> TracerProvider | None:
             CeleryInstrumentor().instrument()
             # Connected after the instrumentation's own handler, so the task's span is current here.
             task_prerun.connect(name_task_span, weak=False)
+            worker_process_shutdown.connect(flush_spans, weak=False)
+            worker_shutdown.connect(flush_spans, weak=False)
     return _provider
 
 
 def call_trace_recorder() -> CallTraceRecorder | None:
     """The process's call trace recorder, if the call trace is on (its `writer` stores the flows)."""
     return _recorder
+
+
+def flush_spans(**_: Any) -> None:
+    """A Celery worker process stops: write and send the spans it still holds."""
+    if _provider is not None:
+        _provider.force_flush(SHUTDOWN_FLUSH_MILLIS)
 
 
 def name_task_span(task: Any = None, **_: Any) -> None:

@@ -8,8 +8,9 @@ and the correlation id, known to some spans of a flow, are given to all of them.
 
 The writer's queue is bounded: a flow that does not fit is dropped, and the drops are counted in the log. A
 forked child (gunicorn's workers, Celery's prefork pool) starts with an empty queue and a writer thread of its
-own. What is queued is stored by `force_flush()` and at shutdown (the tracer provider's at-exit handler). A
-synchronous writer (the test settings) stores each flow on the thread that ends it, as it ends.
+own. What is queued is stored by `force_flush()` and at shutdown (the tracer provider's at-exit handler,
+Celery's worker shutdown signals). A synchronous writer (the test settings) stores each flow on the thread that
+ends it, as it ends.
 """
 
 from __future__ import annotations

@@ -15,8 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from celery.signals import worker_process_shutdown, worker_shutdown
 from opentelemetry.sdk.trace import TracerProvider
 
+from incidents_site.telemetry import call_trace_recorder
 from kernel import tracing
 from operations.recorder import CallTraceRecorder, CallTraceWriter
 
@@ -282,3 +284,21 @@ print("exiting", flush=True)
 
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["exiting", "stored [['last-request']]"]
+
+
+@pytest.mark.parametrize("signal", [worker_process_shutdown, worker_shutdown], ids=lambda s: s.name)
+def test_a_stopping_celery_worker_process_stores_what_its_call_trace_holds(signal, monkeypatch):
+    """A prefork child leaves without running at-exit handlers: the worker's shutdown signals flush the trace."""
+    store = Store()
+    writer = CallTraceWriter(store, interval=60)
+    monkeypatch.setattr(call_trace_recorder(), "writer", writer)
+    try:
+        with tracing.traced("process", "notifications", "deliver"):
+            pass
+        assert store.flows == []
+
+        signal.send(sender=None, pid=os.getpid(), exitcode=0)
+
+        assert [[span.name for span in flow] for flow in store.flows] == [["notifications.deliver"]]
+    finally:
+        writer.shutdown()
