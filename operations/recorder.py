@@ -123,8 +123,8 @@ class CallTraceWriter:
         store: Callable[[list[Flow]], None] | None = None,
         *,
         synchronous: bool = False,
-        max_queued_spans: int = 20_000,
-        batch_spans: int = 1_000,
+        max_queued_spans: int = 5_000,  # a finished span holds about 3 KB: at most ~15 MB waiting
+        batch_spans: int = 500,
         interval: float = 0.5,
         shutdown_timeout: float = 10.0,
     ) -> None:
