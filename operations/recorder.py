@@ -147,6 +147,7 @@ class CallTraceWriter:
         self._dropped_flows = 0
         self._dropped_spans = 0
         self._thread: threading.Thread | None = None
+        self._start_failed = False
         self._closed = False
 
     def put(self, flow: Flow) -> None:
@@ -154,7 +155,7 @@ class CallTraceWriter:
         if self.synchronous:
             self._write([flow])
             return
-        first_drop = False
+        first_drop, start_failure = False, None
         with self._condition:
             if self._closed:
                 return
@@ -167,14 +168,29 @@ class CallTraceWriter:
                 self._queue.append(flow)
                 self._queued_spans += len(flow)
                 if self._thread is None:
-                    self._thread = threading.Thread(target=self._run, name="call-trace-writer", daemon=True)
-                    self._thread.start()
+                    start_failure = self._start_thread()
                 if was_idle or self._queued_spans >= self._batch_spans:
                     self._condition.notify()
         if first_drop:
             logger.warning(
                 "call trace queue full (%d spans waiting): flows are dropped until it drains", self._max_queued_spans
             )
+        if start_failure is not None:
+            logger.warning("call trace writer thread not started (%s): flows wait for a flush", start_failure)
+
+    def _start_thread(self) -> RuntimeError | None:
+        """Start the writer thread (with the condition's lock held). When the process cannot (out of threads, or
+        the interpreter shutting down), the queue waits for `flush()` or `shutdown()`: the first failure is given
+        back to be logged, later ones are not."""
+        thread = threading.Thread(target=self._run, name="call-trace-writer", daemon=True)
+        try:
+            thread.start()
+        except RuntimeError as failure:
+            first = not self._start_failed
+            self._start_failed = True
+            return failure if first else None
+        self._thread = thread
+        return None
 
     def flush(self, timeout: float | None = 30.0) -> bool:
         """Store every flow handed over so far; False when that took longer than `timeout` seconds."""
@@ -182,6 +198,7 @@ class CallTraceWriter:
             return True
         done = threading.Event()
         flows: list[Flow] = []
+        dropped = (0, 0)
         with self._condition:
             thread, closed = self._thread, self._closed
             writer_running = thread is not None and thread.is_alive()
@@ -189,13 +206,13 @@ class CallTraceWriter:
                 self._flushes.append(done)
                 self._condition.notify()
             elif not writer_running:
-                flows = self._take()
+                flows, dropped = self._take()
         if writer_running:
             if closed:  # shutting down: the thread stores what is left, then stops
                 thread.join(timeout)
                 return not thread.is_alive()
             return done.wait(timeout)
-        self._write(flows)  # no writer thread (never started, or gone): store here
+        self._write(flows, dropped)  # no writer thread (never started, or gone): store here
         return True
 
     def shutdown(self) -> None:
@@ -210,13 +227,16 @@ class CallTraceWriter:
             thread.join(self._shutdown_timeout)
         else:
             with self._condition:
-                flows = self._take()
-            self._write(flows)
+                flows, dropped = self._take()
+            self._write(flows, dropped)
 
-    def _take(self) -> list[Flow]:
-        """Everything queued (called with the condition's lock held)."""
+    def _take(self) -> tuple[list[Flow], tuple[int, int]]:
+        """Everything queued, and how many flows and spans were dropped since the last time (called with the
+        condition's lock held)."""
         flows, self._queue, self._queued_spans = self._queue, [], 0
-        return flows
+        dropped = (self._dropped_flows, self._dropped_spans)
+        self._dropped_flows = self._dropped_spans = 0
+        return flows, dropped
 
     def _run(self) -> None:
         try:
@@ -231,17 +251,12 @@ class CallTraceWriter:
                         if remaining <= 0:
                             break
                         self._condition.wait(remaining)
-                    flows = self._take()
+                    flows, dropped = self._take()
                     flushes, self._flushes = self._flushes, []
-                    dropped = (self._dropped_flows, self._dropped_spans)
-                    self._dropped_flows = self._dropped_spans = 0
                     closed = self._closed
-                if dropped[0]:
-                    logger.warning("call trace: %d flow(s) of %d span(s) dropped, the queue was full", *dropped)
-                if flows:
-                    close_old_connections()
-                    self._write(flows)
-                    close_old_connections()
+                close_old_connections()
+                self._write(flows, dropped)
+                close_old_connections()
                 for done in flushes:
                     done.set()
                 if closed:
@@ -249,7 +264,9 @@ class CallTraceWriter:
         finally:
             connections.close_all()
 
-    def _write(self, flows: list[Flow]) -> None:
+    def _write(self, flows: list[Flow], dropped: tuple[int, int] = (0, 0)) -> None:
+        if dropped[0]:
+            logger.warning("call trace: %d flow(s) of %d span(s) dropped, the queue was full", *dropped)
         if not flows:
             return
         try:

@@ -155,6 +155,28 @@ def test_the_queue_is_bounded_flows_past_it_are_dropped_and_counted_in_the_log(w
     assert store.flows[-1] == ["f1"], "room again once drained"
 
 
+def test_when_no_thread_can_be_started_flows_wait_for_a_flush_on_the_callers_thread(writers, monkeypatch, caplog):
+    def refuse(thread):
+        raise RuntimeError("can't start new thread")
+
+    store = Store()
+    writer = writers(store, max_queued_spans=2)
+    with caplog.at_level(logging.WARNING, logger="operations.recorder"):
+        with monkeypatch.context() as patched:
+            patched.setattr(threading.Thread, "start", refuse)
+            for flow in (["a"], ["b"], ["c"]):
+                writer.put(flow)  # never raises
+        assert writer.flush(timeout=1) is True
+
+    assert store.flows == [["a"], ["b"]]
+    assert store.threads == {threading.current_thread().name}
+    assert [r.getMessage() for r in caplog.records] == [
+        "call trace writer thread not started (can't start new thread): flows wait for a flush",
+        "call trace queue full (2 spans waiting): flows are dropped until it drains",
+        "call trace: 1 flow(s) of 1 span(s) dropped, the queue was full",
+    ]
+
+
 def test_a_failed_write_is_logged_never_raised_and_the_writer_goes_on(writers, caplog):
     store = Store(fail_first=1)
     writer = writers(store, interval=0)
