@@ -10,6 +10,7 @@ RabbitMQ virtual host are made for the run and removed after it.
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -184,3 +185,40 @@ class Deployment:
             os.killpg(process.pid, number)
         except ProcessLookupError:
             pass
+
+
+def staging_environment(
+    *, main: str, legacy: str, sandbox_db: str, cache_url: str, broker_url: str, sandbox: str, state: Path
+) -> dict[str, str]:
+    """The production settings of a staging deployment whose vendors are a sandbox of its own (said so, as the
+    production checks ask), behind a TLS-terminating proxy; `state` holds its static files and var folder."""
+    return {
+        "DJANGO_SETTINGS_MODULE": "incidents_site.settings_production",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DJANGO_TRUST_X_FORWARDED_PROTO": "true",
+        "DATABASE_URL": main,
+        "LEGACY_DATABASE_URL": legacy,
+        "REDIS_URL": cache_url,
+        "CELERY_BROKER_URL": broker_url,
+        "INCIDENT_HUB_STAGING_ON_SANDBOX": "true",
+        "SERVICENOW_BASE_URL": f"{sandbox}/servicenow",
+        "SALESFORCE_BASE_URL": f"{sandbox}/salesforce",
+        "SLACK_API_URL": f"{sandbox}/slack/api/",
+        "SANDBOX_DATABASE_URL": sandbox_db,
+        "STATIC_ROOT": str(state / "static"),
+        "INCIDENT_HUB_VAR_DIR": str(state / "var"),
+    }
+
+
+def start_sandbox(hub: Deployment, sandbox: str, *, threads: int) -> None:
+    """The sandbox, migrated and seeded, on gunicorn at `sandbox`'s port (its own settings and database)."""
+    as_sandbox = {"DJANGO_SETTINGS_MODULE": "incidents_site.settings_sandbox"}
+    hub.run(f"{BIN}/python manage.py migrate --noinput -v 0 && {BIN}/python manage.py seed_sandbox", **as_sandbox)
+    port = sandbox.rsplit(":", 1)[1]
+    hub.start(
+        "sandbox",
+        f"{BIN}/gunicorn incidents_site.wsgi --bind 127.0.0.1:{port} --worker-class gthread --threads {threads}",
+        **as_sandbox,
+    )
+    wait_until_up(f"{sandbox}/")

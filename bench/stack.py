@@ -28,6 +28,8 @@ from bench.deployment import (
     postgres_databases,
     procfile,
     redis_databases,
+    staging_environment,
+    start_sandbox,
     wait_for_worker,
     wait_until_up,
 )
@@ -104,37 +106,20 @@ class Stack:
         self.logs.mkdir(parents=True, exist_ok=True)
         self.hub = Deployment(
             {
-                "DJANGO_SETTINGS_MODULE": "incidents_site.settings_production",
-                "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-                "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-                "DJANGO_TRUST_X_FORWARDED_PROTO": "true",
-                "DATABASE_URL": main,
-                "LEGACY_DATABASE_URL": legacy,
-                "REDIS_URL": self.cache_url,
-                "CELERY_BROKER_URL": self.broker_url,
-                "INCIDENT_HUB_STAGING_ON_SANDBOX": "true",
-                "SERVICENOW_BASE_URL": f"{self.sandbox}/servicenow",
-                "SALESFORCE_BASE_URL": f"{self.sandbox}/salesforce",
-                "SLACK_API_URL": f"{self.sandbox}/slack/api/",
-                "SANDBOX_DATABASE_URL": sandbox_db,
-                "STATIC_ROOT": str(self.logs.parent / "static"),
-                "INCIDENT_HUB_VAR_DIR": str(self.logs.parent / "var"),
+                **staging_environment(
+                    main=main,
+                    legacy=legacy,
+                    sandbox_db=sandbox_db,
+                    cache_url=self.cache_url,
+                    broker_url=self.broker_url,
+                    sandbox=self.sandbox,
+                    state=self.logs.parent,
+                ),
                 **self.settings,
             },
             self.logs,
         )
-        as_sandbox = {"DJANGO_SETTINGS_MODULE": "incidents_site.settings_sandbox"}
-        self.hub.run(
-            f"{BIN}/python manage.py migrate --noinput -v 0 && {BIN}/python manage.py seed_sandbox", **as_sandbox
-        )
-        port = self.sandbox.rsplit(":", 1)[1]
-        self.hub.start(
-            "sandbox",
-            f"{BIN}/gunicorn incidents_site.wsgi --bind 127.0.0.1:{port} --worker-class gthread "
-            f"--threads {SANDBOX_THREADS} --workers 1",
-            **as_sandbox,
-        )
-        wait_until_up(f"{self.sandbox}/")
+        start_sandbox(self.hub, self.sandbox, threads=SANDBOX_THREADS)
         self.hub.run(self.processes["release"])
         self.hub.run(f"{BIN}/python manage.py seed_legacy_customers")
         output = self.hub.run(f"{BIN}/python manage.py create_api_client bench --tier gold")

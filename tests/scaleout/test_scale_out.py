@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import socket
 import threading
 import time
@@ -31,6 +30,8 @@ from bench.deployment import (
     procfile,
     rabbitmq_vhost,
     redis_databases,
+    staging_environment,
+    start_sandbox,
     tasks_held,
     wait_for_worker,
     wait_until_up,
@@ -98,22 +99,15 @@ def deployment(broker, tmp_path):
         (tmp_path / "logs").mkdir()
         hub = Deployment(
             {
-                "DJANGO_SETTINGS_MODULE": "incidents_site.settings_production",
-                "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-                "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-                "DJANGO_TRUST_X_FORWARDED_PROTO": "true",
-                "DATABASE_URL": main,
-                "LEGACY_DATABASE_URL": legacy,
-                "REDIS_URL": cache_url,
-                "CELERY_BROKER_URL": broker_url,
-                # A staging deployment on the sandbox's vendors and credentials, said so.
-                "INCIDENT_HUB_STAGING_ON_SANDBOX": "true",
-                "SERVICENOW_BASE_URL": f"{sandbox}/servicenow",
-                "SALESFORCE_BASE_URL": f"{sandbox}/salesforce",
-                "SLACK_API_URL": f"{sandbox}/slack/api/",
-                "SANDBOX_DATABASE_URL": sandbox_db,
-                "STATIC_ROOT": str(tmp_path / "static"),
-                "INCIDENT_HUB_VAR_DIR": str(tmp_path / "var"),
+                **staging_environment(
+                    main=main,
+                    legacy=legacy,
+                    sandbox_db=sandbox_db,
+                    cache_url=cache_url,
+                    broker_url=broker_url,
+                    sandbox=sandbox,
+                    state=tmp_path,
+                ),
                 "WEB_CONCURRENCY": "2",
                 "WEB_THREADS": "4",
                 **QUICK_RECOVERY,
@@ -125,18 +119,6 @@ def deployment(broker, tmp_path):
         finally:
             hub.stop_all()
             print(hub.log_tails())  # shown when the test fails
-
-
-def start_sandbox(hub: Deployment, sandbox: str) -> None:
-    as_sandbox = {"DJANGO_SETTINGS_MODULE": "incidents_site.settings_sandbox"}
-    hub.run(f"{BIN}/python manage.py migrate --noinput -v 0 && {BIN}/python manage.py seed_sandbox", **as_sandbox)
-    port = sandbox.rsplit(":", 1)[1]
-    hub.start(
-        "sandbox",
-        f"{BIN}/gunicorn incidents_site.wsgi --bind 127.0.0.1:{port} --worker-class gthread --threads 16",
-        **as_sandbox,
-    )
-    wait_until_up(f"{sandbox}/")
 
 
 def start_web(hub: Deployment, name: str, port: int, processes: dict[str, str]) -> str:
@@ -163,7 +145,7 @@ def wait_until_holding_work(control: Celery, worker: str, futures: list[Future])
 def test_every_accepted_report_reaches_servicenow_and_slack_exactly_once(deployment):
     hub, sandbox = deployment
     processes = procfile()
-    start_sandbox(hub, sandbox)
+    start_sandbox(hub, sandbox, threads=16)
     hub.run(processes["release"])
     hub.run(f"{BIN}/python manage.py seed_legacy_customers")
     credentials = dict(
