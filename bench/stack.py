@@ -74,7 +74,7 @@ class Stack:
         self.hub: Deployment | None = None
         self._exit = ExitStack()
         self._lock: IO | None = None
-        self.control = Celery(broker=self.broker_url)
+        self.control = Celery(broker=self.broker_url, set_as_current=False)
 
     # --- the run's lifetime -------------------------------------------------------------------------
 

@@ -43,7 +43,8 @@ def test_a_worker_on_rabbitmq_posts_the_notice_once(queue, rabbit_worker):
     with transaction.atomic():
         delivery = notification_queue(request=request)
     # Published as the site publishes (publisher confirms on), to the worker's own durable queue.
-    publisher = Celery(broker=RABBITMQ_URL)
+    # Not the current app: the site's own tasks must keep resolving to the site's app and broker.
+    publisher = Celery(broker=RABBITMQ_URL, set_as_current=False)
     publisher.conf.broker_transport_options = {"confirm_publish": True}
     publisher.send_task("process_apis.deliver_notification", args=[delivery.work_id], queue=rabbit_worker)
 

@@ -157,7 +157,7 @@ def test_every_accepted_report_reaches_servicenow_and_slack_exactly_once(deploym
     webs = [start_web(hub, name, port, processes) for name, port in ports.items()]
     for name in ("worker_servicenow", "worker_slack", "beat"):
         hub.start(name, processes[name])
-    control = Celery(broker=hub.environment["CELERY_BROKER_URL"])
+    control = Celery(broker=hub.environment["CELERY_BROKER_URL"], set_as_current=False)
     servicenow_worker = f"servicenow@{socket.gethostname()}"
     for worker in (servicenow_worker, f"slack@{socket.gethostname()}"):
         wait_for_worker(control, worker)
