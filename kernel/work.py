@@ -101,8 +101,7 @@ def work_create(*, kind: str, subject: str, trace_id: str = "", claimed: bool = 
     itself, right away (`work_run(work=...)`), so the work is stored claimed and is not enqueued."""
     work = _new_work(kind=kind, subject=subject, trace_id=trace_id, claimed=claimed)
     work.save(force_insert=True)
-    if not claimed:
-        transaction.on_commit(lambda: work_enqueue(work))
+    _enqueue_on_commit(work)
     return work
 
 
@@ -156,9 +155,14 @@ def work_create_for(owner: models.Model, field: str, **work: Any) -> Work:
     for row in (new, owner):
         row._state.adding, row._state.db = False, connection.alias
     setattr(owner, field, new)
-    if new.state != State.RUNNING:
-        transaction.on_commit(lambda: work_enqueue(new), using=connection.alias)
+    _enqueue_on_commit(new, using=connection.alias)
     return new
+
+
+def _enqueue_on_commit(work: Work, *, using: str | None = None) -> None:
+    """Enqueue new work once its transaction commits; work created claimed is run by its creator instead."""
+    if work.state != State.RUNNING:
+        transaction.on_commit(lambda: work_enqueue(work), using=using)
 
 
 def work_enqueue(work: Work, *, countdown: float | None = None) -> bool:
