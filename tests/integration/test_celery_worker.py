@@ -16,6 +16,7 @@ from process_apis.models import NotificationDelivery
 from process_apis.notifications.services import notification_queue
 from tests.integration.conftest import celery_worker
 from tests.reports import stored_report
+from tests.waiting import wait_for
 
 pytestmark = [
     pytest.mark.services,
@@ -31,15 +32,6 @@ def worker(queue, live_server, settings, tmp_path):
     settings.ROOT_URLCONF = "tests.urls_with_sandbox"
     with celery_worker(queue, live_server.url, tmp_path) as process:
         yield process
-
-
-def wait_for(predicate, timeout: float = 60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 @pytest.mark.django_db(transaction=True)

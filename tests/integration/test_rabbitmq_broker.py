@@ -13,8 +13,8 @@ from django.db import transaction
 from process_apis.models import NotificationDelivery
 from process_apis.notifications.services import notification_queue
 from tests.integration.conftest import celery_worker
-from tests.integration.test_celery_worker import wait_for
 from tests.reports import stored_report
+from tests.waiting import wait_for
 
 RABBITMQ_URL = os.environ.get("RABBITMQ_URL", "")
 pytestmark = [

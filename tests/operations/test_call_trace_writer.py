@@ -21,6 +21,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from incidents_site.telemetry import call_trace_recorder
 from kernel import tracing
 from operations.recorder import CallTraceRecorder, CallTraceWriter
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -65,15 +66,6 @@ def writers():
         writer.shutdown()
 
 
-def wait_until(predicate, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return False
-
-
 def test_flows_are_stored_together_by_the_writer_thread_after_the_interval(writers):
     store = Store()
     writer = writers(store, interval=1.0)
@@ -82,7 +74,7 @@ def test_flows_are_stored_together_by_the_writer_thread_after_the_interval(write
         writer.put([name])
 
     assert store.batches == [], "nothing is stored on the thread that ends a flow"
-    assert wait_until(lambda: store.batches)
+    assert wait_for(lambda: store.batches, timeout=10, poll=0.01)
     assert store.batches == [[["request-1"], ["request-2"], ["task-1"]]], "one insert for the three flows"
     assert store.threads == {"call-trace-writer"}
 
@@ -96,7 +88,7 @@ def test_a_full_batch_is_stored_without_waiting_for_the_interval(writers):
     assert store.batches == [], "half a batch waits"
     writer.put(["c", "d"])
 
-    assert wait_until(lambda: store.batches, timeout=5)
+    assert wait_for(lambda: store.batches, timeout=5, poll=0.01)
     assert store.flows == [["a", "b"], ["c", "d"]]
 
 
