@@ -2,7 +2,7 @@ import logging.config
 import os
 
 from celery import Celery, bootsteps
-from celery.signals import setup_logging
+from celery.signals import setup_logging, task_postrun, task_prerun
 
 from .production_checks import refuse_to_start_on_laptop_defaults
 
@@ -20,6 +20,17 @@ def use_the_sites_logging(**kwargs: object) -> None:
 
     logging.config.dictConfig(settings.LOGGING)
     logging.captureWarnings(True)  # Python warnings too, as JSON events of the py.warnings logger
+
+
+@task_prerun.connect
+@task_postrun.connect
+def close_old_database_connections(task: object = None, **kwargs: object) -> None:
+    """Around each task, what Django does around each request: a connection past CONN_MAX_AGE or left broken is
+    closed, the rest are kept for the next task (an eager task runs inside its caller's transaction: left alone)."""
+    if not getattr(getattr(task, "request", None), "is_eager", False):
+        from django.db import close_old_connections
+
+        close_old_connections()
 
 
 class RefuseLaptopDefaults(bootsteps.Step):

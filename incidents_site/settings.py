@@ -273,6 +273,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # A task cut off by a lost broker connection is given up; its record's claim and the sweeper redo it.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery's Django fix-up closes every database connection around each task: a new PostgreSQL connection per task.
+# Workers keep theirs as web requests do instead, closed when old or broken (incidents_site.celery).
+CELERY_DB_REUSE_MAX = 1_000_000
 # Enqueuing must never hold a request up for long: a broker outage leaves work to the sweeper.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 # One queue per downstream, so a slow Slack never holds up ServiceNow: a worker started without -Q takes
