@@ -4,7 +4,7 @@ from pathlib import Path
 from typing import Any
 
 
-def tune_database(config: dict[str, Any]) -> dict[str, Any]:
+def tune_database(config: dict[str, Any], *, pool_size: int = 8) -> dict[str, Any]:
     """Make a parsed DATABASE_URL safe for several processes (web, worker, beat) at once."""
     engine = config.get("ENGINE", "")
     options = config.setdefault("OPTIONS", {})
@@ -15,10 +15,12 @@ def tune_database(config: dict[str, Any]) -> dict[str, Any]:
         options.setdefault("timeout", 20)
         options.setdefault("init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
     elif engine.endswith("postgresql"):
-        # Opening a connection per request halves throughput; keep them, but check before reuse.
-        config["CONN_MAX_AGE"] = 60
+        # Opening a connection per request halves throughput: each process keeps a pool, checked before reuse, that
+        # threads borrow from only while they use the database (kernel.db), so more threads than connections.
+        config["CONN_MAX_AGE"] = 0
         config["CONN_HEALTH_CHECKS"] = True
         options.setdefault("connect_timeout", 5)
+        options.setdefault("pool", {"min_size": 1, "max_size": pool_size, "timeout": 10, "max_idle": 300})
     return config
 
 

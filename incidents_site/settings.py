@@ -82,11 +82,16 @@ TEMPLATES = [
     },
 ]
 
+DATABASE_POOL_SIZE = env.int("DATABASE_POOL_SIZE", default=8)
 DATABASES = {
-    "default": tune_database(env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'incident_hub.sqlite3'}")),
+    "default": tune_database(
+        env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'incident_hub.sqlite3'}"),
+        pool_size=DATABASE_POOL_SIZE,
+    ),
     # The old customer database: its own alias, touched only by system_apis.legacy_db.
     "legacy": tune_database(
-        env.db_url("LEGACY_DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'legacy_customers.sqlite3'}")
+        env.db_url("LEGACY_DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'legacy_customers.sqlite3'}"),
+        pool_size=DATABASE_POOL_SIZE,
     ),
 }
 DATABASE_ROUTERS = ["system_apis.legacy_db.router.LegacyDatabaseRouter"]

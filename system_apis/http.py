@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import requests
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from kernel.db import release_pooled_connections
 from kernel.retry import parse_retry_after
 
 from .errors import (
@@ -126,6 +127,7 @@ class HttpClient(SystemClient):
         # flow's baggage (the caller's correlation id) stays with us.
         headers = {**self.headers, **(kwargs.get("headers") or {})}
         _outbound_trace_context.inject(headers)
+        release_pooled_connections()
         try:
             response = self.session.request(
                 method, url, timeout=timeout, **{"auth": self.auth, **kwargs, "headers": headers}

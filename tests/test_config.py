@@ -35,10 +35,11 @@ def test_sqlite_is_opened_for_several_processes():
     assert "journal_mode=WAL" in config["OPTIONS"]["init_command"]
 
 
-def test_postgres_connections_are_kept_and_health_checked():
-    config = tune_database({"ENGINE": "django.db.backends.postgresql", "NAME": "hub"})
+def test_postgres_connections_are_pooled_and_health_checked():
+    config = tune_database({"ENGINE": "django.db.backends.postgresql", "NAME": "hub"}, pool_size=12)
 
-    assert config["CONN_MAX_AGE"] == 60
+    assert config["OPTIONS"]["pool"]["max_size"] == 12
+    assert config["CONN_MAX_AGE"] == 0, "Django's pool takes back a connection a request or task closes"
     assert config["CONN_HEALTH_CHECKS"] is True
     assert config["OPTIONS"]["connect_timeout"] == 5
 

@@ -1,8 +1,9 @@
 """A worker keeps its database connection from one task to the next, as the web does between requests."""
 
-import time
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
+import psycopg
 import pytest
 from celery import signals
 from celery.fixups.django import DjangoWorkerFixup
@@ -17,9 +18,10 @@ pytestmark = [
 
 
 @pytest.fixture
-def django_fixup():
-    """What a starting worker installs around every task (Celery's Django fix-up)."""
+def prefork_worker():
+    """What a starting prefork worker installs around every task (Celery's Django fix-up)."""
     fixup = DjangoWorkerFixup(app).install()
+    fixup.worker = SimpleNamespace(pool_cls="celery.concurrency.prefork:TaskPool")
     yield
     signals.task_prerun.disconnect(fixup.on_task_prerun)
     signals.task_postrun.disconnect(fixup.on_task_postrun)
@@ -27,31 +29,37 @@ def django_fixup():
     signals.beat_embedded_init.disconnect(fixup.close_database)
 
 
+class Request(dict):
+    is_eager = False
+
+
 class Task:
-    request = SimpleNamespace(is_eager=False)
+    name = "tests.task"
+    request = Request()
 
 
-def run_a_task() -> None:
-    task = Task()
+def run_a_task() -> tuple[int, bool]:
+    """The PostgreSQL backend the task's query ran on, and whether it was connected before the task began."""
+    task, began = Task(), datetime.now(UTC)
     signals.task_prerun.send(sender=task, task_id="t", task=task, args=(), kwargs={})
     with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
+        cursor.execute("SELECT pid, backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()")
+        backend, connected_at = cursor.fetchone()
     signals.task_postrun.send(sender=task, task_id="t", task=task, args=(), kwargs={}, retval=None, state="SUCCESS")
+    return backend, connected_at < began
 
 
-def test_the_next_task_reuses_the_connection_of_the_last(django_fixup):
+def test_the_next_task_runs_on_a_connection_kept_from_the_last(prefork_worker):
     run_a_task()
-    first = connection.connection
-    run_a_task()
-
-    assert first is not None and connection.connection is first
+    assert [run_a_task()[1] for _ in range(3)] == [True, True, True]
 
 
-def test_a_connection_past_its_age_is_replaced_by_the_next_task(django_fixup):
-    run_a_task()
-    first = connection.connection
-    connection.close_at = time.monotonic() - 1
+def test_a_connection_that_broke_between_tasks_is_replaced(prefork_worker):
+    broken, _ = run_a_task()
+    db = connection.settings_dict
+    with psycopg.connect(
+        host=db["HOST"], port=db["PORT"], user=db["USER"], dbname=db["NAME"], autocommit=True
+    ) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [broken])
 
-    run_a_task()
-    assert connection.connection is not None and connection.connection is not first
-    assert first.closed
+    assert run_a_task()[0] != broken
