@@ -13,7 +13,7 @@ MIDDLEWARE: list[str] = []
 ROOT_URLCONF = "bench.p2p.views"
 USE_TZ = True
 TIME_ZONE = "UTC"
-# As the app keeps them (incidents_site.config.tune_database): reused for 60 s, checked before reuse.
+# Kept for 60 s and checked before reuse: the cheapest way for one plain view (the app borrows from a pool).
 DATABASES = {
     alias: {**env.db_url(variable), "CONN_MAX_AGE": 60, "CONN_HEALTH_CHECKS": True}
     for alias, variable in (("default", "DATABASE_URL"), ("legacy", "LEGACY_DATABASE_URL"))
