@@ -28,6 +28,7 @@ from django.utils.html import format_html, format_html_join
 from django.views.decorators.csrf import csrf_exempt
 
 from ..faults import with_faults
+from . import events
 from .models import Incident
 
 CONTENT_TYPE = "application/json;charset=UTF-8"
@@ -445,6 +446,7 @@ def _insert(payload: dict[str, Any], username: str) -> Incident:
     row.number = fields["number"] = f"INC{10000 + row.pk:07d}"
     row.fields = fields
     row.save(update_fields=["number", "fields"])
+    events.after_commit(fields)
     return row
 
 
@@ -459,6 +461,7 @@ def _update(row: Incident, payload: dict[str, Any], username: str) -> Incident:
     row.sys_updated_on = fields["sys_updated_on"]
     row.sys_mod_count = mod_count
     row.save(update_fields=["fields", "correlation_id", "sys_updated_on", "sys_mod_count"])
+    events.after_commit(fields)
     return row
 
 

@@ -3,7 +3,9 @@
 import json
 
 import pytest
+from django.core.management import call_command
 
+from sandbox.models import Fault
 from sandbox.servicenow import views as servicenow
 from sandbox.servicenow.models import Incident
 from tests.sandbox.test_servicenow_sandbox import DATETIME, TABLE, auth, create, report
@@ -143,3 +145,78 @@ def test_reopening_a_resolved_incident_clears_the_resolution_stamps(client, cloc
 
     assert (reopened["state"], reopened["resolved_at"], reopened["resolved_by"]) == ("2", "", "")
     assert reopened["sys_mod_count"] == "2"
+
+
+# --- the sandbox page's buttons ---------------------------------------------------------------------
+
+
+def move(client, sys_id: str, **form: str):
+    return client.post(f"/_sandbox/servicenow/incidents/{sys_id}", form)
+
+
+def test_the_page_moves_an_incident_through_assign_hold_resolve_and_close(client, clock):
+    created = create(client, report()).json()["result"]
+    sys_id = created["sys_id"]
+
+    steps = [
+        move(client, sys_id, action="assign", assigned_to="beth.anglin"),
+        move(client, sys_id, action="in_progress"),
+        move(client, sys_id, action="on_hold", hold_reason="1"),
+        move(client, sys_id, action="resolve", close_code="Solution provided", close_notes="Parcel re-sent."),
+        move(client, sys_id, action="close"),
+    ]
+
+    assert [step.status_code for step in steps] == [302] * 5
+    assert steps[0]["Location"] == f"/?moved={created['number']}#servicenow"
+    fields = Incident.objects.get().fields
+    assert fields["assigned_to"] == servicenow.user_sys_id("beth.anglin")
+    assert (fields["state"], fields["sys_mod_count"], fields["sys_updated_by"]) == ("7", "5", "admin")
+    assert (fields["close_code"], fields["close_notes"]) == ("Solution provided", "Parcel re-sent.")
+    page = client.get("/").content.decode()
+    assert "beth.anglin" in page and "Closed" in page
+
+
+def test_the_page_refuses_a_resolve_without_notes_and_says_why(client):
+    created = create(client, report()).json()["result"]
+
+    response = move(client, created["sys_id"], action="resolve", close_code="Solution provided", close_notes="")
+
+    assert response.status_code == 403
+    assert "The following fields are mandatory: Resolution notes" in response.content.decode()
+    assert Incident.objects.get().fields["state"] == "1"
+
+
+@pytest.mark.parametrize(
+    "form,status",
+    [
+        ({"action": "assign", "assigned_to": "mallory"}, 400),
+        ({"action": "explode"}, 400),
+    ],
+)
+def test_the_page_refuses_unknown_users_and_actions(client, form, status):
+    created = create(client, report()).json()["result"]
+
+    response = move(client, created["sys_id"], **form)
+
+    assert response.status_code == status
+    assert Incident.objects.get().fields["sys_mod_count"] == "0"
+
+
+def test_the_page_answers_404_for_an_unknown_incident(client):
+    assert move(client, "0" * 32, action="in_progress").status_code == 404
+
+
+def test_the_event_knobs_are_set_from_the_page_and_the_command(client):
+    page = client.post("/_sandbox/events/faults", {"drop_events_next": "2", "duplicate_events_next": ""})
+    call_command("sandbox_fault", "servicenow", "--duplicate-events-next", "3", "--reorder-events-next", "1")
+
+    assert page.status_code == 302
+    fault = Fault.for_system("servicenow")
+    assert (fault.drop_events_next, fault.duplicate_events_next, fault.reorder_events_next) == (2, 3, 1)
+
+
+def test_a_bad_event_knob_from_the_page_is_refused(client):
+    response = client.post("/_sandbox/events/faults", {"drop_events_next": "-1"})
+
+    assert response.status_code == 400
+    assert Fault.for_system("servicenow").drop_events_next == 0
