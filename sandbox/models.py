@@ -30,6 +30,7 @@ class Fault(models.Model):
     duplicate_events_next = models.PositiveIntegerField(default=0)
     reorder_events_next = models.PositiveIntegerField(default=0)
 
+    EVENT_KNOBS = ("drop_events_next", "duplicate_events_next", "reorder_events_next")
     SETTABLE = (
         "latency_ms",
         "error_rate",

@@ -16,7 +16,6 @@ from .slack.models import Message
 
 # The name the instance records for changes made on the sandbox page (sys_updated_by).
 PAGE_USER = "admin"
-EVENT_KNOBS = ("drop_events_next", "duplicate_events_next", "reorder_events_next")
 
 
 def index(request: HttpRequest, problem: str = "", status: int = 200) -> HttpResponse:
@@ -82,7 +81,7 @@ def move_incident(request: HttpRequest, sys_id: str) -> HttpResponse:
 @require_POST
 def event_faults(request: HttpRequest) -> HttpResponse:
     """The page's form for the knobs of ServiceNow's outbound event calls."""
-    values = {name: request.POST[name] for name in EVENT_KNOBS if request.POST.get(name, "") != ""}
+    values = {name: request.POST[name] for name in Fault.EVENT_KNOBS if request.POST.get(name, "") != ""}
     try:
         update_faults("servicenow", values)
     except FaultSettingsError as exc:
