@@ -60,6 +60,9 @@ def update_faults(system: str, values: dict[str, Any]) -> Fault:
     unknown = sorted(set(values) - set(Fault.SETTABLE))
     if unknown:
         raise FaultSettingsError(f"unknown setting(s) {', '.join(unknown)}; settable: {', '.join(Fault.SETTABLE)}")
+    misplaced = sorted(set(values) & set(Fault.EVENT_KNOBS)) if system != "servicenow" else []
+    if misplaced:
+        raise FaultSettingsError(f"{', '.join(misplaced)}: only ServiceNow sends events")
     fault = Fault.for_system(system)
     for name, value in values.items():
         setattr(fault, name, _checked(name, value))

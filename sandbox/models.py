@@ -24,7 +24,13 @@ class Fault(models.Model):
         max_length=6, default=HANG_BEFORE, choices=[(HANG_BEFORE, HANG_BEFORE), (HANG_AFTER, HANG_AFTER)]
     )
     requests_seen = models.PositiveIntegerField(default=0)
+    # The outbound event calls of ServiceNow's business rule (the other knobs are about requests coming in):
+    # the next N events are not sent, sent twice, or held back and sent after the event that follows them.
+    drop_events_next = models.PositiveIntegerField(default=0)
+    duplicate_events_next = models.PositiveIntegerField(default=0)
+    reorder_events_next = models.PositiveIntegerField(default=0)
 
+    EVENT_KNOBS = ("drop_events_next", "duplicate_events_next", "reorder_events_next")
     SETTABLE = (
         "latency_ms",
         "error_rate",
@@ -35,6 +41,9 @@ class Fault(models.Model):
         "hang_next",
         "hang_seconds",
         "hang_phase",
+        "drop_events_next",
+        "duplicate_events_next",
+        "reorder_events_next",
     )
 
     def __str__(self) -> str:

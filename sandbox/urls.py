@@ -7,6 +7,8 @@ from . import views
 urlpatterns = [
     path("", views.index, name="sandbox-index"),
     path("_sandbox/faults/<str:system>", views.faults, name="sandbox-faults"),
+    path("_sandbox/events/faults", views.event_faults, name="sandbox-event-faults"),
+    path("_sandbox/servicenow/incidents/<str:sys_id>", views.move_incident, name="sandbox-servicenow-move"),
     path("servicenow/", include("sandbox.servicenow.urls")),
     path("salesforce/", include("sandbox.salesforce.urls")),
     path("slack/", include("sandbox.slack.urls")),

@@ -30,6 +30,12 @@ def _clear_cache() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _sandbox_posts_no_events(settings):
+    """The sandbox's ServiceNow posts incident events only where a test points it (tests/sandbox), never at a port."""
+    settings.SANDBOX_SERVICENOW_EVENT_URL = ""
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     _clear_cache()
     yield

@@ -17,16 +17,18 @@ import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.csrf import csrf_exempt
 
 from ..faults import with_faults
+from . import events
 from .models import Incident
 
 CONTENT_TYPE = "application/json;charset=UTF-8"
@@ -106,8 +108,55 @@ DEFAULTS = {
     "sys_domain": "global",
 }
 FIELD_NAME = re.compile(r"[a-z][a-z0-9_]{0,79}")
-QUERY_TERM = re.compile(r"(?P<field>[a-z][a-z0-9_]{0,79})(?P<op>!=|=)(?P<value>.*)", re.DOTALL)
-COLUMNS = {"sys_id", "number", "correlation_id"}
+# Field names are lower case and operators upper case or symbols, so the first operator ends the name.
+QUERY_TERM = re.compile(
+    r"(?P<field>[a-z][a-z0-9_]{0,79}?)"
+    r"(?P<op>ISNOTEMPTY|ISEMPTY|STARTSWITH|ENDSWITH|NOTLIKE|LIKE|NOT IN|IN|!=|>=|<=|=|>|<)"
+    r"(?P<value>.*)",
+    re.DOTALL,
+)
+COLUMNS = {"sys_id", "number", "correlation_id", "sys_updated_on", "sys_mod_count"}
+# The fields whose values the sandbox can compare with < <= > >=: date-times ("YYYY-MM-DD HH:MM:SS", which
+# compare as text in time order) and the modification count (a column of numbers).
+DATETIME_FIELDS = {"sys_updated_on", "sys_created_on", "opened_at", "resolved_at", "closed_at"}
+ORDERED_FIELDS = DATETIME_FIELDS | {"sys_mod_count"}
+TEXT_LOOKUPS = {"STARTSWITH": "istartswith", "ENDSWITH": "iendswith", "LIKE": "icontains", "NOTLIKE": "icontains"}
+RANGE_LOOKUPS = {">": "gt", ">=": "gte", "<": "lt", "<=": "lte"}
+# gs.dateGenerate('2026-12-03','10:00:00'), as a script in an encoded query names a date-time.
+DATE_GENERATE = re.compile(r"javascript:\s*gs\.dateGenerate\(\s*'([^']*)'\s*,\s*'([^']*)'\s*\)")
+# ServiceNow's demo users, whom the sandbox page can assign incidents to.
+USERS = ("beth.anglin", "david.loo", "fred.luddy")
+HOLD_REASONS = {"1": "Awaiting Caller", "5": "Awaiting Change", "3": "Awaiting Problem", "4": "Awaiting Vendor"}
+CLOSE_CODES = (
+    "Solution provided",
+    "Workaround provided",
+    "Resolved by caller",
+    "Resolved by change",
+    "Resolved by problem",
+    "Known error",
+    "Duplicate",
+    "User error",
+    "No resolution provided",
+)
+STATES = {"1": "New", "2": "In Progress", "3": "On Hold", "6": "Resolved", "7": "Closed", "8": "Canceled"}
+# What an instance's data policies make mandatory, by state, with the labels its error names them by.
+MANDATORY = {
+    "3": [("hold_reason", "On hold reason")],
+    "6": [("close_code", "Resolution code"), ("close_notes", "Resolution notes")],
+    "7": [("close_code", "Resolution code"), ("close_notes", "Resolution notes")],
+}
+
+
+class DataPolicyError(Exception):
+    """A write the instance's data policies refuse: a mandatory field left empty."""
+
+    def __init__(self, labels: list[str]) -> None:
+        self.labels = labels
+        super().__init__(f"The following fields are mandatory: {', '.join(labels)}")
+
+
+def data_policy_error(exc: DataPolicyError) -> JsonResponse:
+    return error(403, "Operation Failed", f"Data Policy Exception: {exc}")
 
 
 def error(status: int, message: str, detail: str | None, **headers: str) -> JsonResponse:
@@ -170,7 +219,10 @@ def table_view(request: HttpRequest, table: str) -> HttpResponse:
         payload = _payload(request)
         if not isinstance(payload, dict):
             return payload
-        row = _insert(payload, _username())
+        try:
+            row = _insert(payload, _username())
+        except DataPolicyError as exc:
+            return data_policy_error(exc)
         response = _answer({"result": _render(request, row)}, status=201)
         response["Location"] = request.build_absolute_uri(
             reverse("sandbox-servicenow-record", kwargs={"table": "incident", "sys_id": row.sys_id})
@@ -186,7 +238,34 @@ def table_view(request: HttpRequest, table: str) -> HttpResponse:
     page = rows[offset : offset + limit]
     response = _answer({"result": [_render(request, row) for row in page]})
     response["X-Total-Count"] = str(total)
+    link = _page_links(request, total, limit, offset)
+    if link:
+        response["Link"] = link
     return response
+
+
+def _page_links(request: HttpRequest, total: int, limit: int, offset: int) -> str:
+    """The `Link` header of a paged answer: first, prev and next where there is one, last.
+
+    As an instance writes it: `<url>;rel="first",<url>;rel="next",...`, each URL the request's own with
+    `sysparm_offset` and `sysparm_limit` set, and no header at all when one page from the start holds it all.
+    """
+    if limit == 0 or (offset == 0 and total <= limit):
+        return ""
+    params = [(name, value) for name, value in request.GET.items() if name not in ("sysparm_offset", "sysparm_limit")]
+    base = request.build_absolute_uri(request.path)
+
+    def url(page_offset: int) -> str:
+        query = urlencode([*params, ("sysparm_offset", page_offset), ("sysparm_limit", limit)], safe=",")
+        return f"{base}?{query}"
+
+    links = [("first", 0)]
+    if offset > 0:
+        links.append(("prev", max(offset - limit, 0)))
+    if offset + limit < total:
+        links.append(("next", offset + limit))
+    links.append(("last", max(total - 1, 0) // limit * limit))
+    return ",".join(f'<{url(page_offset)}>;rel="{rel}"' for rel, page_offset in links)
 
 
 @csrf_exempt
@@ -206,7 +285,10 @@ def record_view(request: HttpRequest, table: str, sys_id: str) -> HttpResponse:
         payload = _payload(request)
         if not isinstance(payload, dict):
             return payload
-        row = _update(row, payload, _username())
+        try:
+            row = _update(row, payload, _username())
+        except DataPolicyError as exc:
+            return data_policy_error(exc)
     return _answer({"result": _render(request, row)})
 
 
@@ -248,7 +330,7 @@ def _username() -> str:
     return settings.SANDBOX_SERVICENOW_USERNAME
 
 
-def _user_sys_id(username: str) -> str:
+def user_sys_id(username: str) -> str:
     return hashlib.sha256(f"sys_user:{username}".encode()).hexdigest()[:32]
 
 
@@ -317,13 +399,22 @@ def _apply(fields: dict[str, str], changes: dict[str, str], username: str, now: 
     state = fields.get("state", "1")
     fields["incident_state"] = state
     fields["active"] = "false" if state in ("7", "8") else "true"
-    user = _user_sys_id(username)
+    if state != "3":
+        # The reason belongs to the hold: leaving On Hold clears it, as the instance's business rule does.
+        fields["hold_reason"] = ""
+    missing = [label for name, label in MANDATORY.get(state, []) if not fields.get(name, "").strip()]
+    if missing:
+        raise DataPolicyError(missing)
+    user = user_sys_id(username)
     if state == "6" and before.get("state") != "6":
         fields.update(resolved_at=now, resolved_by=user)
     if state == "7" and before.get("state") != "7":
         fields.update(closed_at=now, closed_by=user)
         if not fields.get("resolved_at"):
             fields.update(resolved_at=now, resolved_by=user)
+    if state in ("1", "2", "3") and before.get("state") in ("6", "7"):
+        # Reopened: the resolution stamps go, the resolution code and notes stay for the next resolve.
+        fields.update(resolved_at="", resolved_by="", closed_at="", closed_by="")
     fields.update(sys_updated_on=now, sys_updated_by=username)
     return fields
 
@@ -337,17 +428,25 @@ def _insert(payload: dict[str, Any], username: str) -> Incident:
         "sys_id": sys_id,
         "sys_class_name": "incident",
         "opened_at": now,
-        "opened_by": _user_sys_id(username),
+        "opened_by": user_sys_id(username),
         "sys_created_on": now,
         "sys_created_by": username,
         "sys_mod_count": "0",
     }
     fields = _apply(fields, _writable(payload), username, now)
     # The number comes from the row id, so it is only known once the row exists.
-    row = Incident.objects.create(sys_id=sys_id, number=sys_id, correlation_id=fields["correlation_id"], fields={})
+    row = Incident.objects.create(
+        sys_id=sys_id,
+        number=sys_id,
+        correlation_id=fields["correlation_id"],
+        sys_updated_on=fields["sys_updated_on"],
+        sys_mod_count=0,
+        fields={},
+    )
     row.number = fields["number"] = f"INC{10000 + row.pk:07d}"
     row.fields = fields
     row.save(update_fields=["number", "fields"])
+    events.after_commit(fields)
     return row
 
 
@@ -355,15 +454,32 @@ def _insert(payload: dict[str, Any], username: str) -> Incident:
 def _update(row: Incident, payload: dict[str, Any], username: str) -> Incident:
     row = Incident.objects.select_for_update().get(pk=row.pk)
     fields = _apply(row.fields, _writable(payload), username, _now())
-    fields["sys_mod_count"] = str(int(row.fields.get("sys_mod_count", "0") or 0) + 1)
+    mod_count = int(row.fields.get("sys_mod_count", "0") or 0) + 1
+    fields["sys_mod_count"] = str(mod_count)
     row.fields = fields
     row.correlation_id = fields.get("correlation_id", "")
-    row.save(update_fields=["fields", "correlation_id"])
+    row.sys_updated_on = fields["sys_updated_on"]
+    row.sys_mod_count = mod_count
+    row.save(update_fields=["fields", "correlation_id", "sys_updated_on", "sys_mod_count"])
+    events.after_commit(fields)
     return row
 
 
+def update_incident(sys_id: str, changes: dict[str, str], username: str) -> Incident:
+    """Change an incident as a person on the instance does (the sandbox page's buttons): the Table API's rules.
+
+    Raises Incident.DoesNotExist for an unknown sys_id and DataPolicyError for a refused change.
+    """
+    return _update(Incident.objects.get(sys_id=sys_id), changes, username)
+
+
 def _query(encoded: str) -> QuerySet[Incident]:
-    """The rows an encoded query names: `field=value` and `field!=value` terms joined by `^`, ORDERBY."""
+    """The rows an encoded query names: terms joined by `^` (AND), and ORDERBY / ORDERBYDESC.
+
+    Operators: = != STARTSWITH ENDSWITH LIKE NOTLIKE IN NOT IN ISEMPTY ISNOTEMPTY on any field, and
+    > >= < <= on the date-time fields and sys_mod_count. A term the sandbox cannot honour is a 400, never
+    silently dropped, so a test never passes on a filter that was not applied.
+    """
     rows = Incident.objects.all()
     ordering = []
     for term in filter(None, encoded.split("^")):
@@ -377,11 +493,61 @@ def _query(encoded: str) -> QuerySet[Incident]:
             continue
         match = QUERY_TERM.fullmatch(term)
         if match is None:
-            raise ValueError(f"Invalid query term {term}: the sandbox supports field=value, field!=value and ORDERBY")
-        name, value = match["field"], match["value"]
-        lookup = {name if name in COLUMNS else f"fields__{name}": value}
-        rows = rows.filter(**lookup) if match["op"] == "=" else rows.exclude(**lookup)
+            raise ValueError(
+                f"Invalid query term {term}: the sandbox supports =, !=, STARTSWITH, ENDSWITH, LIKE, "
+                "NOTLIKE, IN, NOT IN, ISEMPTY, ISNOTEMPTY, > >= < <= on date-times, and ORDERBY"
+            )
+        rows = _filtered(rows, match["field"], match["op"], match["value"], term)
     return rows.order_by(*ordering, "id")
+
+
+def _filtered(rows: QuerySet[Incident], name: str, op: str, value: str, term: str) -> QuerySet[Incident]:
+    column = name if name in COLUMNS else f"fields__{name}"
+    if op in ("ISEMPTY", "ISNOTEMPTY"):
+        if value:
+            raise ValueError(f"Invalid query term {term}")
+        # A field never written is empty too, as on an instance.
+        empty = Q(**{column: ""}) | Q(**{f"{column}__isnull": True})
+        return rows.filter(empty) if op == "ISEMPTY" else rows.exclude(empty)
+    if op in ("IN", "NOT IN"):
+        values = [_operand(name, item, term) for item in value.split(",")]
+        lookup = {f"{column}__in": values}
+        return rows.filter(**lookup) if op == "IN" else rows.exclude(**lookup)
+    if op in TEXT_LOOKUPS:
+        lookup = {f"{column}__{TEXT_LOOKUPS[op]}": value}
+        return rows.exclude(**lookup) if op == "NOTLIKE" else rows.filter(**lookup)
+    operand = _operand(name, value, term)
+    if op in RANGE_LOOKUPS:
+        if name not in ORDERED_FIELDS:
+            raise ValueError(f"Invalid query term {term}: the sandbox compares only date-times and sys_mod_count")
+        return rows.filter(**{f"{column}__{RANGE_LOOKUPS[op]}": operand})
+    return rows.filter(**{column: operand}) if op == "=" else rows.exclude(**{column: operand})
+
+
+def _operand(name: str, value: str, term: str) -> str | int:
+    """A term's value as the field holds it: date-times normalised to "YYYY-MM-DD HH:MM:SS", counts as numbers."""
+    if name == "sys_mod_count":
+        if not value.strip().isdigit():
+            raise ValueError(f"Invalid query term {term}: sys_mod_count is a number")
+        return int(value)
+    if name in DATETIME_FIELDS:
+        return _datetime_value(value, term)
+    return value
+
+
+def _datetime_value(value: str, term: str) -> str:
+    """`2026-12-03 10:00:00`, quoted or not, a bare date, or `javascript:gs.dateGenerate('2026-12-03','10:00:00')`."""
+    text = value.strip()
+    generated = DATE_GENERATE.fullmatch(text)
+    if generated:
+        text = f"{generated[1]} {generated[2]}"
+    text = text.strip("'\"").strip()
+    for fmt in (DATETIME_FORMAT, "%Y-%m-%d"):
+        try:
+            return datetime.strptime(text, fmt).strftime(DATETIME_FORMAT)  # UTC, as every date-time here
+        except ValueError:
+            continue
+    raise ValueError(f"Invalid query term {term}: a date-time is 'YYYY-MM-DD HH:MM:SS' or gs.dateGenerate(...)")
 
 
 def _render(request: HttpRequest, row: Incident) -> dict[str, Any]:

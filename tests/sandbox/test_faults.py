@@ -58,7 +58,14 @@ def test_error_rate_one_fails_every_request_and_counts_them():
 
 @pytest.mark.parametrize(
     "values",
-    [{"error_rate": 1.5}, {"fail_next": -1}, {"error_status": 200}, {"hang_phase": "during"}, {"nonsense": 1}],
+    [
+        {"error_rate": 1.5},
+        {"fail_next": -1},
+        {"error_status": 200},
+        {"hang_phase": "during"},
+        {"nonsense": 1},
+        {"drop_events_next": 1},
+    ],
 )
 def test_bad_fault_settings_are_refused_and_nothing_is_changed(values):
     with pytest.raises(FaultSettingsError):

@@ -19,6 +19,18 @@ class Command(BaseCommand):
         parser.add_argument("--hang-next", type=int, dest="hang_next", help="hang on the next N requests")
         parser.add_argument("--hang-seconds", type=float, dest="hang_seconds")
         parser.add_argument("--hang-phase", choices=[Fault.HANG_BEFORE, Fault.HANG_AFTER], dest="hang_phase")
+        parser.add_argument(
+            "--drop-events-next", type=int, dest="drop_events_next", help="servicenow: send none of the next N events"
+        )
+        parser.add_argument(
+            "--duplicate-events-next", type=int, dest="duplicate_events_next", help="servicenow: send the next N twice"
+        )
+        parser.add_argument(
+            "--reorder-events-next",
+            type=int,
+            dest="reorder_events_next",
+            help="servicenow: hold each of the next N events back and send it after the event that follows it",
+        )
 
     def handle(self, *args: object, **options: object) -> None:
         system = str(options["system"])
