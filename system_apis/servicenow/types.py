@@ -88,3 +88,25 @@ class IncidentUpdate:
     work_notes: str | None = None
     close_code: str | None = None
     close_notes: str | None = None
+
+
+@dataclass(frozen=True)
+class IncidentChange:
+    """An incident as it stands after one change: what a business rule pushes, or a poll reads.
+
+    `mod_count` (ServiceNow's `sys_mod_count`) grows by one with every update of the record: it orders changes.
+    Every other field may be unknown (None or "") when the sender left it out.
+    """
+
+    sys_id: str
+    mod_count: int
+    number: str = ""
+    state: IncidentState | None = None
+    priority: int | None = None
+    updated_at: datetime | None = None
+    updated_by: str = ""
+    correlation_id: str = ""
+    close_code: str = ""
+    close_notes: str = ""
+    assigned_to: str = ""
+    work_notes: str = ""
