@@ -280,9 +280,9 @@ def incident_change(record: Any) -> IncidentChange:
             updated_at=_datetime(_value(record, "sys_updated_on")),
             updated_by=_shown(record, "sys_updated_by"),
             correlation_id=_value(record, "correlation_id"),
-            close_code=_value(record, "close_code"),
-            close_notes=_value(record, "close_notes"),
-            assigned_to=_shown(record, "assigned_to"),
+            close_code=_value(record, "close_code") if "close_code" in record else None,
+            close_notes=_value(record, "close_notes") if "close_notes" in record else None,
+            assigned_to=_shown(record, "assigned_to") if "assigned_to" in record else None,
             work_notes=_shown(record, "work_notes"),
         )
     except ValueError as exc:

@@ -170,3 +170,9 @@ def test_servicenow_down_is_a_typed_error(client):
 
     with pytest.raises(SystemUnavailable):
         list(client.changed_incidents(correlation_prefix="IH-", since=datetime(2026, 12, 1, tzinfo=UTC)))
+
+
+def test_a_field_left_out_is_none_and_a_field_cleared_is_empty():
+    change = incident_change({"sys_id": SYS_ID, "sys_mod_count": "4", "assigned_to": ""})
+
+    assert (change.assigned_to, change.close_code, change.close_notes) == ("", None, None)
