@@ -160,6 +160,7 @@ OAUTH2_PROVIDER = {
     "SCOPES": {
         "incidents": "Report incidents and read your own reports",
         "internal": "Call the System and Process APIs (API clients that staff marked internal)",
+        "events": "Send incident events (ServiceNow's business rule)",
     },
     "DEFAULT_SCOPES": ["incidents"],
     # Which scopes a client may get: `internal` only for clients marked internal, nothing for disabled ones.
