@@ -15,12 +15,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from kernel.cache import cache_guarded
-from kernel.errors import ApplicationError, DownstreamError
+from kernel.errors import ApplicationError, DownstreamError, NotAcceptedError
 from kernel.models import Work
 from kernel.tracing import annotate, traced_operation
 from kernel.work import Commit, Kind, register, work_create_for
@@ -57,10 +57,14 @@ def incident_event_receive(*, record: dict[str, Any], trace_id: str = "") -> Non
     except UnreadableRecord as exc:
         raise InvalidEventError(f"The incident cannot be read: {exc}.", extra={"error": str(exc)}) from exc
     subject = f"{change.number or change.sys_id} #{change.mod_count}"
-    with transaction.atomic():
-        work_create_for(
-            ServiceNowEvent(payload=record), "work", kind=SERVICENOW_EVENT, subject=subject, trace_id=trace_id
-        )
+    try:
+        with transaction.atomic():
+            work_create_for(
+                ServiceNowEvent(payload=record), "work", kind=SERVICENOW_EVENT, subject=subject, trace_id=trace_id
+            )
+    except DatabaseError as exc:
+        logger.exception("a pushed ServiceNow event could not be stored")
+        raise NotAcceptedError("Incident Hub cannot store events right now; please send it again later.") from exc
 
 
 def _apply_pushed(work: Work) -> Commit:
