@@ -69,3 +69,11 @@ def test_the_servicenow_poll_runs_every_so_many_seconds_and_not_at_all_at_zero()
         }
     }
     assert servicenow_poll_schedule(0) == {}
+
+
+def test_the_site_polls_servicenow_every_minute_unless_told_otherwise():
+    from django.conf import settings
+
+    assert settings.SERVICENOW_POLL_SECONDS == 60
+    assert settings.CELERY_BEAT_SCHEDULE["poll-servicenow"]["task"] == "process_apis.poll_servicenow"
+    assert settings.CELERY_TASK_ROUTES["process_apis.poll_servicenow"] == {"queue": "servicenow"}

@@ -2,21 +2,28 @@
 
 import json
 import logging
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
+from django.db import connection, connections
 
 from kernel.models import Work
+from process_apis.incident_events import services
 from process_apis.incident_events.services import (
+    PUSH,
     SERVICENOW_EVENT,
     InvalidEventError,
+    incident_change_apply,
     incident_event_receive,
     incident_events_poll,
 )
 from process_apis.models import IncidentEvent, ServiceNowEvent, ServiceNowPoll
 from process_apis.tasks import poll_servicenow
+from system_apis.servicenow.client import incident_change
 from tests.reports import stored_report
 from tests.vendors import SN_INCIDENTS
 
@@ -166,6 +173,44 @@ def test_a_record_that_cannot_be_read_is_refused_and_nothing_is_stored(body, say
 
     assert not Work.objects.filter(kind=SERVICENOW_EVENT).exists()
     assert not ServiceNowEvent.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_applying_the_same_change_at_once_apply_it_once(report, monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs row locks between connections: PostgreSQL (the services tier of .ci/run)")
+    change = incident_change(record(report, 3))
+    first_inside, release = threading.Event(), threading.Event()
+    read_changes = services._changes
+
+    def first_waits_holding_the_report(request, change):
+        if threading.current_thread().name == "first":
+            first_inside.set()
+            release.wait(5)
+        return read_changes(request, change)
+
+    monkeypatch.setattr(services, "_changes", first_waits_holding_the_report)
+    applied = {}
+
+    def worker() -> None:
+        try:
+            applied[threading.current_thread().name] = incident_change_apply(change=change, path=PUSH)
+        finally:
+            connections.close_all()
+
+    first = threading.Thread(target=worker, name="first")
+    second = threading.Thread(target=worker, name="second")
+    first.start()
+    assert first_inside.wait(5)
+    second.start()
+    time.sleep(0.5)
+    assert second.is_alive(), "the second waits for the first's lock on the report"
+    release.set()
+    first.join(5)
+    second.join(5)
+
+    assert applied == {"first": True, "second": False}
+    assert len(changes(report)) == 1
 
 
 # --- the poll ---------------------------------------------------------------------------------
