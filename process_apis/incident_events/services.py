@@ -38,6 +38,7 @@ PUSH, PULL = "push", "pull"
 # Our references, which ServiceNow keeps in the incident's correlation_id.
 REFERENCE_PREFIX = "IH-"
 POLL_NAME = "incidents"
+CREATED = IncidentRequest.SyncState.CREATED
 # An incident that is not ours is logged once a day at most, however often it is pushed or polled.
 IGNORED_FOR = 24 * 3600
 
@@ -46,6 +47,12 @@ class InvalidEventError(ApplicationError):
     """The incident record sent cannot be applied, whatever happens later: the sender's error."""
 
     http_status = 400
+
+
+class IncidentNotRecordedYet(ApplicationError):
+    """The report's own ServiceNow attempt has not recorded the incident yet; it will, with its state then."""
+
+    retryable = True
 
 
 @traced_operation("process", "incident_events", "receive")
@@ -70,6 +77,12 @@ def incident_event_receive(*, record: dict[str, Any], trace_id: str = "") -> Non
 def _apply_pushed(work: Work) -> Commit:
     """Apply a pushed change (the work of kind SERVICENOW_EVENT), in the transaction that marks the work done."""
     change = incident_change(ServiceNowEvent.objects.get(work=work).payload)
+    # A change may overtake the answer to the create that made the incident: it waits for that answer to be
+    # recorded (which then moves on only to "created"), so the create's older state never overwrites it.
+    if change.correlation_id and (
+        IncidentRequest.objects.filter(reference=change.correlation_id).exclude(sync_state=CREATED).exists()
+    ):
+        raise IncidentNotRecordedYet(f"{change.correlation_id}: its ServiceNow incident is not recorded yet")
     return lambda: incident_change_apply(change=change, path=PUSH)
 
 
@@ -89,6 +102,8 @@ def incident_change_apply(*, change: IncidentChange, path: str) -> bool:
             _not_ours(change)
             return False
         annotate(reference=request.reference)
+        if request.sync_state != CREATED:
+            return False  # its own attempt records the incident as it then is
         if request.servicenow_mod_count is not None and change.mod_count <= request.servicenow_mod_count:
             return False
         changed = _changes(request, change)

@@ -12,8 +12,10 @@ import responses
 from django.db import connection, connections
 
 from kernel.models import Work
+from kernel.work import work_run
 from process_apis.incident_events import services
 from process_apis.incident_events.services import (
+    PULL,
     PUSH,
     SERVICENOW_EVENT,
     InvalidEventError,
@@ -21,7 +23,7 @@ from process_apis.incident_events.services import (
     incident_event_receive,
     incident_events_poll,
 )
-from process_apis.models import IncidentEvent, ServiceNowEvent, ServiceNowPoll
+from process_apis.models import IncidentEvent, IncidentRequest, ServiceNowEvent, ServiceNowPoll
 from process_apis.tasks import poll_servicenow
 from system_apis.servicenow.client import incident_change
 from tests.reports import stored_report
@@ -125,13 +127,35 @@ def test_an_older_change_arriving_late_is_ignored(report, django_capture_on_comm
     assert [detail["sys_mod_count"] for detail in changes(report)] == [5]
 
 
-def test_a_report_not_yet_holding_its_sys_id_is_found_by_its_reference(django_capture_on_commit_callbacks):
+def test_a_change_that_overtakes_the_reports_own_create_waits_for_it(django_capture_on_commit_callbacks):
     report = stored_report()
 
     push(django_capture_on_commit_callbacks, record(report, 1))
 
+    work = Work.objects.get(kind=SERVICENOW_EVENT)
+    assert (work.state, work.last_error) == (
+        "retrying",
+        f"{report.reference}: its ServiceNow incident is not recorded yet",
+    )
     report.refresh_from_db()
-    assert (report.servicenow_sys_id, report.servicenow_number, report.servicenow_state) == (SYS_ID, "INC0010042", 2)
+    assert report.servicenow_state is None
+    # The report's attempt records the incident; the change's retry then applies.
+    IncidentRequest.objects.filter(pk=report.pk).update(
+        sync_state="created", servicenow_sys_id=SYS_ID, servicenow_state=1, servicenow_state_label="New"
+    )
+    Work.objects.filter(pk=work.pk).update(next_attempt_at=None)
+    work_run(work_id=work.pk)
+    report.refresh_from_db()
+    assert (report.servicenow_state_label, report.servicenow_mod_count) == ("In Progress", 1)
+
+
+def test_the_poll_leaves_a_report_not_yet_recorded_to_its_own_attempt():
+    report = stored_report()
+
+    assert incident_change_apply(change=incident_change(record(report, 1)), path=PULL) is False
+
+    report.refresh_from_db()
+    assert (report.servicenow_state, report.servicenow_mod_count) == (None, None)
 
 
 def test_an_incident_that_is_not_ours_is_acknowledged_ignored_and_logged_once(
