@@ -51,3 +51,14 @@ def test_create_api_client_still_makes_an_incidents_client_by_default():
     call_command("create_api_client", "partner-app", stdout=out)
 
     assert ApiClient.objects.get().scopes == "incidents"
+
+
+def test_the_client_may_send_its_credentials_in_the_form_as_servicenow_can(client):
+    made, secret = api_client_create(name="servicenow-prod", scopes=["events"])
+
+    answer = client.post(
+        "/o/token/", {"grant_type": "client_credentials", "client_id": made.client_id, "client_secret": secret}
+    )
+
+    assert answer.status_code == 200
+    assert answer.json()["scope"] == "events"
