@@ -10,7 +10,7 @@ from kernel.admin import NoEditing
 from .clients.services import api_client_create, api_client_set_active
 from .idempotency.form_tokens import form_token_issue, form_token_nonce
 from .idempotency.services import ClaimOutcome, StoredResponse, idempotency_claim, idempotency_run
-from .models import ApiClient, IdempotencyRecord
+from .models import CLIENT_SCOPES, ApiClient, IdempotencyRecord
 
 # The add form's one-time token: a reload of the page that shows a new secret (which sends the form again)
 # shows that client, without its secret, instead of making a second one.
@@ -31,16 +31,27 @@ class ApiClientCreateForm(forms.Form):
         required=False,
         help_text="Also may call the System and Process APIs. Only for Incident Hub's own programs.",
     )
+    scopes = forms.MultipleChoiceField(
+        choices=list(CLIENT_SCOPES.items()),
+        initial=["incidents"],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="What its tokens may do (none ticked: incidents).",
+    )
+
+    def clean_scopes(self) -> list[str]:
+        return self.cleaned_data["scopes"] or ["incidents"]
 
 
 @admin.register(ApiClient)
 class ApiClientAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "client_id", "tier", "internal", "active", "created_at"]
+    list_display = ["__str__", "client_id", "tier", "scopes", "internal", "active", "created_at"]
     list_filter = ["tier", "internal", "active"]
     search_fields = ["application__name", "application__client_id"]
     list_select_related = ["application"]
-    fields = ["name", "client_id", "tier", "internal", "active", "created_at"]
-    readonly_fields = ["name", "client_id", "created_at"]
+    fields = ["name", "client_id", "tier", "scopes", "internal", "active", "created_at"]
+    # Scopes are chosen when a client is made, with its purpose (a partner app, ServiceNow).
+    readonly_fields = ["name", "client_id", "scopes", "created_at"]
     actions = ["disable_clients", "enable_clients"]
 
     @admin.display(description="Name")

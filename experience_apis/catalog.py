@@ -12,6 +12,14 @@ APIS = (
         calls=("customer_incidents",),
     ),
     CatalogApi(
+        name="servicenow_events_v1",
+        title="Incident events from ServiceNow (push)",
+        version="v1",
+        base_path="/api/events/servicenow/v1/",
+        openapi_tag="Events: ServiceNow",
+        calls=("incident_events",),
+    ),
+    CatalogApi(
         name="incident_form",
         title="Incident form and status page",
         version="",

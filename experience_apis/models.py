@@ -1,7 +1,21 @@
 """Consumer state of the Experience APIs: who may call the REST API, and at which tier."""
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from oauth2_provider.models import Application
+
+# The scopes a client is given by name (`internal` follows the client's flag): the v1 API, and events pushed in.
+CLIENT_SCOPES = {
+    "incidents": "Report incidents and read its own reports (/api/v1/)",
+    "events": "Send incident events (/api/events/), as ServiceNow's business rule does",
+}
+
+
+def validate_scopes(value: str) -> None:
+    names = value.split()
+    unknown = sorted(set(names) - set(CLIENT_SCOPES))
+    if unknown or not names:
+        raise ValidationError(f"Space-separated, from: {', '.join(CLIENT_SCOPES)}.")
 
 
 class ApiClient(models.Model):
@@ -23,6 +37,12 @@ class ApiClient(models.Model):
         default=False,
         help_text="May call the System and Process APIs (its tokens get the `internal` scope): for our own programs.",
     )
+    scopes = models.CharField(
+        max_length=100,
+        default="incidents",
+        validators=[validate_scopes],
+        help_text="What its tokens may do, space-separated: incidents (the v1 API), events (pushing incident events).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -40,6 +60,10 @@ class ApiClient(models.Model):
     @property
     def client_id(self) -> str:
         return self.application.client_id
+
+    @property
+    def scope_names(self) -> list[str]:
+        return self.scopes.split()
 
 
 class IdempotencyRecord(models.Model):

@@ -13,7 +13,7 @@ from drf_spectacular.contrib.django_oauth_toolkit import DjangoOAuthToolkitSchem
 
 from .request_limits import LIMITED_PREFIXES
 
-PUBLIC_PREFIXES = ("/api/v1/",)
+PUBLIC_PREFIXES = ("/api/v1/", "/api/events/")
 OAUTH_TAG = "OAuth"
 
 BODY_TOO_LARGE = {
@@ -34,7 +34,8 @@ def document_body_size_limit(result: dict[str, Any], generator: Any, request: An
 
 
 def public_endpoints(endpoints: list[tuple[str, str, str, Any]]) -> list[tuple[str, str, str, Any]]:
-    """The public schema's operations: the Experience API for clients; the System and Process APIs are internal."""
+    """The public schema's operations: the Experience APIs for clients and for events; the System and Process APIs
+    are internal."""
     return [endpoint for endpoint in endpoints if endpoint[0].startswith(PUBLIC_PREFIXES)]
 
 

@@ -63,3 +63,18 @@ def cache_config(redis_url: str) -> dict[str, Any]:
         "LOCATION": "incident_hub_cache",
         "KEY_PREFIX": "incident_hub",
     }
+
+
+def servicenow_poll_schedule(poll_seconds: float) -> dict[str, Any]:
+    """The beat entry of the ServiceNow poll, every `poll_seconds`; none when 0 turns the poll off."""
+    if poll_seconds <= 0:
+        return {}
+    # A poll still queued when the next is due is dropped (django-celery-beat's `expire_seconds`), not run after
+    # it: the next one reads the same changes.
+    return {
+        "poll-servicenow": {
+            "task": "process_apis.poll_servicenow",
+            "schedule": float(poll_seconds),
+            "options": {"expire_seconds": max(1, int(poll_seconds))},
+        }
+    }

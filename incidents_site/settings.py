@@ -11,7 +11,7 @@ import environ
 from csp.constants import NONE, SELF
 from kombu import Queue
 
-from .config import cache_config, celery_broker_options, tune_database
+from .config import cache_config, celery_broker_options, servicenow_poll_schedule, tune_database
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -165,6 +165,7 @@ OAUTH2_PROVIDER = {
     "SCOPES": {
         "incidents": "Report incidents and read your own reports",
         "internal": "Call the System and Process APIs (API clients that staff marked internal)",
+        "events": "Send incident events (ServiceNow's business rule)",
     },
     "DEFAULT_SCOPES": ["incidents"],
     # Which scopes a client may get: `internal` only for clients marked internal, nothing for disabled ones.
@@ -290,6 +291,7 @@ CELERY_TASK_QUEUES = [Queue(name) for name in ("celery", "servicenow", "slack")]
 CELERY_TASK_ROUTES = {
     "process_apis.sync_incident": {"queue": "servicenow"},
     "process_apis.deliver_notification": {"queue": "slack"},
+    "process_apis.poll_servicenow": {"queue": "servicenow"},
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
@@ -297,6 +299,9 @@ CELERY_BEAT_SCHEDULE = {
     "purge-expired-idempotency-keys": {"task": "experience_apis.purge_expired_idempotency_keys", "schedule": 3600.0},
     "purge-old-call-traces": {"task": "process_apis.purge_old_call_traces", "schedule": 3600.0},
 }
+# Events from ServiceNow: its business rule pushes each change; this poll catches up what a push missed.
+SERVICENOW_POLL_SECONDS = env.float("SERVICENOW_POLL_SECONDS", default=60.0)
+CELERY_BEAT_SCHEDULE.update(servicenow_poll_schedule(SERVICENOW_POLL_SECONDS))
 
 # /health/ready names which dependency fails: right for a balancer on a private network; false answers the status
 # alone (ok, degraded, unavailable) where anyone can reach it.
@@ -373,6 +378,15 @@ SERVICENOW_RETRY_BASE = env.float("SERVICENOW_RETRY_BASE", default=15.0)
 SERVICENOW_RETRY_CAP = env.float("SERVICENOW_RETRY_CAP", default=900.0)
 SERVICENOW_SYNC_LEASE = env.float("SERVICENOW_SYNC_LEASE", default=120.0)
 SWEEPER_GRACE = env.float("SWEEPER_GRACE", default=30.0)
+# Applying a change ServiceNow pushed touches only the database: a failure is retried soon.
+SERVICENOW_EVENT_MAX_ATTEMPTS = env.int("SERVICENOW_EVENT_MAX_ATTEMPTS", default=5)
+SERVICENOW_EVENT_RETRY_BASE = env.float("SERVICENOW_EVENT_RETRY_BASE", default=2.0)
+SERVICENOW_EVENT_RETRY_CAP = env.float("SERVICENOW_EVENT_RETRY_CAP", default=300.0)
+SERVICENOW_EVENT_LEASE = env.float("SERVICENOW_EVENT_LEASE", default=60.0)
+# The poll reads again this many seconds below its watermark (changes in the same second may land after it
+# read), and this many incidents a page.
+SERVICENOW_POLL_OVERLAP = env.float("SERVICENOW_POLL_OVERLAP", default=5.0)
+SERVICENOW_POLL_PAGE_SIZE = env.int("SERVICENOW_POLL_PAGE_SIZE", default=100)
 
 # --- Circuit breakers (system_apis/circuit.py) ---------------------------------------------------
 # After this many consecutive outages of a system (timeouts, unreachable, 5xx) its calls fail fast for

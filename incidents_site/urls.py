@@ -18,6 +18,7 @@ urlpatterns = [
     path("o/token/", oauth.TokenView.as_view(), name="oauth2-token"),
     path("o/revoke_token/", oauth2_views.RevokeTokenView.as_view(), name="oauth2-revoke-token"),
     path("api/v1/", include("experience_apis.rest.urls")),
+    path("api/events/servicenow/v1/", include("experience_apis.events.urls")),
     path("api/schema/", api_docs.api_schema, name="api-schema"),
     path("api/docs/", api_docs.api_docs, name="api-docs"),
     path("api/redoc/", api_docs.api_redoc, name="api-redoc"),

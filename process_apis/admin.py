@@ -284,6 +284,8 @@ class IncidentRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 "fields": (
                     ("servicenow_link", "servicenow_sys_id_display"),
                     ("servicenow_state_display", "servicenow_priority_display"),
+                    ("servicenow_updated_at", "servicenow_mod_count", "servicenow_assigned_to"),
+                    ("servicenow_close_code", "servicenow_close_notes"),
                     ("sync_state", "sync_error"),
                     "sync_history",
                 )

@@ -9,7 +9,7 @@ APIS = (
         title="Background tasks (Celery worker)",
         version="",
         base_path="",
-        calls=("customer_incidents", "notifications"),
+        calls=("customer_incidents", "notifications", "incident_events"),
     ),
     CatalogApi(
         name="customer_incidents",
@@ -18,6 +18,13 @@ APIS = (
         base_path="/api/process/customer-incidents/v1/",
         openapi_tag="Process: customer incidents",
         calls=("customers", "service_incidents", "notifications"),
+    ),
+    CatalogApi(
+        name="incident_events",
+        title="Incident events (ServiceNow changes applied, pushed or polled)",
+        version="",
+        base_path="",
+        calls=("servicenow",),
     ),
     CatalogApi(
         name="customers",

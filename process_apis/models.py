@@ -73,12 +73,22 @@ class IncidentRequest(models.Model):
     # A round of attempts ended without the incident: the next round looks it up before creating (within a
     # round, every attempt after the first does).
     servicenow_create_sent = models.BooleanField(default=False)
-    servicenow_sys_id = models.CharField(max_length=32, blank=True)
+    # Events from ServiceNow find the report by it.
+    servicenow_sys_id = models.CharField(max_length=32, blank=True, db_index=True)
     servicenow_number = models.CharField(max_length=40, blank=True, db_index=True)
     servicenow_state = models.PositiveSmallIntegerField(null=True, blank=True)
     servicenow_state_label = models.CharField(max_length=40, blank=True)
     servicenow_priority = models.PositiveSmallIntegerField(null=True, blank=True)
     servicenow_url = models.URLField(max_length=500, blank=True)
+    # What the last change applied from ServiceNow said (events in: pushed or polled); a change whose
+    # sys_mod_count is not above this one's is one already applied, or older.
+    servicenow_mod_count = models.PositiveIntegerField(null=True, blank=True)
+    servicenow_updated_at = models.DateTimeField(
+        "ServiceNow state as of", null=True, blank=True, help_text="sys_updated_on of the last change applied."
+    )
+    servicenow_assigned_to = models.CharField(max_length=200, blank=True)
+    servicenow_close_code = models.CharField(max_length=80, blank=True)
+    servicenow_close_notes = models.TextField(max_length=4000, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -165,3 +175,32 @@ class NotificationDelivery(models.Model):
 # Declared in the same order: pending, running (sending), retrying, done (sent), failed.
 DELIVERY_STATE = dict(zip(Work.State, NotificationDelivery.State, strict=True))
 WORK_STATE = {delivery: work for work, delivery in DELIVERY_STATE.items()}
+
+
+class ServiceNowEvent(models.Model):
+    """An incident change ServiceNow pushed, kept as it arrived until its work has applied it."""
+
+    # The background work that applies it: once, in order of sys_mod_count (process_apis.incident_events).
+    work = models.OneToOneField(Work, on_delete=models.PROTECT, related_name="+", editable=False)
+    payload = models.JSONField(help_text="The incident record as the business rule sent it.")
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name = "ServiceNow event"
+
+    def __str__(self) -> str:
+        return f"ServiceNow event {self.pk}"
+
+
+class ServiceNowPoll(models.Model):
+    """How far the poll of ServiceNow has read: changes up to `watermark` (its sys_updated_on) are applied."""
+
+    name = models.CharField(max_length=40, unique=True)
+    watermark = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "ServiceNow poll"
+
+    def __str__(self) -> str:
+        return f"{self.name} up to {self.watermark:%Y-%m-%d %H:%M:%S}"

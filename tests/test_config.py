@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from incidents_site.config import cache_config, celery_broker_options, tune_database
+from incidents_site.config import cache_config, celery_broker_options, servicenow_poll_schedule, tune_database
 
 
 def test_embedded_broker_queues_in_var_when_no_broker_is_configured(tmp_path: Path):
@@ -59,3 +59,22 @@ def test_each_downstream_has_its_own_queue_and_a_plain_worker_takes_them_all():
     assert queue_of("process_apis.deliver_notification") == "slack"
     assert queue_of("process_apis.sweep_unfinished_work") == "celery"
     assert sorted(app.amqp.queues) == ["celery", "servicenow", "slack"]
+
+
+def test_the_servicenow_poll_runs_every_so_many_seconds_and_not_at_all_at_zero():
+    assert servicenow_poll_schedule(60) == {
+        "poll-servicenow": {
+            "task": "process_apis.poll_servicenow",
+            "schedule": 60.0,
+            "options": {"expire_seconds": 60},
+        }
+    }
+    assert servicenow_poll_schedule(0) == {}
+
+
+def test_the_site_polls_servicenow_every_minute_unless_told_otherwise():
+    from django.conf import settings
+
+    assert settings.SERVICENOW_POLL_SECONDS == 60
+    assert settings.CELERY_BEAT_SCHEDULE["poll-servicenow"]["task"] == "process_apis.poll_servicenow"
+    assert settings.CELERY_TASK_ROUTES["process_apis.poll_servicenow"] == {"queue": "servicenow"}

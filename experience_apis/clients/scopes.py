@@ -1,7 +1,8 @@
 """Which OAuth scopes an API client may get (the toolkit's SCOPES_BACKEND_CLASS).
 
-Every active client gets `incidents` (the v1 API); a client staff marked internal also gets `internal`
-(the System and Process APIs) without asking for it. A disabled client gets none.
+An active client gets the scopes it was made with (`incidents` for the v1 API, `events` for pushing incident
+events); a client staff marked internal also gets `internal` (the System and Process APIs) without asking for
+it. A disabled client gets none.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from ..models import ApiClient
 
 INCIDENTS = "incidents"
 INTERNAL = "internal"
+EVENTS = "events"
 
 
 class ApiClientScopes(BaseScopes):
@@ -25,7 +27,7 @@ class ApiClientScopes(BaseScopes):
         client = application and ApiClient.objects.filter(application_id=application.pk, active=True).first()
         if not client:
             return []
-        return [INCIDENTS, INTERNAL] if client.internal else [INCIDENTS]
+        return [*client.scope_names, INTERNAL] if client.internal else client.scope_names
 
     def get_default_scopes(self, application: Any = None, request: Any = None, *args: Any, **kwargs: Any) -> list:
         return self.get_available_scopes(application, request)

@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db import transaction
 from oauth2_provider.generators import generate_client_secret
 from oauth2_provider.models import AccessToken, Application, RefreshToken
 
-from ..models import ApiClient
+from kernel.errors import ApplicationError
+
+from ..models import CLIENT_SCOPES, ApiClient
+from .scopes import INCIDENTS
 
 
 @transaction.atomic
-def api_client_create(*, name: str, tier: str = ApiClient.Tier.BRONZE, internal: bool = False) -> tuple[ApiClient, str]:
-    """A new client and its secret in clear text: the only moment anyone sees it (it is stored hashed)."""
+def api_client_create(
+    *,
+    name: str,
+    tier: str = ApiClient.Tier.BRONZE,
+    internal: bool = False,
+    scopes: Iterable[str] = (INCIDENTS,),
+) -> tuple[ApiClient, str]:
+    """A new client and its secret in clear text: the only moment anyone sees it (it is stored hashed).
+
+    `scopes`: what its tokens may do (`incidents`, `events`); `internal` adds the internal APIs."""
+    scopes = list(dict.fromkeys(scopes))
+    if not scopes or not set(scopes) <= set(CLIENT_SCOPES):
+        raise ApplicationError(f"Scopes are some of: {', '.join(CLIENT_SCOPES)}.", extra={"scopes": scopes})
     secret = generate_client_secret()
     application = Application.objects.create(
         name=name,
@@ -20,7 +36,9 @@ def api_client_create(*, name: str, tier: str = ApiClient.Tier.BRONZE, internal:
         client_secret=secret,
         hash_client_secret=True,
     )
-    client = ApiClient.objects.create(application=application, tier=ApiClient.Tier(tier), internal=internal)
+    client = ApiClient.objects.create(
+        application=application, tier=ApiClient.Tier(tier), internal=internal, scopes=" ".join(scopes)
+    )
     return client, secret
 
 

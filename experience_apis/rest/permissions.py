@@ -2,7 +2,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from ..clients.scopes import INCIDENTS
+from ..clients.scopes import EVENTS, INCIDENTS
 from ..models import ApiClient
 
 
@@ -21,3 +21,10 @@ class IsActiveApiClient(BasePermission):
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         return current_client(request) is not None and request.auth.is_valid([INCIDENTS])
+
+
+class IsEventsClient(BasePermission):
+    message = "This API takes incident events: the token must be an active API client's with the `events` scope."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return current_client(request) is not None and request.auth.is_valid([EVENTS])

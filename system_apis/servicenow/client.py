@@ -7,6 +7,8 @@ parsed here and nothing vendor-shaped leaves this module.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
@@ -17,9 +19,37 @@ from django.conf import settings
 
 from ..errors import SystemBadRequest
 from ..http import HttpAnswer, HttpClient, Reading, Timeout, read_status
-from .types import Impact, Incident, IncidentState, IncidentUpdate, NewIncident, Urgency, priority_for
+from .types import (
+    Impact,
+    Incident,
+    IncidentChange,
+    IncidentState,
+    IncidentUpdate,
+    NewIncident,
+    Urgency,
+    priority_for,
+)
 
 DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+SYS_ID = re.compile(r"^[0-9a-f]{32}$")
+# What a change needs: no descriptions, no journal fields (work notes can be long).
+CHANGE_FIELDS = (
+    "sys_id",
+    "number",
+    "state",
+    "priority",
+    "sys_mod_count",
+    "sys_updated_on",
+    "sys_updated_by",
+    "correlation_id",
+    "close_code",
+    "close_notes",
+    "assigned_to",
+)
+
+
+class UnreadableRecord(ValueError):
+    """An incident record that cannot be read as a change (no sys_id, a sys_mod_count that is no number...)."""
 
 
 def read_answer(answer: HttpAnswer) -> Reading:
@@ -126,6 +156,46 @@ class ServiceNowClient(HttpClient):
         )
         return self._incident(self._result(response, operation), operation)
 
+    def changed_incidents(
+        self, *, correlation_prefix: str, since: datetime, page_size: int = 100
+    ) -> Iterator[list[IncidentChange]]:
+        """Incidents whose correlation_id starts with `correlation_prefix`, updated at or after `since`, oldest
+        change first, a page at a time (the pages ServiceNow's `Link` header names). A record it cannot read is
+        a protocol error: skipping it would lose a change."""
+        operation = "changed_incidents"
+        self._check_correlation_id(correlation_prefix, operation)
+        # A plain date-time is compared with the stored UTC value; javascript:gs.dateGenerate() would read it in
+        # the integration user's time zone instead.
+        query = (
+            f"correlation_idSTARTSWITH{correlation_prefix}"
+            f"^sys_updated_on>={since.astimezone(UTC).strftime(DATETIME_FORMAT)}^ORDERBYsys_updated_on"
+        )
+        params: dict[str, str] | None = {
+            "sysparm_query": query,
+            "sysparm_fields": ",".join(CHANGE_FIELDS),
+            # Codes as values, people by name: {"value", "display_value"} for every field.
+            "sysparm_display_value": "all",
+            "sysparm_exclude_reference_link": "true",
+            "sysparm_limit": str(page_size),
+        }
+        path = self.INCIDENTS_PATH
+        while path:
+            response = self._request("GET", path, operation=operation, params=params)
+            records = self._result(response, operation, many=True)
+            try:
+                changes = [incident_change(record) for record in records]
+            except UnreadableRecord as exc:
+                raise self._protocol_error(str(exc), operation, response=response) from exc
+            yield changes
+            path, params = self._next_page(response, operation), None
+
+    def _next_page(self, response: requests.Response, operation: str) -> str:
+        following = response.links.get("next", {}).get("url", "")
+        # The next page's URL carries the query; credentials go only to the instance configured.
+        if following and not following.startswith(self.base_url):
+            raise self._protocol_error("the next page is on another host", operation, response=response)
+        return following
+
     def _incident_path(self, sys_id: str, operation: str) -> str:
         # An empty sys_id would turn a read of one record into a read of the table.
         if not sys_id:
@@ -186,6 +256,45 @@ class ServiceNowClient(HttpClient):
             updated_at=updated_at,
             url=self.incident_url(sys_id),
         )
+
+
+def incident_change(record: Any) -> IncidentChange:
+    """An incident record as the Table API gives it (plain strings, reference objects `{"link", "value"}`, or
+    `{"value", "display_value"}` pairs) read as a change; `UnreadableRecord` says what is wrong with it."""
+    if not isinstance(record, dict):
+        raise UnreadableRecord("the incident is not an object")
+    sys_id = _value(record, "sys_id")
+    if not SYS_ID.match(sys_id):
+        raise UnreadableRecord("sys_id must be 32 lowercase hexadecimal characters")
+    mod_count = _value(record, "sys_mod_count")
+    if not mod_count.isdigit():
+        raise UnreadableRecord("sys_mod_count must be a whole number")
+    state, priority = _value(record, "state"), _value(record, "priority")
+    try:
+        return IncidentChange(
+            sys_id=sys_id,
+            mod_count=int(mod_count),
+            number=_value(record, "number"),
+            state=IncidentState(int(state)) if state else None,
+            priority=int(priority) if priority else None,
+            updated_at=_datetime(_value(record, "sys_updated_on")),
+            updated_by=_shown(record, "sys_updated_by"),
+            correlation_id=_value(record, "correlation_id"),
+            close_code=_value(record, "close_code") if "close_code" in record else None,
+            close_notes=_value(record, "close_notes") if "close_notes" in record else None,
+            assigned_to=_shown(record, "assigned_to") if "assigned_to" in record else None,
+            work_notes=_shown(record, "work_notes"),
+        )
+    except ValueError as exc:
+        raise UnreadableRecord(f"unreadable state, priority or sys_updated_on: {exc}") from exc
+
+
+def _shown(record: dict[str, Any], name: str) -> str:
+    """A column as a person reads it: the display value when the record has one (a user's name, not its sys_id)."""
+    value = record.get(name)
+    if isinstance(value, dict) and value.get("display_value"):
+        return str(value["display_value"])
+    return _value(record, name)
 
 
 def _value(record: dict[str, Any], name: str) -> str:

@@ -88,3 +88,25 @@ class IncidentUpdate:
     work_notes: str | None = None
     close_code: str | None = None
     close_notes: str | None = None
+
+
+@dataclass(frozen=True)
+class IncidentChange:
+    """An incident as it stands after one change: what a business rule pushes, or a poll reads.
+
+    `mod_count` (ServiceNow's `sys_mod_count`) grows by one with every update of the record: it orders changes.
+    Every other field may be left out by the sender: None where that differs from a value cleared.
+    """
+
+    sys_id: str
+    mod_count: int
+    number: str = ""
+    state: IncidentState | None = None
+    priority: int | None = None
+    updated_at: datetime | None = None
+    updated_by: str = ""
+    correlation_id: str = ""
+    close_code: str | None = None
+    close_notes: str | None = None
+    assigned_to: str | None = None
+    work_notes: str = ""

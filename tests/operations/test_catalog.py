@@ -11,6 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
 from experience_apis import catalog as experience_catalog
+from experience_apis.clients.services import api_client_create
 from kernel.apis import CatalogApi
 from operations.catalog import LAYERS, SYSTEMS_OF_RECORD, declared_calls, node_key
 from operations.models import TracedCall
@@ -18,6 +19,7 @@ from process_apis import catalog as process_catalog
 from process_apis.customer_incidents.services import incident_report
 from system_apis import catalog as system_catalog
 from system_apis.circuit import SYSTEMS, SystemCircuit
+from tests.experience.test_rest_v1 import token_for
 
 pytestmark = pytest.mark.django_db
 
@@ -102,7 +104,7 @@ def test_staff_see_every_api_of_every_layer_and_every_system_of_record(staff_cli
         "v1",
         "<code>/api/system/servicenow/v1/</code>",
         "servicenow",
-        "service_incidents",
+        "incident_events, service_incidents",
     ]
     customer_incidents = row_of(html, "process-customer_incidents")
     assert cell(customer_incidents, "calls-to") == "customers, service_incidents, notifications"
@@ -221,6 +223,15 @@ def test_the_catalog_declares_exactly_the_apis_the_trace_records_in_a_whole_flow
             urgency=2,
             short_description="Parcel never arrived",
             description="Ordered on the 3rd, still nothing.",
+        )
+    servicenow, secret = api_client_create(name="servicenow", scopes=["events"])
+    pushed = {"sys_id": "a" * 32, "sys_mod_count": "1", "state": "2"}
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            "/api/events/servicenow/v1/incidents",
+            pushed,
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {token_for(client, servicenow.client_id, secret)}",
         )
 
     recorded = set(TracedCall.objects.values_list("layer", "api"))

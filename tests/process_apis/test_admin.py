@@ -14,8 +14,11 @@ from django.utils import timezone
 from pytest_django.asserts import assertContains
 
 from process_apis.customer_incidents.services import incident_report
+from process_apis.incident_events.services import PULL, incident_change_apply
 from process_apis.models import IncidentEvent, IncidentRequest, NotificationDelivery
+from system_apis.servicenow.client import incident_change
 from tests.reports import ADA_REPORT as REPORT
+from tests.reports import stored_report
 from tests.vendors import SLACK_POST, SN, SN_INCIDENTS, sf_contact, sn_record
 
 pytestmark = pytest.mark.django_db(databases=["default", "legacy"])
@@ -536,3 +539,29 @@ def test_the_deliveries_resend_action_resends_only_failed_ones(
         ("warning", f"Skipped {sent.reference}: Only a failed notification can be re-sent; this one is sent."),
     ]
     assert IncidentEvent.objects.filter(kind="notification_resend_requested").count() == 1
+
+
+def test_the_change_view_shows_what_servicenow_last_said_and_its_change_in_the_timeline(admin_client):
+    report = stored_report(sync_state="created", servicenow_sys_id="a" * 32, servicenow_number="INC0010001")
+    change = {
+        "sys_id": "a" * 32,
+        "sys_mod_count": "6",
+        "state": "6",
+        "sys_updated_on": "2026-12-01 10:00:05",
+        "sys_updated_by": "beth.anglin",
+        "assigned_to": "Beth Anglin",
+        "close_code": "Solved (Permanently)",
+        "close_notes": "Parcel re-sent",
+    }
+    incident_change_apply(change=incident_change(change), path=PULL)
+
+    page = admin_client.get(change_url(report)).content.decode()
+
+    for shown in (
+        "Beth Anglin",
+        "Solved (Permanently)",
+        "Parcel re-sent",
+        "ServiceNow state as of",
+        "servicenow_changed",
+    ):
+        assert shown in page, shown

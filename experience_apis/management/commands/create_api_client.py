@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandParser
 
 from experience_apis.clients.services import api_client_create
-from experience_apis.models import ApiClient
+from experience_apis.models import CLIENT_SCOPES, ApiClient
 
 
 class Command(BaseCommand):
@@ -15,10 +15,21 @@ class Command(BaseCommand):
             action="store_true",
             help="Also may call the System and Process APIs (its tokens get the `internal` scope).",
         )
+        parser.add_argument(
+            "--scope",
+            action="append",
+            choices=list(CLIENT_SCOPES),
+            dest="scopes",
+            help="What its tokens may do; repeat for several (default: incidents). "
+            "`events`: push incident events, as ServiceNow's business rule does.",
+        )
 
     def handle(self, *args: object, **options: object) -> None:
         client, secret = api_client_create(
-            name=str(options["name"]), tier=str(options["tier"]), internal=bool(options["internal"])
+            name=str(options["name"]),
+            tier=str(options["tier"]),
+            internal=bool(options["internal"]),
+            scopes=options["scopes"] or ["incidents"],
         )
         self.stdout.write(f"client_id={client.client_id}")
         self.stdout.write(f"client_secret={secret}")
