@@ -25,3 +25,8 @@ DATABASES = {
 DATABASE_ROUTERS: list[str] = []
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 TEMPLATES[0]["OPTIONS"]["context_processors"] = ["django.template.context_processors.request"]  # noqa: F405
+# The sandbox's ServiceNow pushes incident changes to Incident Hub (sandbox/servicenow/events.py) as the events client
+# `make run` made for it (experience_apis' ensure_demo_access), unless the environment names another.
+_EVENTS_CLIENT_FILE = VAR_DIR / "sandbox-servicenow-events-client"
+if _EVENTS_CLIENT_FILE.exists() and not env("SANDBOX_SERVICENOW_EVENT_CLIENT_ID", default=""):
+    SANDBOX_SERVICENOW_EVENT_CLIENT_ID, SANDBOX_SERVICENOW_EVENT_CLIENT_SECRET = _EVENTS_CLIENT_FILE.read_text().split()

@@ -175,3 +175,18 @@ def test_ensure_demo_access_prints_the_demo_client_and_how_to_get_a_token(settin
     assert f'curl -s -u "{demo.client_id}:{secret}" -d grant_type=client_credentials' in first
     assert "http://127.0.0.1:8000/catalog/" in first and "http://127.0.0.1:8000/health/ready" in first
     assert first == second, "idempotent: the same client and secret at every start"
+
+
+def test_ensure_demo_access_makes_the_sandboxs_servicenow_an_events_client_once(settings, tmp_path, client):
+    settings.VAR_DIR = tmp_path
+
+    call_command("ensure_demo_access")
+    client_id, secret = (tmp_path / "sandbox-servicenow-events-client").read_text().split()
+    call_command("ensure_demo_access")
+
+    assert (tmp_path / "sandbox-servicenow-events-client").read_text().split() == [client_id, secret]
+    assert ApiClient.objects.get(application__client_id=client_id).scope_names == ["events"]
+    assert token_response(client, client_id, secret).json()["scope"] == "events"
+    (tmp_path / "sandbox-servicenow-events-client").unlink()
+    call_command("ensure_demo_access")
+    assert ApiClient.objects.filter(application__name="sandbox-servicenow").count() == 1, "the lost one is replaced"

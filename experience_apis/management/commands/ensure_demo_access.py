@@ -5,20 +5,30 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
+from oauth2_provider.models import get_application_model
 
+from experience_apis.clients.scopes import EVENTS
 from experience_apis.clients.services import api_client_create
 from experience_apis.models import ApiClient
 
 DEMO_ADMIN = "admin"
 DEMO_CLIENT = "demo-client"
+# The client the sandbox's ServiceNow pushes incident changes with, as a real instance's OAuth profile would; the
+# sandbox reads its credentials from this file under var/ (incidents_site/settings_sandbox.py).
+SANDBOX_EVENTS_CLIENT = "sandbox-servicenow"
+SANDBOX_EVENTS_CLIENT_FILE = "sandbox-servicenow-events-client"
 
 
 class Command(BaseCommand):
-    help = "Make the demo staff user once (random password kept in var/) and print every URL of `make run`."
+    help = (
+        "Make the demo staff user and API clients once (random secrets kept in var/) and print every URL of `make run`."
+    )
 
     def handle(self, *args: object, **options: object) -> None:
-        password = self.ensure_staff_user(Path(settings.VAR_DIR) / "demo-admin-password")
-        client_id, secret = self.ensure_api_client(Path(settings.VAR_DIR) / "demo-api-client")
+        var_dir = Path(settings.VAR_DIR)
+        password = self.ensure_staff_user(var_dir / "demo-admin-password")
+        client_id, secret = self.ensure_api_client(var_dir / "demo-api-client")
+        self.ensure_sandbox_events_client(var_dir / SANDBOX_EVENTS_CLIENT_FILE)
         web = f"http://127.0.0.1:{os.environ.get('WEB_PORT', '8000')}"
         lines = [
             "",
@@ -37,6 +47,9 @@ class Command(BaseCommand):
             f"  Process APIs      {web}/api/process/...",
             f"  API catalog       {web}/catalog/   (staff: every API, what it calls, its last 24 h)",
             f"  Health            {web}/health/live   {web}/health/ready",
+            f"  ServiceNow events {web}/api/events/servicenow/v1/incidents",
+            f"                    (the sandbox's ServiceNow pushes each change as client {SANDBOX_EVENTS_CLIENT};"
+            f" a poll every {settings.SERVICENOW_POLL_SECONDS} s catches up on any it missed)",
             f"  Sandbox           {settings.SANDBOX_URL}/   (what ServiceNow, Salesforce and Slack received)",
             f"  ServiceNow        {settings.SERVICENOW_BASE_URL}",
             f"  Salesforce        {settings.SALESFORCE_BASE_URL}",
@@ -70,3 +83,14 @@ class Command(BaseCommand):
         secret_file.write_text(secret + "\n")
         secret_file.chmod(0o600)
         return client.client_id, secret
+
+    def ensure_sandbox_events_client(self, credentials_file: Path) -> None:
+        """An events client for the sandbox's ServiceNow, its `client_id` and secret on two lines of the file."""
+        if credentials_file.exists():
+            client_id = credentials_file.read_text().split()[0]
+            if ApiClient.objects.filter(application__client_id=client_id, application__name=SANDBOX_EVENTS_CLIENT):
+                return
+        get_application_model().objects.filter(name=SANDBOX_EVENTS_CLIENT).delete()  # its secret was lost with var/
+        client, secret = api_client_create(name=SANDBOX_EVENTS_CLIENT, scopes=[EVENTS])
+        credentials_file.write_text(f"{client.client_id}\n{secret}\n")
+        credentials_file.chmod(0o600)
