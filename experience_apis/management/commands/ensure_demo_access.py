@@ -49,7 +49,7 @@ class Command(BaseCommand):
             f"  Health            {web}/health/live   {web}/health/ready",
             f"  ServiceNow events {web}/api/events/servicenow/v1/incidents",
             f"                    (the sandbox's ServiceNow pushes each change as client {SANDBOX_EVENTS_CLIENT};"
-            f" a poll every {settings.SERVICENOW_POLL_SECONDS} s catches up on any it missed)",
+            f" a poll every {settings.SERVICENOW_POLL_SECONDS:g} s catches up on any it missed)",
             f"  Sandbox           {settings.SANDBOX_URL}/   (what ServiceNow, Salesforce and Slack received)",
             f"  ServiceNow        {settings.SERVICENOW_BASE_URL}",
             f"  Salesforce        {settings.SALESFORCE_BASE_URL}",
