@@ -1,13 +1,16 @@
 """What many tests need around a report: what a customer types, the form's one-time token, a stored report."""
 
 import re
+from datetime import UTC, datetime
 
 from django.test import Client
 
 from kernel.work import work_create
 from process_apis.customer_incidents.references import new_reference
 from process_apis.customer_incidents.services import SERVICENOW_SYNC
+from process_apis.incident_events.services import incident_change_apply
 from process_apis.models import IncidentRequest
+from system_apis.servicenow.types import IncidentChange, IncidentState
 
 # The report form's fields as a browser posts them (every value text).
 ADA_FORM = {
@@ -54,3 +57,18 @@ def stored_report(**fields: object) -> IncidentRequest:
     }
     work = work_create(kind=SERVICENOW_SYNC, subject=values["reference"], claimed=True)
     return IncidentRequest.objects.create(sync_work=work, **values)
+
+
+STATE_CHANGED_AT = datetime(2026, 12, 1, 10, 0, 5, tzinfo=UTC)
+
+
+def servicenow_moved(request: IncidentRequest, state: int, *, mod_count: int = 1) -> None:
+    """ServiceNow's event that `request`'s incident moved to `state` at STATE_CHANGED_AT, applied as a poll would."""
+    change = IncidentChange(
+        sys_id=request.servicenow_sys_id,
+        mod_count=mod_count,
+        state=IncidentState(state),
+        updated_at=STATE_CHANGED_AT,
+        correlation_id=request.reference,
+    )
+    assert incident_change_apply(change=change, path="pull")

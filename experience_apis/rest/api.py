@@ -13,7 +13,7 @@ from kernel.rest import ErrorDocs
 from process_apis.customer_incidents.inputs import ReportInputSerializer
 from process_apis.customer_incidents.references import normalize_reference
 from process_apis.customer_incidents.selectors import incident_get, incident_list, incident_summary
-from process_apis.customer_incidents.services import incident_refreshed_if_possible, incident_report
+from process_apis.customer_incidents.services import incident_report
 from process_apis.models import Category, Channel, Urgency
 from process_apis.rest import ERRORS as PROCESS_ERRORS
 
@@ -33,6 +33,9 @@ class IncidentOutputSerializer(serializers.Serializer):
     status = serializers.CharField(help_text="The ServiceNow state, or that the ServiceNow incident is to follow.")
     servicenow_number = serializers.CharField(allow_null=True)
     servicenow_state = serializers.CharField(allow_null=True)
+    state_as_of = serializers.DateTimeField(
+        allow_null=True, help_text="When ServiceNow last changed the incident, as its last event told us."
+    )
     priority = serializers.IntegerField(allow_null=True, help_text="1 Critical .. 5 Planning, as ServiceNow set it.")
     category = serializers.ChoiceField(choices=Category.choices)
     urgency = serializers.ChoiceField(choices=Urgency.choices)
@@ -223,11 +226,11 @@ class IncidentDetailApi(ClientApi):
         responses={200: IncidentOutputSerializer},
         errors=(401, 403, 404, 429),
         described={404: "You have no report with that reference."},
-        description="One of your reports, its state fresh from ServiceNow (as last known if ServiceNow is down).",
+        description="One of your reports, its state as ServiceNow's last event told it (see `state_as_of`).",
     )
     def get(self, request: Request, reference: str) -> Response:
         normalized = normalize_reference(reference)
         report = normalized and incident_get(reference=normalized, api_client_id=current_client(request).client_id)
         if not report:
             raise NotFoundError(f"You have no report {reference}.")
-        return Response(IncidentOutputSerializer(incident_summary(incident_refreshed_if_possible(request=report))).data)
+        return Response(IncidentOutputSerializer(incident_summary(report)).data)

@@ -28,6 +28,7 @@ class ReportSummaryOutputSerializer(serializers.Serializer):
     accepted = serializers.BooleanField()
     servicenow_number = serializers.CharField(allow_null=True)
     servicenow_state = serializers.CharField(allow_null=True)
+    state_as_of = serializers.DateTimeField(allow_null=True)
     priority = serializers.IntegerField(allow_null=True)
     priority_label = serializers.CharField(allow_null=True)
     category = serializers.ChoiceField(choices=Category.choices)

@@ -32,6 +32,7 @@ def incident_summary(request: IncidentRequest) -> ReportSummary:
         accepted=True,
         servicenow_number=request.servicenow_number or None,
         servicenow_state=request.servicenow_state_label or None,
+        state_as_of=request.servicenow_updated_at,
         priority=request.servicenow_priority,
         priority_label=priority_text(request.servicenow_priority),
         category=request.category,

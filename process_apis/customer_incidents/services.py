@@ -17,7 +17,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from kernel.budget import time_budget
-from kernel.errors import ApplicationError, NotAcceptedError, NotFoundError
+from kernel.errors import NotAcceptedError, NotFoundError
 from kernel.models import Work
 from kernel.tracing import annotate, traced_operation
 from kernel.work import Commit, Kind, register, work_create_for, work_retry, work_run
@@ -193,21 +193,13 @@ def incident_refresh_state(*, request: IncidentRequest) -> IncidentRequest:
 
 
 def incident_status(*, reference: str, email: str) -> IncidentRequest:
-    """A reporter's view: the reference and the email that reported it, the state fresh from ServiceNow."""
+    """A reporter's view: the reference and the email that reported it, the state as ServiceNow last told us
+    (its events keep it current: a read never calls ServiceNow)."""
     request = IncidentRequest.objects.filter(reference=reference, email__iexact=email.strip()).first()
     if request is None:
         # The same answer for a wrong reference and a wrong email: nothing to learn by guessing.
         raise NotFoundError("No report matches that reference and email.")
-    return incident_refreshed_if_possible(request=request)
-
-
-def incident_refreshed_if_possible(*, request: IncidentRequest) -> IncidentRequest:
-    """The report with its state fresh from ServiceNow, or as last known when ServiceNow is down."""
-    try:
-        return incident_refresh_state(request=request)
-    except ApplicationError as exc:
-        logger.warning("report %s: state not refreshed: %s", request.reference, exc.message)
-        return request
+    return request
 
 
 class _AlreadyStored(Exception):

@@ -14,6 +14,7 @@ class ReportSummary:
     accepted: bool
     servicenow_number: str | None
     servicenow_state: str | None
+    state_as_of: datetime | None
     priority: int | None
     priority_label: str | None
     category: str

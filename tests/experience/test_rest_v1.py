@@ -8,8 +8,8 @@ from experience_apis.clients.services import api_client_create, api_client_set_a
 from experience_apis.models import ApiClient
 from process_apis.models import IncidentRequest
 from tests.reports import KATHERINE_REPORT as REPORT
-from tests.reports import stored_report
-from tests.vendors import SLACK_POST, SN_INCIDENTS, sn_record
+from tests.reports import servicenow_moved, stored_report
+from tests.vendors import SLACK_POST, SN_INCIDENTS
 
 pytestmark = pytest.mark.django_db(databases=["default", "legacy"])
 
@@ -116,19 +116,23 @@ def test_a_report_that_cannot_be_stored_is_a_clear_503(api, vendors, legacy_cust
     assert response.json()["message"].startswith("Incident Hub cannot store reports right now")
 
 
-def test_get_returns_the_state_fresh_from_servicenow(
+def test_get_answers_the_state_servicenow_last_told_with_its_time_and_never_calls_servicenow(
     api, vendors, legacy_customers, django_capture_on_commit_callbacks
 ):
     vendors.salesforce_knows()
     vendors.servicenow_creates()
     vendors.slack_accepts()
     reference = report(api, django_capture_on_commit_callbacks).json()["reference"]
-    vendors.mock.add("GET", f"{SN_INCIDENTS}/{'a' * 32}", json={"result": sn_record(state="6")})
+    before = api.get(f"/api/v1/incidents/{reference}").json()
+    servicenow_moved(IncidentRequest.objects.get(reference=reference), 6)
+    calls = len(vendors.calls_to(SN_INCIDENTS))
 
     response = api.get(f"/api/v1/incidents/{reference.lower()}")
 
     assert response.status_code == 200
-    assert response.json()["status"] == "Resolved"
+    assert (before["status"], before["state_as_of"]) == ("New", None)
+    assert (response.json()["status"], response.json()["state_as_of"]) == ("Resolved", "2026-12-01T10:00:05Z")
+    assert len(vendors.calls_to(SN_INCIDENTS)) == calls, "a read answers from the stored state"
 
 
 def test_list_is_paginated_and_holds_only_the_clients_own_reports(

@@ -17,6 +17,7 @@ from process_apis.customer_incidents.services import (
     incident_status,
 )
 from process_apis.models import IncidentRequest, NotificationDelivery
+from tests.reports import STATE_CHANGED_AT, servicenow_moved
 from tests.vendors import SLACK_POST, SN_INCIDENTS, sf_contact, sn_record
 
 pytestmark = pytest.mark.django_db(databases=["default", "legacy"])
@@ -256,35 +257,22 @@ def test_a_report_that_cannot_be_stored_is_not_accepted_and_nothing_is_sent(vend
     assert not IncidentRequest.objects.exists()
 
 
-def test_status_needs_the_reporting_email_and_refreshes_the_state(
+def test_status_needs_the_reporting_email_and_answers_the_state_servicenow_last_told(
     vendors, legacy_customers, django_capture_on_commit_callbacks
 ):
     vendors.salesforce_knows()
     vendors.servicenow_creates()
     vendors.slack_accepts()
     request = report(django_capture_on_commit_callbacks)
-    vendors.mock.add("GET", f"{SN_INCIDENTS}/{'a' * 32}", json={"result": sn_record(state="2")})
+    servicenow_moved(request, 2)
+    calls = len(vendors.calls_to(SN_INCIDENTS))
 
     with pytest.raises(NotFoundError):
         incident_status(reference=request.reference, email="someone.else@example.com")
     seen = incident_status(reference=request.reference, email="ADA.LOVELACE@example.com")
 
-    assert seen.servicenow_state_label == "In Progress"
-    assert request.events.filter(kind="state_changed").get().detail == {"from": "New", "to": "In Progress"}
-
-
-def test_status_falls_back_to_the_stored_state_when_servicenow_is_down(
-    vendors, legacy_customers, django_capture_on_commit_callbacks
-):
-    vendors.salesforce_knows()
-    vendors.servicenow_creates()
-    vendors.slack_accepts()
-    request = report(django_capture_on_commit_callbacks)
-    vendors.mock.add("GET", f"{SN_INCIDENTS}/{'a' * 32}", status=503, json={"error": {"message": "down"}})
-
-    seen = incident_status(reference=request.reference, email=request.email)
-
-    assert seen.servicenow_state_label == "New"
+    assert (seen.servicenow_state_label, incident_summary(seen).state_as_of) == ("In Progress", STATE_CHANGED_AT)
+    assert len(vendors.calls_to(SN_INCIDENTS)) == calls, "a read never calls ServiceNow"
 
 
 def test_refresh_without_a_change_records_no_event(vendors, legacy_customers, django_capture_on_commit_callbacks):
