@@ -212,8 +212,9 @@ def staging_environment(
 
 
 def start_sandbox(hub: Deployment, sandbox: str, *, threads: int) -> None:
-    """The sandbox, migrated and seeded, on gunicorn at `sandbox`'s port (its own settings and database)."""
-    as_sandbox = {"DJANGO_SETTINGS_MODULE": "incidents_site.settings_sandbox"}
+    """The sandbox, migrated and seeded, on gunicorn at `sandbox`'s port (its own settings and database). Its
+    ServiceNow posts no incident changes: their default address is `make run`'s, which may be someone's."""
+    as_sandbox = {"DJANGO_SETTINGS_MODULE": "incidents_site.settings_sandbox", "SANDBOX_SERVICENOW_EVENT_URL": ""}
     hub.run(f"{BIN}/python manage.py migrate --noinput -v 0 && {BIN}/python manage.py seed_sandbox", **as_sandbox)
     port = sandbox.rsplit(":", 1)[1]
     hub.start(
