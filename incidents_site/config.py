@@ -15,12 +15,16 @@ def tune_database(config: dict[str, Any], *, pool_size: int = 8) -> dict[str, An
         options.setdefault("timeout", 20)
         options.setdefault("init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
     elif engine.endswith("postgresql"):
-        # Opening a connection per request halves throughput: each process keeps a pool, checked before reuse, that
-        # threads borrow from only while they use the database (kernel.db), so more threads than connections.
-        config["CONN_MAX_AGE"] = 0
+        # Opening a connection per request halves throughput: keep them, checked before reuse. With `pool_size`,
+        # each process keeps a pool that threads borrow from only while they use the database (kernel.db), so
+        # threads can outnumber connections; without, each thread keeps its own (as behind PgBouncer).
         config["CONN_HEALTH_CHECKS"] = True
         options.setdefault("connect_timeout", 5)
-        options.setdefault("pool", {"min_size": 1, "max_size": pool_size, "timeout": 10, "max_idle": 300})
+        if pool_size:
+            config["CONN_MAX_AGE"] = 0
+            options.setdefault("pool", {"min_size": 1, "max_size": pool_size, "timeout": 10, "max_idle": 300})
+        else:
+            config["CONN_MAX_AGE"] = 60
     return config
 
 

@@ -44,6 +44,13 @@ def test_postgres_connections_are_pooled_and_health_checked():
     assert config["OPTIONS"]["connect_timeout"] == 5
 
 
+def test_postgres_without_a_pool_keeps_a_connection_per_thread_for_a_minute():
+    config = tune_database({"ENGINE": "django.db.backends.postgresql", "NAME": "hub"}, pool_size=0)
+
+    assert "pool" not in config["OPTIONS"]
+    assert (config["CONN_MAX_AGE"], config["CONN_HEALTH_CHECKS"]) == (60, True)
+
+
 def test_cache_is_redis_when_configured_and_the_database_otherwise():
     assert cache_config("redis://127.0.0.1:6379/1")["BACKEND"] == "django_redis.cache.RedisCache"
     assert cache_config("")["BACKEND"] == "django.core.cache.backends.db.DatabaseCache"
