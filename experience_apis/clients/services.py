@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from oauth2_provider.generators import generate_client_secret
 from oauth2_provider.models import AccessToken, Application, RefreshToken
 
 from kernel.errors import ApplicationError
 
-from ..models import CLIENT_SCOPES, ApiClient
+from ..models import CLIENT_SCOPES, ApiClient, validate_scopes
 from .scopes import INCIDENTS
 
 
@@ -25,9 +26,12 @@ def api_client_create(
     """A new client and its secret in clear text: the only moment anyone sees it (it is stored hashed).
 
     `scopes`: what its tokens may do (`incidents`, `events`); `internal` adds the internal APIs."""
-    scopes = list(dict.fromkeys(scopes))
-    if not scopes or not set(scopes) <= set(CLIENT_SCOPES):
-        raise ApplicationError(f"Scopes are some of: {', '.join(CLIENT_SCOPES)}.", extra={"scopes": scopes})
+    scope_names = " ".join(dict.fromkeys(scopes))
+    try:
+        validate_scopes(scope_names)
+    except ValidationError as exc:
+        message = f"Scopes are some of: {', '.join(CLIENT_SCOPES)}."
+        raise ApplicationError(message, extra={"scopes": scope_names.split()}) from exc
     secret = generate_client_secret()
     application = Application.objects.create(
         name=name,
@@ -37,7 +41,7 @@ def api_client_create(
         hash_client_secret=True,
     )
     client = ApiClient.objects.create(
-        application=application, tier=ApiClient.Tier(tier), internal=internal, scopes=" ".join(scopes)
+        application=application, tier=ApiClient.Tier(tier), internal=internal, scopes=scope_names
     )
     return client, secret
 

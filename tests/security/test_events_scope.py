@@ -8,6 +8,7 @@ from django.core.management import call_command
 
 from experience_apis.clients.services import api_client_create
 from experience_apis.models import ApiClient
+from kernel.errors import ApplicationError
 from tests.experience.test_rest_v1 import token_for
 from tests.reports import KATHERINE_REPORT
 
@@ -62,3 +63,9 @@ def test_the_client_may_send_its_credentials_in_the_form_as_servicenow_can(clien
 
     assert answer.status_code == 200
     assert answer.json()["scope"] == "events"
+
+
+@pytest.mark.parametrize("scopes", [[], ["admin"], ["events", "internal"]])
+def test_a_client_is_made_only_with_scopes_a_client_may_be_given(scopes):
+    with pytest.raises(ApplicationError, match="Scopes are some of: incidents, events"):
+        api_client_create(name="odd", scopes=scopes)

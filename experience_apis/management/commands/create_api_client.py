@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandParser
 
+from experience_apis.clients.scopes import INCIDENTS
 from experience_apis.clients.services import api_client_create
 from experience_apis.models import CLIENT_SCOPES, ApiClient
 
@@ -29,7 +30,7 @@ class Command(BaseCommand):
             name=str(options["name"]),
             tier=str(options["tier"]),
             internal=bool(options["internal"]),
-            scopes=options["scopes"] or ["incidents"],
+            scopes=options["scopes"] or [INCIDENTS],
         )
         self.stdout.write(f"client_id={client.client_id}")
         self.stdout.write(f"client_secret={secret}")
