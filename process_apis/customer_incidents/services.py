@@ -3,7 +3,7 @@
 1. find the customer (legacy DB || Salesforce, degraded rather than failed);
 2. store the request locally: from here on nothing may be lost;
 3. create the ServiceNow incident (the reference is its correlation_id);
-4. queue the Slack notice, sent by Celery after the commit.
+4. tell the listeners (`incident_events.news`): the Slack notice, sent by Celery after the commit, and the rest.
 A ServiceNow failure leaves the report accepted and pending; it is retried by looking the incident up
 by correlation_id first, so that an earlier attempt that did reach ServiceNow is adopted, not doubled.
 """
@@ -23,8 +23,8 @@ from kernel.tracing import annotate, traced_operation
 from kernel.work import Commit, Kind, register, work_create_for, work_retry, work_run
 
 from ..customers.services import customer_find
+from ..incident_events.news import IncidentNews, NewsKind, incident_news_publish
 from ..models import Category, Channel, Impact, IncidentEvent, IncidentRequest
-from ..notifications.services import notification_queue
 from ..service_incidents.services import (
     service_incident_create,
     service_incident_find,
@@ -144,12 +144,12 @@ def _sync_to_servicenow(work: Work, request: IncidentRequest | None = None) -> C
         _apply_incident(request, incident)
         request.sync_state = SyncState.CREATED
         request.save(update_fields=[*INCIDENT_FIELDS, "sync_state", "updated_at"])
-        IncidentEvent.objects.create(
+        event = IncidentEvent.objects.create(
             request=request,
             kind="servicenow_adopted" if adopted else "servicenow_created",
             detail={"number": incident.number, "sys_id": incident.sys_id, "attempt": work.attempts},
         )
-        notification_queue(request=request)
+        incident_news_publish(IncidentNews(kind=NewsKind.CREATED, request=request, event=event))
 
     return record_created
 
@@ -225,7 +225,7 @@ def _store(**values: object) -> IncidentRequest:
                     claimed=True,
                 )
                 request.notifications_known([])
-                IncidentEvent.objects.create(
+                event = IncidentEvent.objects.create(
                     request=request,
                     kind="accepted",
                     detail={
@@ -234,6 +234,7 @@ def _store(**values: object) -> IncidentRequest:
                         "customer_sources_unavailable": request.customer.get("unavailable", []),
                     },
                 )
+                incident_news_publish(IncidentNews(kind=NewsKind.ACCEPTED, request=request, event=event))
                 return request
         except IntegrityError:
             if IncidentRequest.objects.filter(reference=reference).exists():

@@ -25,11 +25,12 @@ from kernel.models import Work
 from kernel.tracing import annotate, traced_operation
 from kernel.work import Commit, Kind, register, work_create_for
 from system_apis.servicenow.client import ServiceNowClient, UnreadableRecord, incident_change
-from system_apis.servicenow.types import IncidentChange
+from system_apis.servicenow.types import IncidentChange, IncidentState
 
 from ..errors import downstream_errors
 from ..models import IncidentEvent, IncidentRequest, ServiceNowEvent, ServiceNowPoll
 from ..service_incidents.types import priority_text
+from .news import IncidentNews, NewsKind, incident_news_publish
 
 logger = logging.getLogger("process_apis.incident_events")
 
@@ -41,6 +42,8 @@ POLL_NAME = "incidents"
 CREATED = IncidentRequest.SyncState.CREATED
 # An incident that is not ours is logged once a day at most, however often it is pushed or polled.
 IGNORED_FOR = 24 * 3600
+# The states in which the customer's problem counts as solved.
+RESOLVED_STATES = (IncidentState.RESOLVED, IncidentState.CLOSED)
 
 
 class InvalidEventError(ApplicationError):
@@ -106,6 +109,7 @@ def incident_change_apply(*, change: IncidentChange, path: str) -> bool:
             return False  # its own attempt records the incident as it then is
         if request.servicenow_mod_count is not None and change.mod_count <= request.servicenow_mod_count:
             return False
+        was_resolved = request.servicenow_state in RESOLVED_STATES
         changed = _changes(request, change)
         request.servicenow_mod_count = change.mod_count
         request.servicenow_updated_at = change.updated_at or request.servicenow_updated_at
@@ -127,7 +131,7 @@ def incident_change_apply(*, change: IncidentChange, path: str) -> bool:
             ]
         )
         if changed or change.work_notes:
-            IncidentEvent.objects.create(
+            event = IncidentEvent.objects.create(
                 request=request,
                 kind="servicenow_changed",
                 detail={
@@ -138,6 +142,10 @@ def incident_change_apply(*, change: IncidentChange, path: str) -> bool:
                     "sys_mod_count": change.mod_count,
                     **({"work_notes": change.work_notes} if change.work_notes else {}),
                 },
+            )
+            resolved = not was_resolved and request.servicenow_state in RESOLVED_STATES
+            incident_news_publish(
+                IncidentNews(kind=NewsKind.CHANGED, request=request, event=event, changes=changed, resolved=resolved)
             )
     return True
 

@@ -23,6 +23,7 @@ from system_apis.slack.client import SlackClient
 from system_apis.slack.types import Notice
 
 from ..customers.types import LEGACY_DB, SALESFORCE, Customer
+from ..incident_events.news import IncidentNews, NewsKind, incident_news_listen
 from ..models import Category, Channel, IncidentEvent, IncidentRequest, NotificationDelivery, Urgency
 from ..service_incidents.types import priority_text
 
@@ -33,10 +34,16 @@ NOTIFICATION = "notification"
 SOURCE_LABELS = {LEGACY_DB: "legacy DB", SALESFORCE: "Salesforce"}
 
 
+@incident_news_listen
+def _on_news(news: IncidentNews) -> None:
+    if news.kind == NewsKind.CREATED:
+        notification_queue(request=news.request)
+
+
 def notification_queue(*, request: IncidentRequest) -> NotificationDelivery:
     """Record the new-incident notice for `request`, once: it is enqueued when the transaction commits.
 
-    Called where the report's incident is recorded, which happens once per report (under its work's claim);
+    Queued when the report's incident is recorded, which happens once per report (under its work's claim);
     the unique (request, kind) constraint refuses a second notice should that ever change.
     """
     delivery = NotificationDelivery(
