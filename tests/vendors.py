@@ -29,6 +29,7 @@ def sn_record(number: str = "INC0010001", correlation_id: str = "", state: str =
         "category": "inquiry",
         "opened_at": "2026-11-22 10:00:00",
         "sys_updated_on": "2026-11-22 10:00:00",
+        "sys_mod_count": "0",
         **extra,
     }
 

@@ -14,7 +14,6 @@ import logging
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
-from django.utils import timezone
 
 from kernel.budget import time_budget
 from kernel.errors import NotAcceptedError, NotFoundError
@@ -24,11 +23,11 @@ from kernel.work import Commit, Kind, register, work_create_for, work_retry, wor
 
 from ..customers.services import customer_find
 from ..incident_events.news import IncidentNews, NewsKind, incident_news_publish
+from ..incident_events.services import incident_events_refresh
 from ..models import Category, Channel, Impact, IncidentEvent, IncidentRequest
 from ..service_incidents.services import (
     service_incident_create,
     service_incident_find,
-    service_incident_get,
 )
 from ..service_incidents.types import ServiceIncident
 from .inputs import report_input_checked
@@ -164,31 +163,13 @@ def _sync_failed_for_good(work: Work, request: IncidentRequest | None = None) ->
     )
 
 
-@traced_operation("process", "customer_incidents", "refresh_state")
 def incident_refresh_state(*, request: IncidentRequest) -> IncidentRequest:
-    """Read the incident's state from ServiceNow; a change is recorded as an event. Only reads ServiceNow:
-    a report not there yet is left to its scheduled retries (see `incident_retry_sync`)."""
-    if request.sync_state != SyncState.CREATED:
-        return request
-    incident = service_incident_get(sys_id=request.servicenow_sys_id)
-    before = request.servicenow_state_label
-    with transaction.atomic():
-        # Only the refresh that actually moves the stored state records the change, however many run at once.
-        changed = (
-            IncidentRequest.objects.filter(pk=request.pk)
-            .exclude(servicenow_state=incident.state, servicenow_priority=incident.priority)
-            .update(
-                servicenow_state=incident.state,
-                servicenow_state_label=incident.state_label,
-                servicenow_priority=incident.priority,
-                updated_at=timezone.now(),
-            )
-        )
-        if changed:
-            IncidentEvent.objects.create(
-                request=request, kind="state_changed", detail={"from": before, "to": incident.state_label}
-            )
-    request.refresh_from_db()
+    """Staff's "refresh from ServiceNow": its state now, applied like any change that comes in (recorded once, on the
+    timeline, told to the listeners). Only reads ServiceNow: a report not there yet is left to its scheduled retries
+    (see `incident_retry_sync`)."""
+    if request.sync_state == SyncState.CREATED:
+        incident_events_refresh(request=request)
+        request.refresh_from_db()
     return request
 
 

@@ -1,10 +1,10 @@
 """Incident Events Process API: what happens to our incidents in ServiceNow, applied to the reports.
 
-Changes arrive twice over: pushed by a business rule (`incident_event_receive`: stored as work of kind
-SERVICENOW_EVENT, applied after the commit) and pulled by a periodic poll (`incident_events_poll`), so a push
-that never came is caught up. Either way `incident_change_apply` applies a change once and in order: ServiceNow
-raises an incident's `sys_mod_count` with every update, and a change whose count is not above the one stored is
-already applied, or older than what is.
+Changes arrive three ways: pushed by a business rule (`incident_event_receive`: stored as work of kind
+SERVICENOW_EVENT, applied after the commit), pulled by a periodic poll (`incident_events_poll`), so a push that
+never came is caught up, and read when staff ask (`incident_events_refresh`). Every way, `incident_change_apply`
+applies a change once and in order: ServiceNow raises an incident's `sys_mod_count` with every update, and a
+change whose count is not above the one stored is already applied, or older than what is.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from .news import IncidentNews, NewsKind, incident_news_publish
 logger = logging.getLogger("process_apis.incident_events")
 
 SERVICENOW_EVENT = "servicenow_event"
-PUSH, PULL = "push", "pull"
+PUSH, PULL, REFRESH = "push", "pull", "refresh"
 # Our references, which ServiceNow keeps in the incident's correlation_id.
 REFERENCE_PREFIX = "IH-"
 POLL_NAME = "incidents"
@@ -148,6 +148,15 @@ def incident_change_apply(*, change: IncidentChange, path: str) -> bool:
                 IncidentNews(kind=NewsKind.CHANGED, request=request, event=event, changes=changed, resolved=resolved)
             )
     return True
+
+
+@traced_operation("process", "incident_events", "refresh")
+def incident_events_refresh(*, request: IncidentRequest) -> bool:
+    """Staff's "refresh from ServiceNow": the incident as it stands now, applied as a change (once, in order, told
+    to the listeners like any other); False when there was nothing new."""
+    with downstream_errors("read the ServiceNow incident"):
+        change = ServiceNowClient.from_settings().incident_as_change(request.servicenow_sys_id)
+    return incident_change_apply(change=change, path=REFRESH)
 
 
 def _changes(request: IncidentRequest, change: IncidentChange) -> dict[str, dict[str, Any]]:

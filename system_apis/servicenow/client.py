@@ -73,6 +73,12 @@ class ServiceNowClient(HttpClient):
     CORRELATION_DISPLAY = "Incident Hub"
     # References as bare sys_ids: smaller answers, and no instance URLs to carry around.
     READ_PARAMS = {"sysparm_exclude_reference_link": "true"}
+    # What a change is read with: codes as values, people by name ({"value", "display_value"} for every field).
+    CHANGE_PARAMS = {
+        "sysparm_fields": ",".join(CHANGE_FIELDS),
+        "sysparm_display_value": "all",
+        "sysparm_exclude_reference_link": "true",
+    }
 
     def __init__(
         self,
@@ -156,6 +162,17 @@ class ServiceNowClient(HttpClient):
         )
         return self._incident(self._result(response, operation), operation)
 
+    def incident_as_change(self, sys_id: str) -> IncidentChange:
+        """The incident as it stands now, read as the latest change (what a poll would read for it)."""
+        operation = "incident_as_change"
+        response = self._request(
+            "GET", self._incident_path(sys_id, operation), operation=operation, params=self.CHANGE_PARAMS
+        )
+        try:
+            return incident_change(self._result(response, operation))
+        except UnreadableRecord as exc:
+            raise self._protocol_error(str(exc), operation, response=response) from exc
+
     def changed_incidents(
         self, *, correlation_prefix: str, since: datetime, page_size: int = 100
     ) -> Iterator[list[IncidentChange]]:
@@ -172,10 +189,7 @@ class ServiceNowClient(HttpClient):
         )
         params: dict[str, str] | None = {
             "sysparm_query": query,
-            "sysparm_fields": ",".join(CHANGE_FIELDS),
-            # Codes as values, people by name: {"value", "display_value"} for every field.
-            "sysparm_display_value": "all",
-            "sysparm_exclude_reference_link": "true",
+            **self.CHANGE_PARAMS,
             "sysparm_limit": str(page_size),
         }
         path = self.INCIDENTS_PATH

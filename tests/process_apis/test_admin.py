@@ -320,13 +320,20 @@ def test_resend_action_skips_what_did_not_fail_and_says_why(
 
 def test_refresh_action_picks_up_a_changed_state_and_records_the_event(admin_client, vendors, three_reports):
     sent = three_reports["sent"]
-    vendors.mock.add(responses.GET, f"{SN_INCIDENTS}/{SYS_ID}", json={"result": sn_record(state="2")})
+    # Each report's own incident (the faked creates all answer the same sys_id).
+    IncidentRequest.objects.filter(pk=sent.pk).update(servicenow_sys_id="b" * 32)
+    moved = sn_record(state="2", sys_mod_count="1", sys_id="b" * 32)
+    vendors.mock.add(responses.GET, f"{SN_INCIDENTS}/{'b' * 32}", json={"result": moved})
 
     response = run_action(admin_client, CHANGELIST, "refresh_from_servicenow", sent)
 
     sent.refresh_from_db()
     assert (sent.servicenow_state, sent.servicenow_state_label) == (2, "In Progress")
-    assert sent.events.get(kind="state_changed").detail == {"from": "New", "to": "In Progress"}
+    [change] = sent.events.filter(kind="servicenow_changed")
+    assert (change.detail["changes"]["state"], change.detail["path"]) == (
+        {"from": "New", "to": "In Progress"},
+        "refresh",
+    )
     assert messages_of(response) == [("success", f"{sent.reference}: In Progress in ServiceNow (was New).")]
 
 
@@ -343,7 +350,7 @@ def test_refresh_action_shows_a_servicenow_failure_as_an_error_message(admin_cli
     ]
     sent.refresh_from_db()
     assert sent.servicenow_state_label == "New"
-    assert not sent.events.filter(kind="state_changed").exists()
+    assert not sent.events.filter(kind="servicenow_changed").exists()
 
 
 def test_refresh_action_retries_a_report_that_never_reached_servicenow(admin_client, vendors, three_reports):
@@ -399,7 +406,9 @@ def test_the_change_view_buttons_resend_and_refresh_the_one_report(
     refused = three_reports["refused"]
     vendors.mock.remove(responses.POST, SLACK_POST)
     vendors.slack_accepts()
-    vendors.mock.add(responses.GET, f"{SN_INCIDENTS}/{SYS_ID}", json={"result": sn_record(state="6")})
+    vendors.mock.add(
+        responses.GET, f"{SN_INCIDENTS}/{SYS_ID}", json={"result": sn_record(state="6", sys_mod_count="1")}
+    )
 
     with django_capture_on_commit_callbacks(execute=True):
         resent = admin_client.post(

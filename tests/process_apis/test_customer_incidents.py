@@ -284,7 +284,7 @@ def test_refresh_without_a_change_records_no_event(vendors, legacy_customers, dj
 
     incident_refresh_state(request=request)
 
-    assert not request.events.filter(kind="state_changed").exists()
+    assert not request.events.filter(kind="servicenow_changed").exists()
 
 
 @pytest.mark.parametrize(

@@ -176,3 +176,39 @@ def test_a_field_left_out_is_none_and_a_field_cleared_is_empty():
     change = incident_change({"sys_id": SYS_ID, "sys_mod_count": "4", "assigned_to": ""})
 
     assert (change.assigned_to, change.close_code, change.close_notes) == ("", None, None)
+
+
+@responses.activate
+def test_one_incident_is_read_as_its_latest_change_with_people_by_name(client):
+    responses.get(
+        f"{INCIDENTS}/{SYS_ID}",
+        json={"result": polled(mod_count="5")},
+        match=[
+            matchers.query_param_matcher(
+                {
+                    "sysparm_fields": ",".join(CHANGE_FIELDS),
+                    "sysparm_display_value": "all",
+                    "sysparm_exclude_reference_link": "true",
+                }
+            )
+        ],
+    )
+
+    change = client.incident_as_change(SYS_ID)
+
+    assert (change.sys_id, change.mod_count, change.state, change.assigned_to) == (
+        SYS_ID,
+        5,
+        IncidentState.IN_PROGRESS,
+        "Beth Anglin",
+    )
+
+
+@responses.activate
+def test_an_incident_without_its_mod_count_is_a_protocol_error(client):
+    record = polled()
+    del record["sys_mod_count"]
+    responses.get(f"{INCIDENTS}/{SYS_ID}", json={"result": record})
+
+    with pytest.raises(SystemProtocolError, match="sys_mod_count"):
+        client.incident_as_change(SYS_ID)
