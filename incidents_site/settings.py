@@ -298,6 +298,7 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-unfinished-work": {"task": "process_apis.sweep_unfinished_work", "schedule": 30.0},
     "purge-expired-idempotency-keys": {"task": "experience_apis.purge_expired_idempotency_keys", "schedule": 3600.0},
     "purge-old-call-traces": {"task": "process_apis.purge_old_call_traces", "schedule": 3600.0},
+    "purge-applied-servicenow-events": {"task": "process_apis.purge_applied_servicenow_events", "schedule": 3600.0},
 }
 # Events from ServiceNow: its business rule pushes each change; this poll catches up what a push missed.
 SERVICENOW_POLL_SECONDS = env.float("SERVICENOW_POLL_SECONDS", default=60.0)
@@ -383,6 +384,8 @@ SERVICENOW_EVENT_MAX_ATTEMPTS = env.int("SERVICENOW_EVENT_MAX_ATTEMPTS", default
 SERVICENOW_EVENT_RETRY_BASE = env.float("SERVICENOW_EVENT_RETRY_BASE", default=2.0)
 SERVICENOW_EVENT_RETRY_CAP = env.float("SERVICENOW_EVENT_RETRY_CAP", default=300.0)
 SERVICENOW_EVENT_LEASE = env.float("SERVICENOW_EVENT_LEASE", default=60.0)
+# Applied pushes are kept this long (to look at in the admin), then deleted with their work; failed ones stay.
+SERVICENOW_EVENT_RETENTION_DAYS = env.int("SERVICENOW_EVENT_RETENTION_DAYS", default=7)
 # The poll reads again this many seconds below its watermark (changes in the same second may land after it
 # read), and this many incidents a page.
 SERVICENOW_POLL_OVERLAP = env.float("SERVICENOW_POLL_OVERLAP", default=5.0)

@@ -5,7 +5,7 @@ from celery import shared_task
 
 from kernel.work import work_sweep
 
-from .incident_events.services import incident_events_poll
+from .incident_events.services import incident_events_poll, incident_events_purge
 
 
 @shared_task(name="process_apis.sweep_unfinished_work")
@@ -16,3 +16,8 @@ def sweep() -> dict[str, int]:
 @shared_task(name="process_apis.poll_servicenow")
 def poll_servicenow() -> int:
     return incident_events_poll()
+
+
+@shared_task(name="process_apis.purge_applied_servicenow_events")
+def purge_applied_servicenow_events() -> int:
+    return incident_events_purge()

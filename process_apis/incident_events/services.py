@@ -222,6 +222,20 @@ def incident_events_poll() -> int:
     return applied
 
 
+def incident_events_purge(*, older_than_days: int | None = None) -> int:
+    """Delete the pushed events applied (or ignored) more than SERVICENOW_EVENT_RETENTION_DAYS ago, with their work;
+    what failed stays for staff to look at. Returns how many."""
+    days = settings.SERVICENOW_EVENT_RETENTION_DAYS if older_than_days is None else older_than_days
+    applied = ServiceNowEvent.objects.filter(
+        work__state=Work.State.DONE, received_at__lt=timezone.now() - timedelta(days=days)
+    )
+    with transaction.atomic():
+        work_ids = list(applied.values_list("work_id", flat=True))
+        deleted, _ = ServiceNowEvent.objects.filter(work_id__in=work_ids).delete()
+        Work.objects.filter(pk__in=work_ids).delete()
+    return deleted
+
+
 def _watermark() -> datetime:
     """Where the last poll got to; before the first, the oldest report (no incident of ours is older)."""
     polled = ServiceNowPoll.objects.filter(name=POLL_NAME).values_list("watermark", flat=True).first()

@@ -355,3 +355,20 @@ def test_a_change_pushed_as_json_is_stored_as_sent(report, django_capture_on_com
 
     assert ServiceNowEvent.objects.get().payload == body
     assert changes(report)[0]["work_notes"] == "called the courier"
+
+
+def test_applied_pushes_are_purged_after_their_retention_with_their_work_and_failed_ones_stay(
+    report, django_capture_on_commit_callbacks
+):
+    push(django_capture_on_commit_callbacks, record(report, 3))
+    push(django_capture_on_commit_callbacks, record(report, 4))
+    applied, failed = ServiceNowEvent.objects.order_by("id")
+    Work.objects.filter(pk=failed.work_id).update(state=Work.State.FAILED)
+    ServiceNowEvent.objects.update(received_at=datetime.now(UTC) - timedelta(days=8))
+    push(django_capture_on_commit_callbacks, record(report, 5))
+    fresh = ServiceNowEvent.objects.latest("id")
+
+    assert services.incident_events_purge() == 1
+
+    assert list(ServiceNowEvent.objects.order_by("id")) == [failed, fresh]
+    assert not Work.objects.filter(pk=applied.work_id).exists()
