@@ -228,6 +228,8 @@ API_RATE_LIMITS = {
     "silver": env("API_RATE_LIMIT_SILVER", default="300/m"),
     "gold": env("API_RATE_LIMIT_GOLD", default="1200/m"),
 }
+# Per events client (ServiceNow's business rule), whatever its tier: one push per incident update.
+EVENTS_RATE_LIMIT = env("EVENTS_RATE_LIMIT", default="3000/m")
 # Per client IP: reports sent with the form, status lookups, and attempts at the token endpoint.
 REPORT_FORM_RATE_LIMIT = env("REPORT_FORM_RATE_LIMIT", default="10/10m")
 STATUS_LOOKUP_RATE_LIMIT = env("STATUS_LOOKUP_RATE_LIMIT", default="30/10m")

@@ -17,6 +17,7 @@ from process_apis.incident_events.services import incident_event_receive
 
 from ..clients.scopes import EVENTS
 from ..rest.permissions import IsEventsClient
+from ..rest.throttles import ClientRateLimited, EventsClientThrottle
 
 TAGS = ["Events: ServiceNow"]
 SECURITY = [{"oauth2": [EVENTS]}]
@@ -27,6 +28,7 @@ ERRORS = ErrorDocs(
         403: "The token is not that of an active API client with the `events` scope.",
         413: "The body is larger than the API accepts (API_MAX_BODY_BYTES, 64 KiB by default).",
         415: UNSUPPORTED_MEDIA_TYPE,
+        429: "More pushes than EVENTS_RATE_LIMIT allows; the poll of ServiceNow catches this change up.",
         503: "The event could not be stored; send it again later (the poll of ServiceNow catches it up too).",
     }
 )
@@ -70,9 +72,10 @@ class IncidentEventOutputSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["accepted"])
 
 
-class ServiceNowIncidentEventsApi(APIView):
+class ServiceNowIncidentEventsApi(ClientRateLimited, APIView):
     authentication_classes = [OAuth2Authentication]
     permission_classes = [IsEventsClient]
+    throttle_classes = [EventsClientThrottle]
 
     @ERRORS.schema(
         tags=TAGS,
@@ -85,7 +88,7 @@ class ServiceNowIncidentEventsApi(APIView):
         request=IncidentEventInputSerializer,
         auth=SECURITY,
         responses={202: OpenApiResponse(IncidentEventOutputSerializer, description="Accepted; applied shortly.")},
-        errors=(400, 401, 403, 413, 415, 503),
+        errors=(400, 401, 403, 413, 415, 429, 503),
     )
     def post(self, request: Request) -> Response:
         data = IncidentEventInputSerializer(data=request.data)

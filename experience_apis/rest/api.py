@@ -3,7 +3,7 @@
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from oauth2_provider.contrib.rest_framework import OAuth2Authentication
-from rest_framework import exceptions, generics, serializers, status
+from rest_framework import generics, serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,7 +20,7 @@ from process_apis.rest import ERRORS as PROCESS_ERRORS
 from ..idempotency import rest as idempotency
 from ..policies import rate_limits
 from .permissions import IsActiveApiClient, current_client
-from .throttles import ApiClientTierThrottle, rate_limit_usage
+from .throttles import ApiClientTierThrottle, ClientRateLimited
 
 
 class IncidentOutputSerializer(serializers.Serializer):
@@ -126,23 +126,10 @@ class IncidentPagination(PageNumberPagination):
     max_page_size = 100
 
 
-class ClientApi(generics.GenericAPIView):
+class ClientApi(ClientRateLimited, generics.GenericAPIView):
     authentication_classes = [OAuth2Authentication]
     permission_classes = [IsActiveApiClient]
     throttle_classes = [ApiClientTierThrottle]
-
-    def throttled(self, request: Request, wait: float | None) -> None:
-        usage = rate_limit_usage(request)
-        limit = f" of {usage.limit} requests" if usage else ""
-        raise exceptions.Throttled(wait, detail=f"Your client's rate limit{limit} is used up for this window.")
-
-    def finalize_response(self, request: Request, response: Response, *args: object, **kwargs: object) -> Response:
-        response = super().finalize_response(request, response, *args, **kwargs)
-        usage = rate_limit_usage(request)
-        if usage is not None:
-            for name, value in usage.headers().items():
-                response[name] = value
-        return response
 
 
 class IncidentListCreateApi(ClientApi):

@@ -162,3 +162,16 @@ def test_a_client_with_both_scopes_may_do_both(client, report, django_capture_on
 
     assert client.get("/api/v1/incidents").status_code == 200
     assert push(client, body(report), django_capture_on_commit_callbacks).status_code == 202
+
+
+def test_pushes_past_the_events_rate_limit_are_429_with_retry_after_and_not_stored(
+    servicenow, report, settings, django_capture_on_commit_callbacks
+):
+    settings.EVENTS_RATE_LIMIT = "2/m"
+
+    answers = [push(servicenow, body(report, mod_count), django_capture_on_commit_callbacks) for mod_count in (3, 4, 5)]
+
+    assert [answer.status_code for answer in answers] == [202, 202, 429]
+    assert int(answers[2]["Retry-After"]) > 0
+    assert answers[1]["X-RateLimit-Remaining"] == "0"
+    assert ServiceNowEvent.objects.count() == 2
