@@ -10,8 +10,9 @@ from .faults import FaultSettingsError, reset_faults, update_faults
 from .models import SYSTEMS, Fault
 from .salesforce.models import Contact
 from .servicenow import events
+from .servicenow.choices import HOLD_REASONS, USERS, display_value, user_sys_id
 from .servicenow.models import Incident
-from .servicenow.views import CLOSE_CODES, HOLD_REASONS, STATES, USERS, DataPolicyError, update_incident, user_sys_id
+from .servicenow.views import CLOSE_CODES, DataPolicyError, update_incident
 from .slack.models import Message
 
 # The name the instance records for changes made on the sandbox page (sys_updated_by).
@@ -19,13 +20,12 @@ PAGE_USER = "admin"
 
 
 def index(request: HttpRequest, problem: str = "", status: int = 200) -> HttpResponse:
-    users = {user_sys_id(name): name for name in USERS}
     incidents = [
         {
             "row": row,
-            "state": STATES.get(row.fields.get("state", ""), row.fields.get("state", "")),
-            "assigned_to": users.get(row.fields.get("assigned_to", ""), row.fields.get("assigned_to", "")),
-            "hold_reason": HOLD_REASONS.get(row.fields.get("hold_reason", ""), row.fields.get("hold_reason", "")),
+            "state": display_value("state", row.fields.get("state", "")),
+            "assigned_to": display_value("assigned_to", row.fields.get("assigned_to", "")),
+            "hold_reason": display_value("hold_reason", row.fields.get("hold_reason", "")),
         }
         for row in Incident.objects.all()[:50]
     ]

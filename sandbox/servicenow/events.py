@@ -31,6 +31,7 @@ from django.conf import settings
 from django.db import transaction
 
 from ..models import Fault
+from .choices import display_value
 
 logger = logging.getLogger(__name__)
 
@@ -84,8 +85,11 @@ def token_url() -> str:
 
 
 def event_body(fields: dict[str, str]) -> dict[str, str]:
-    """The incident as the Table API gives it (sysparm_exclude_reference_link=true): every value a string."""
-    return {name: str(fields.get(name, "") or "") for name in EVENT_FIELDS}
+    """The incident as the business rule of Incident Hub's README sends it: every value a string, codes as
+    they are stored, the assignee by name (`getDisplayValue()`)."""
+    body = {name: str(fields.get(name, "") or "") for name in EVENT_FIELDS}
+    body["assigned_to"] = display_value("assigned_to", body["assigned_to"])
+    return body
 
 
 def after_commit(fields: dict[str, str]) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 import json
 import re
@@ -29,6 +28,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from ..faults import with_faults
 from . import events
+from .choices import display_value, user_sys_id
 from .models import Incident
 
 CONTENT_TYPE = "application/json;charset=UTF-8"
@@ -124,9 +124,6 @@ TEXT_LOOKUPS = {"STARTSWITH": "istartswith", "ENDSWITH": "iendswith", "LIKE": "i
 RANGE_LOOKUPS = {">": "gt", ">=": "gte", "<": "lt", "<=": "lte"}
 # gs.dateGenerate('2026-12-03','10:00:00'), as a script in an encoded query names a date-time.
 DATE_GENERATE = re.compile(r"javascript:\s*gs\.dateGenerate\(\s*'([^']*)'\s*,\s*'([^']*)'\s*\)")
-# ServiceNow's demo users, whom the sandbox page can assign incidents to.
-USERS = ("beth.anglin", "david.loo", "fred.luddy")
-HOLD_REASONS = {"1": "Awaiting Caller", "5": "Awaiting Change", "3": "Awaiting Problem", "4": "Awaiting Vendor"}
 CLOSE_CODES = (
     "Solution provided",
     "Workaround provided",
@@ -138,7 +135,6 @@ CLOSE_CODES = (
     "User error",
     "No resolution provided",
 )
-STATES = {"1": "New", "2": "In Progress", "3": "On Hold", "6": "Resolved", "7": "Closed", "8": "Canceled"}
 # What an instance's data policies make mandatory, by state, with the labels its error names them by.
 MANDATORY = {
     "3": [("hold_reason", "On hold reason")],
@@ -328,10 +324,6 @@ def _authenticated(request: HttpRequest) -> bool:
 def _username() -> str:
     # Only the one configured user gets past _authenticated().
     return settings.SANDBOX_SERVICENOW_USERNAME
-
-
-def user_sys_id(username: str) -> str:
-    return hashlib.sha256(f"sys_user:{username}".encode()).hexdigest()[:32]
 
 
 def _payload(request: HttpRequest) -> dict[str, Any] | JsonResponse:
@@ -551,17 +543,25 @@ def _datetime_value(value: str, term: str) -> str:
 
 
 def _render(request: HttpRequest, row: Incident) -> dict[str, Any]:
+    """The record as the Table API answers it: `sysparm_display_value` false (codes, sys_ids), true (labels,
+    names) or all (`{"display_value", "value"}` for every field); reference fields with their `link` unless
+    `sysparm_exclude_reference_link=true`."""
     exclude_links = request.GET.get("sysparm_exclude_reference_link", "").lower() == "true"
+    shown = request.GET.get("sysparm_display_value", "false").lower()
     wanted = [name.strip() for name in request.GET.get("sysparm_fields", "").split(",") if name.strip()]
     instance = _instance_root(request)
     record: dict[str, Any] = {}
     for name, value in row.fields.items():
         if wanted and name not in wanted:
             continue
+        answer: dict[str, str] = {}
+        if shown in ("true", "all"):
+            answer["display_value"] = display_value(name, value)
+        if shown != "true":
+            answer["value"] = value
         if name in REFERENCE_TABLES and value and not exclude_links:
-            record[name] = {"link": f"{instance}api/now/table/{REFERENCE_TABLES[name]}/{value}", "value": value}
-        else:
-            record[name] = value
+            answer["link"] = f"{instance}api/now/table/{REFERENCE_TABLES[name]}/{value}"
+        record[name] = answer if len(answer) > 1 else next(iter(answer.values()))
     return record
 
 

@@ -13,6 +13,7 @@ import responses
 from sandbox.faults import update_faults
 from sandbox.servicenow import events
 from sandbox.servicenow import views as servicenow
+from sandbox.servicenow.choices import user_sys_id
 from sandbox.servicenow.models import Incident
 from tests.sandbox.test_servicenow_sandbox import TABLE, auth, create, report
 
@@ -111,7 +112,8 @@ def test_an_insert_posts_the_incident_with_a_bearer_token_from_the_token_endpoin
 def test_each_update_posts_the_new_state_and_reuses_the_token(client, hub, django_capture_on_commit_callbacks):
     sys_id = committed(django_capture_on_commit_callbacks, lambda: create(client, report())).json()["result"]["sys_id"]
 
-    committed(django_capture_on_commit_callbacks, lambda: change(client, sys_id, {"state": "2"}))
+    beth = user_sys_id("beth.anglin")
+    committed(django_capture_on_commit_callbacks, lambda: change(client, sys_id, {"state": "2", "assigned_to": beth}))
     committed(
         django_capture_on_commit_callbacks,
         lambda: change(client, sys_id, {"state": "6", "close_code": "Solution provided", "close_notes": "Sent."}),
@@ -119,6 +121,7 @@ def test_each_update_posts_the_new_state_and_reuses_the_token(client, hub, djang
 
     bodies = sent_bodies(hub)
     assert [(b["state"], b["sys_mod_count"]) for b in bodies] == [("1", "0"), ("2", "1"), ("6", "2")]
+    assert [b["assigned_to"] for b in bodies] == ["", "Beth Anglin", "Beth Anglin"], "by name, as getDisplayValue()"
     assert (bodies[2]["close_code"], bodies[2]["close_notes"]) == ("Solution provided", "Sent.")
     assert bodies[2]["resolved_at"] != ""
     assert len(calls_to(hub, TOKEN_URL)) == 1

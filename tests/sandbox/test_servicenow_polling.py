@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from sandbox.servicenow import views as servicenow
+from sandbox.servicenow.choices import user_sys_id
 from tests.sandbox.test_servicenow_sandbox import TABLE, auth, create, report
 
 pytestmark = pytest.mark.django_db
@@ -213,3 +214,27 @@ def test_the_lookup_by_correlation_id_incident_hub_makes_still_works(client, inc
 
     assert [record["sys_id"] for record in response.json()["result"]] == [incidents["IH-CCCC"]]
     assert "Link" not in response
+
+
+def test_display_values_show_labels_and_names_as_the_table_api_does(client):
+    sys_id = create(client, report("IH-EEEE")).json()["result"]["sys_id"]
+    servicenow.update_incident(sys_id, {"state": "2", "assigned_to": user_sys_id("beth.anglin")}, "admin")
+    fields = "state,priority,assigned_to,correlation_id"
+
+    both = client.get(
+        f"{TABLE}/{sys_id}",
+        {"sysparm_fields": fields, "sysparm_display_value": "all", "sysparm_exclude_reference_link": "true"},
+        headers=auth(),
+    ).json()["result"]
+    shown = client.get(f"{TABLE}/{sys_id}", {"sysparm_fields": fields, "sysparm_display_value": "true"}, headers=auth())
+
+    assert both == {
+        "state": {"display_value": "In Progress", "value": "2"},
+        "priority": {"display_value": "2 - High", "value": "2"},
+        "assigned_to": {"display_value": "Beth Anglin", "value": user_sys_id("beth.anglin")},
+        "correlation_id": {"display_value": "IH-EEEE", "value": "IH-EEEE"},
+    }
+    assigned = shown.json()["result"]["assigned_to"]
+    assert (shown.json()["result"]["state"], assigned["display_value"]) == ("In Progress", "Beth Anglin")
+    assert assigned["link"].endswith(f"/api/now/table/sys_user/{user_sys_id('beth.anglin')}")
+    assert "value" not in assigned
