@@ -62,13 +62,15 @@ def stored_report(**fields: object) -> IncidentRequest:
 STATE_CHANGED_AT = datetime(2026, 12, 1, 10, 0, 5, tzinfo=UTC)
 
 
-def servicenow_moved(request: IncidentRequest, state: int, *, mod_count: int = 1) -> None:
-    """ServiceNow's event that `request`'s incident moved to `state` at STATE_CHANGED_AT, applied as a poll would."""
+def servicenow_moved(request: IncidentRequest, state: int, *, mod_count: int = 1, **resolution: str) -> None:
+    """ServiceNow's event that `request`'s incident moved to `state` at STATE_CHANGED_AT, applied as a poll would
+    (`resolution`: close_code, close_notes)."""
     change = IncidentChange(
         sys_id=request.servicenow_sys_id,
         mod_count=mod_count,
         state=IncidentState(state),
         updated_at=STATE_CHANGED_AT,
         correlation_id=request.reference,
+        **resolution,
     )
     assert incident_change_apply(change=change, path="pull")

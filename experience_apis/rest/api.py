@@ -36,6 +36,12 @@ class IncidentOutputSerializer(serializers.Serializer):
     state_as_of = serializers.DateTimeField(
         allow_null=True, help_text="When ServiceNow last changed the incident, as its last event told us."
     )
+    resolution_code = serializers.CharField(
+        allow_null=True, help_text="How it was resolved (ServiceNow's resolution code), once resolved or closed."
+    )
+    resolution_notes = serializers.CharField(
+        allow_null=True, help_text="What the support team wrote on resolving it, once resolved or closed."
+    )
     priority = serializers.IntegerField(allow_null=True, help_text="1 Critical .. 5 Planning, as ServiceNow set it.")
     category = serializers.ChoiceField(choices=Category.choices)
     urgency = serializers.ChoiceField(choices=Urgency.choices)

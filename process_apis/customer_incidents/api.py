@@ -29,6 +29,8 @@ class ReportSummaryOutputSerializer(serializers.Serializer):
     servicenow_number = serializers.CharField(allow_null=True)
     servicenow_state = serializers.CharField(allow_null=True)
     state_as_of = serializers.DateTimeField(allow_null=True)
+    resolution_code = serializers.CharField(allow_null=True)
+    resolution_notes = serializers.CharField(allow_null=True)
     priority = serializers.IntegerField(allow_null=True)
     priority_label = serializers.CharField(allow_null=True)
     category = serializers.ChoiceField(choices=Category.choices)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from ..models import IncidentRequest, NotificationDelivery
-from ..service_incidents.types import priority_text
+from ..service_incidents.types import RESOLVED_STATES, priority_text
 from .types import ReportSummary
 
 
@@ -24,6 +24,7 @@ def incident_list(*, api_client_id: str | None = None) -> QuerySet[IncidentReque
 
 def incident_summary(request: IncidentRequest) -> ReportSummary:
     created = request.sync_state == IncidentRequest.SyncState.CREATED
+    resolved = created and request.servicenow_state in RESOLVED_STATES
     customer = request.merged_customer
     notification = next((n for n in request.notifications.all() if n.kind == NotificationDelivery.NEW_INCIDENT), None)
     return ReportSummary(
@@ -33,6 +34,8 @@ def incident_summary(request: IncidentRequest) -> ReportSummary:
         servicenow_number=request.servicenow_number or None,
         servicenow_state=request.servicenow_state_label or None,
         state_as_of=request.servicenow_updated_at,
+        resolution_code=(request.servicenow_close_code or None) if resolved else None,
+        resolution_notes=(request.servicenow_close_notes or None) if resolved else None,
         priority=request.servicenow_priority,
         priority_label=priority_text(request.servicenow_priority),
         category=request.category,

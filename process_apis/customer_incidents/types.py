@@ -15,6 +15,9 @@ class ReportSummary:
     servicenow_number: str | None
     servicenow_state: str | None
     state_as_of: datetime | None
+    # How ServiceNow resolved it: set once it is resolved or closed.
+    resolution_code: str | None
+    resolution_notes: str | None
     priority: int | None
     priority_label: str | None
     category: str

@@ -25,11 +25,11 @@ from kernel.models import Work
 from kernel.tracing import annotate, traced_operation
 from kernel.work import Commit, Kind, register, work_create_for
 from system_apis.servicenow.client import ServiceNowClient, UnreadableRecord, incident_change
-from system_apis.servicenow.types import IncidentChange, IncidentState
+from system_apis.servicenow.types import IncidentChange
 
 from ..errors import downstream_errors
 from ..models import IncidentEvent, IncidentRequest, ServiceNowEvent, ServiceNowPoll
-from ..service_incidents.types import priority_text
+from ..service_incidents.types import RESOLVED_STATES, priority_text
 from .news import IncidentNews, NewsKind, incident_news_publish
 
 logger = logging.getLogger("process_apis.incident_events")
@@ -42,8 +42,6 @@ POLL_NAME = "incidents"
 CREATED = IncidentRequest.SyncState.CREATED
 # An incident that is not ours is logged once a day at most, however often it is pushed or polled.
 IGNORED_FOR = 24 * 3600
-# The states in which the customer's problem counts as solved.
-RESOLVED_STATES = (IncidentState.RESOLVED, IncidentState.CLOSED)
 
 
 class InvalidEventError(ApplicationError):

@@ -3,6 +3,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from system_apis.servicenow.types import IncidentState
+
+# The states in which the customer's problem counts as solved.
+RESOLVED_STATES = (IncidentState.RESOLVED, IncidentState.CLOSED)
 # ServiceNow's default names of the priorities it derives from impact and urgency.
 PRIORITY_LABELS = {1: "Critical", 2: "High", 3: "Moderate", 4: "Low", 5: "Planning"}
 

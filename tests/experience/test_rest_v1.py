@@ -124,14 +124,21 @@ def test_get_answers_the_state_servicenow_last_told_with_its_time_and_never_call
     vendors.slack_accepts()
     reference = report(api, django_capture_on_commit_callbacks).json()["reference"]
     before = api.get(f"/api/v1/incidents/{reference}").json()
-    servicenow_moved(IncidentRequest.objects.get(reference=reference), 6)
+    servicenow_moved(
+        IncidentRequest.objects.get(reference=reference),
+        6,
+        close_code="Solution provided",
+        close_notes="Parcel re-sent.",
+    )
     calls = len(vendors.calls_to(SN_INCIDENTS))
 
     response = api.get(f"/api/v1/incidents/{reference.lower()}")
 
     assert response.status_code == 200
-    assert (before["status"], before["state_as_of"]) == ("New", None)
-    assert (response.json()["status"], response.json()["state_as_of"]) == ("Resolved", "2026-12-01T10:00:05Z")
+    assert (before["status"], before["state_as_of"], before["resolution_notes"]) == ("New", None, None)
+    after = response.json()
+    assert (after["status"], after["state_as_of"]) == ("Resolved", "2026-12-01T10:00:05Z")
+    assert (after["resolution_code"], after["resolution_notes"]) == ("Solution provided", "Parcel re-sent.")
     assert len(vendors.calls_to(SN_INCIDENTS)) == calls, "a read answers from the stored state"
 
 

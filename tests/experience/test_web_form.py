@@ -294,3 +294,16 @@ def test_showing_the_form_writes_nothing_on_the_server(client):
 
     assert not Session.objects.exists()
     assert "sessionid" not in client.cookies and "incident_hub_form" in client.cookies
+
+
+def test_the_status_page_of_a_resolved_report_shows_how_it_was_resolved_escaped(
+    client, vendors, legacy_customers, django_capture_on_commit_callbacks
+):
+    request = reported(client, vendors, django_capture_on_commit_callbacks)
+    servicenow_moved(request, 6, close_code="Solution provided", close_notes="Refund <b>sent</b> & confirmed.")
+
+    response = Client().post("/status", {"reference": request.reference, "email": "ada.lovelace@example.com"})
+
+    html = response.content.decode()
+    assert "<dt>State</dt><dd>Resolved (as of" in html
+    assert "<dt>Resolution</dt><dd>Solution provided: Refund &lt;b&gt;sent&lt;/b&gt; &amp; confirmed.</dd>" in html
