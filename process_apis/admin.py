@@ -46,6 +46,13 @@ def _plain(value: Any) -> str:
         return EMPTY
     if isinstance(value, list | tuple):
         return ", ".join(str(item) for item in value) or EMPTY
+    if (
+        isinstance(value, dict)
+        and value
+        and all(isinstance(v, dict) and set(v) == {"from", "to"} for v in value.values())
+    ):
+        # What a change moved, e.g. "state New → Resolved; close_code — → Solution provided".
+        return "; ".join(f"{name} {_plain(moved['from'])} → {_plain(moved['to'])}" for name, moved in value.items())
     return str(value)
 
 

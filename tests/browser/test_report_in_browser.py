@@ -6,9 +6,11 @@ import re
 import pytest
 from django.contrib.auth import get_user_model
 
+from process_apis.incident_events.services import incident_events_poll
 from process_apis.models import IncidentRequest
 from sandbox.servicenow.models import Incident as ServiceNowIncident
 from sandbox.slack.models import Message as SlackMessage
+from tests.browser.conftest import VIEWPORTS
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "legacy"])
 
@@ -75,6 +77,35 @@ def test_a_report_in_the_browser_reaches_servicenow_slack_the_status_page_and_th
     expect(page.locator("#result_list")).to_contain_text(reference)
     expect(page.locator("#result_list tbody tr")).to_have_count(1)
     screenshot("admin-search")
+
+    # The support team resolves the incident in ServiceNow (the sandbox's page), and the beat's poll reads it. (Its
+    # push is left out: the test database, SQLite in memory, takes one writer at a time and a push races the page.)
+    customer_view = page.viewport_size
+    page.set_viewport_size(VIEWPORTS["desktop"]["viewport"])  # the sandbox is a developer's page, for wide screens
+    page.goto(f"{site}/sandbox/#servicenow")
+    moves = page.get_by_role("row").filter(has_text=number)
+    moves.get_by_label(f"Resolution code of {number}").select_option("Solution provided")
+    moves.get_by_label(f"Resolution notes of {number}").fill("Refunded the second charge.")
+    moves.get_by_role("button", name="Resolve").click()
+    expect(page.get_by_role("row").filter(has_text=number)).to_contain_text("Resolved")
+    screenshot("sandbox-resolved")
+    assert incident_events_poll() == 1
+    page.set_viewport_size(customer_view)
+
+    page.goto(f"{site}/status")
+    page.get_by_label("Reference", exact=True).fill(reference)
+    page.get_by_label("Email you reported with").fill("grace.hopper@example.com")
+    page.get_by_role("button", name="Look it up").click()
+    result = page.get_by_role("region", name=f"Report {reference}")
+    expect(result).to_contain_text("Resolved (as of")
+    expect(result).to_contain_text("Solution provided: Refunded the second charge.")
+    screenshot("status-resolved")
+
+    page.goto(f"{site}/admin/process_apis/incidentrequest/{stored.pk}/change/")
+    timeline = page.get_by_role("table").filter(has_text="servicenow_changed")
+    expect(timeline).to_contain_text("Resolved")
+    expect(timeline).to_contain_text("pull")
+    screenshot("admin-timeline")
 
 
 def test_an_empty_report_shows_every_field_error_in_the_browser(site, page, screenshot):
