@@ -57,7 +57,7 @@ def notification_queue(*, request: IncidentRequest) -> NotificationDelivery:
     """Record the new-incident notice for `request`, once: it is enqueued when the transaction commits.
 
     Queued when the report's incident is recorded, which happens once per report (under its work's claim);
-    the unique (request, kind) constraint refuses a second notice should that ever change.
+    the constraint of one new-incident notice per report refuses a second should that ever change.
     """
     delivery = NotificationDelivery(
         request=request, kind=NotificationDelivery.NEW_INCIDENT, channel=settings.SLACK_CHANNEL
