@@ -326,6 +326,8 @@ SANDBOX_SALESFORCE_CLIENT_SECRET = env("SANDBOX_SALESFORCE_CLIENT_SECRET", defau
 SANDBOX_SALESFORCE_PAGE_SIZE = env.int("SANDBOX_SALESFORCE_PAGE_SIZE", default=2000)
 SANDBOX_SLACK_BOT_TOKEN = env("SANDBOX_SLACK_BOT_TOKEN", default="xoxb-sandbox-incident-hub")
 SANDBOX_SLACK_CHANNELS = {"incidents": "C0INCIDENTS", "general": "C0GENERAL01"}
+# Seconds after posting that a message may still be edited (chat.update), as a workspace can set; 0: no limit.
+SANDBOX_SLACK_EDIT_WINDOW = env.int("SANDBOX_SLACK_EDIT_WINDOW", default=0)
 
 # --- System APIs: where the systems of record are ------------------------------------------------
 SERVICENOW_BASE_URL = env("SERVICENOW_BASE_URL", default=f"{SANDBOX_URL}/servicenow")

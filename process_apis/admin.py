@@ -161,12 +161,21 @@ class DeliveryWorkColumns:
     def attempt_history(self, delivery: NotificationDelivery) -> str | SafeString:
         return _attempt_table(delivery.work.history.all())
 
+    @admin.display(description="Announces")
+    def announces(self, delivery: NotificationDelivery) -> str:
+        """What a thread reply tells: the change it announces, as from -> to."""
+        if delivery.event is None:
+            return "The new incident" if delivery.kind == NotificationDelivery.NEW_INCIDENT else EMPTY
+        changes = delivery.event.detail.get("changes", {})
+        return "; ".join(f"{name}: {_plain(c.get('from'))} → {_plain(c.get('to'))}" for name, c in changes.items())
+
 
 class NotificationDeliveryInline(DeliveryWorkColumns, ReportPartInline, admin.StackedInline):
     model = NotificationDelivery
     verbose_name = "notification delivery"
     fields = readonly_fields = (
         "kind",
+        "announces",
         "channel",
         "state",
         "attempts",
@@ -178,7 +187,7 @@ class NotificationDeliveryInline(DeliveryWorkColumns, ReportPartInline, admin.St
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[NotificationDelivery]:
-        return super().get_queryset(request).select_related("work").prefetch_related("work__history")
+        return super().get_queryset(request).select_related("work", "event").prefetch_related("work__history")
 
 
 class IncidentEventInline(ReportPartInline, admin.TabularInline):
@@ -353,7 +362,13 @@ class IncidentRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Notification")
     def notification_state(self, report: IncidentRequest) -> str:
-        return ", ".join(delivery.get_state_display() for delivery in report.notifications.all()) or EMPTY
+        deliveries = report.notifications.all()
+        shown = ", ".join(d.get_state_display() for d in deliveries if d.kind == NotificationDelivery.NEW_INCIDENT)
+        replies = [d for d in deliveries if d.kind == NotificationDelivery.STATE_CHANGE]
+        if replies:
+            sent = sum(d.state == NotificationDelivery.State.SENT for d in replies)
+            shown += f" · {len(replies)} thread repl{'y' if len(replies) == 1 else 'ies'} ({sent} sent)"
+        return shown.strip(" ·") or EMPTY
 
     @admin.display(description="Customer")
     def customer_merged(self, report: IncidentRequest) -> str | SafeString:
@@ -476,12 +491,13 @@ class NotificationDeliveryAdmin(DeliveryWorkColumns, ReadOnlyAdminMixin, admin.M
     list_filter = (DeliveryStateFilter, "kind", "channel")
     search_fields = ("=request__reference",)
     search_help_text = "Reference of the report."
-    list_select_related = ("request", "work")
+    list_select_related = ("request", "work", "event")
     show_full_result_count = False
     actions = ("resend_failed_notifications",)
     fields = readonly_fields = (
         "request_reference",
         "kind",
+        "announces",
         "channel",
         "state",
         "attempts",

@@ -142,9 +142,16 @@ class NotificationDelivery(models.Model):
         FAILED = "failed", "Failed"
 
     NEW_INCIDENT = "new_incident"
+    # A reply in the thread of the new-incident notice: one per change it announces.
+    STATE_CHANGE = "state_change"
+    KINDS = [(NEW_INCIDENT, "New incident"), (STATE_CHANGE, "State change")]
 
     request = models.ForeignKey(IncidentRequest, on_delete=models.CASCADE, related_name="notifications")
-    kind = models.CharField(max_length=40, default=NEW_INCIDENT)
+    kind = models.CharField(max_length=40, choices=KINDS, default=NEW_INCIDENT)
+    # The change a state-change reply announces (its timeline entry).
+    event = models.ForeignKey(
+        IncidentEvent, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications", editable=False
+    )
     channel = models.CharField(max_length=100, help_text="Slack channel it goes to (name or id).")
     # The background work that posts it: its attempts, schedule, claim and last error.
     work = models.OneToOneField(Work, on_delete=models.PROTECT, related_name="+", editable=False)
@@ -158,7 +165,15 @@ class NotificationDelivery(models.Model):
         ordering = ["created_at", "id"]
         verbose_name = "notification delivery"
         verbose_name_plural = "notification deliveries"
-        constraints = [models.UniqueConstraint(fields=["request", "kind"], name="one_notification_per_kind")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request"], condition=models.Q(kind="new_incident"), name="one_new_incident_notice"
+            ),
+            # The same change is never announced twice.
+            models.UniqueConstraint(
+                fields=["event", "kind"], condition=models.Q(event__isnull=False), name="one_notice_per_event"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} of {self.request_id}: {self.state}"

@@ -14,6 +14,7 @@ from .servicenow.choices import HOLD_REASONS, USERS, display_value, user_sys_id
 from .servicenow.models import Incident
 from .servicenow.views import CLOSE_CODES, DataPolicyError, update_incident
 from .slack.models import Message
+from .slack.views import thread_replies
 
 # The name the instance records for changes made on the sandbox page (sys_updated_by).
 PAGE_USER = "admin"
@@ -34,7 +35,7 @@ def index(request: HttpRequest, problem: str = "", status: int = 200) -> HttpRes
         "sandbox/index.html",
         {
             "incidents": incidents,
-            "messages": Message.objects.all()[:50],
+            "messages": _slack_threads(),
             "contacts": Contact.objects.all(),
             "faults": [Fault.for_system(system) for system in SYSTEMS],
             "servicenow_fault": Fault.for_system("servicenow"),
@@ -48,6 +49,20 @@ def index(request: HttpRequest, problem: str = "", status: int = 200) -> HttpRes
         },
         status=status,
     )
+
+
+def _slack_threads() -> list[tuple[Message, list[Message]]]:
+    """The newest first messages, each with its thread's replies (a reply whose first message is gone stands alone)."""
+    recent = list(Message.objects.all()[:50])
+    replies = thread_replies(recent)
+    firsts = {(m.channel_id, m.ts) for m in recent if not m.thread_ts or m.thread_ts == m.ts}
+    return [
+        (message, replies.get((message.channel_id, message.ts), []))
+        for message in recent
+        if (message.channel_id, message.thread_ts or message.ts) not in firsts
+        or not message.thread_ts
+        or message.thread_ts == message.ts
+    ]
 
 
 @csrf_exempt

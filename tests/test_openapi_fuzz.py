@@ -31,7 +31,7 @@ from experience_apis.clients.services import api_client_create
 from incidents_site.wsgi import application
 from process_apis.customer_incidents.services import incident_report
 from process_apis.models import Channel, NotificationDelivery
-from tests.vendors import SN_INCIDENTS, Vendors, sn_record
+from tests.vendors import SLACK, SN_INCIDENTS, Vendors, sn_record
 
 # Through the bare WSGI app every request ends by closing "obsolete" database connections, which on
 # PostgreSQL includes the one holding the test's transaction: the fuzz run is the SQLite tier's.
@@ -127,6 +127,9 @@ def all_vendors(vendors: Vendors) -> Vendors:
     FakeServiceNowTable().install(vendors.mock)
     vendors.salesforce_knows()
     vendors.slack_accepts()
+    vendors.mock.add(
+        responses.POST, f"{SLACK}chat.update", json={"ok": True, "channel": "C0INCIDENTS", "ts": "1700000000.000100"}
+    )
     return vendors
 
 
@@ -177,6 +180,9 @@ def known(api_client, all_vendors, legacy_customers, django_capture_on_commit_ca
         "sys_id": report.servicenow_sys_id,
         "delivery_id": NotificationDelivery.objects.get(request=report).id,
         "customer_number": "0000100001",
+        # The message the fake Slack answered for the report's notice.
+        "channel": "C0INCIDENTS",
+        "ts": "1700000000.000100",
         "email": "ada.lovelace@example.com",
     }
 

@@ -8,6 +8,8 @@ class Message(models.Model):
     text = models.TextField(blank=True)
     blocks = models.JSONField(default=list, blank=True)
     posted_at = models.DateTimeField(auto_now_add=True)
+    # When chat.update last changed it.
+    edited_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]

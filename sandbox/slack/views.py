@@ -1,4 +1,5 @@
-"""Slack Web API stand-in: `chat.postMessage` as Slack answers it, plus inspection for people and tests.
+"""Slack Web API stand-in: `chat.postMessage` and `chat.update` as Slack answers them, plus inspection for people
+and tests.
 
 Like Slack, logical errors are HTTP 200 with `{"ok": false, "error": "<code>"}`; only rate limits (429)
 and server trouble (5xx) change the status.
@@ -12,8 +13,9 @@ import time
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -118,6 +120,42 @@ def post_message(request: HttpRequest) -> JsonResponse:
 
 
 @csrf_exempt
+@require_http_methods(["POST"])
+@with_faults("slack", SlackAnswers())
+def update_message(request: HttpRequest) -> JsonResponse:
+    """chat.update: the channel by id only (a name is channel_not_found, as on Slack), `ts` one of the bot's messages
+    in it; blocks left out keep the message's own."""
+    warnings: list[str] = []
+    try:
+        args, token = _arguments(request, warnings)
+        _authenticate(token)
+        channel = args.get("channel")
+        if channel not in settings.SANDBOX_SLACK_CHANNELS.values():
+            raise SlackError("channel_not_found")
+        message = Message.objects.filter(channel_id=channel, ts=str(args.get("ts") or "")).first()
+        if message is None:
+            raise SlackError("message_not_found")
+        window = settings.SANDBOX_SLACK_EDIT_WINDOW
+        if window and (timezone.now() - message.posted_at).total_seconds() > window:
+            raise SlackError("edit_window_closed")
+        text = args.get("text")
+        text = text if isinstance(text, str) else ("" if text is None else str(text))
+        blocks = _blocks(args["blocks"]) if "blocks" in args else message.blocks
+        if not text.strip() and not blocks:
+            raise SlackError("no_text")
+        if len(text) > MESSAGE_TEXT_MAX:
+            raise SlackError("msg_too_long")
+    except SlackError as error:
+        return _refusal(error, warnings)
+    message.text, message.blocks, message.edited_at = text, blocks, timezone.now()
+    message.save(update_fields=["text", "blocks", "edited_at"])
+    return _answer(
+        {"ok": True, "channel": message.channel_id, "ts": message.ts, "text": text, "message": _as_slack(message)},
+        warnings,
+    )
+
+
+@csrf_exempt
 @require_http_methods(["POST", "GET"])
 def unknown_method(request: HttpRequest, method: str) -> JsonResponse:
     return JsonResponse({"ok": False, "error": "unknown_method", "req_method": method}, status=404)
@@ -126,7 +164,8 @@ def unknown_method(request: HttpRequest, method: str) -> JsonResponse:
 @csrf_exempt
 @require_http_methods(["GET", "DELETE"])
 def messages(request: HttpRequest) -> JsonResponse:
-    """GET what was posted (newest first; `?channel=` by id or name), DELETE to forget it all."""
+    """GET what was posted (newest first; `?channel=` by id or name, `?thread_ts=` one thread), DELETE to forget it
+    all. A message lists its replies' ts (oldest first) and, once changed by chat.update, when."""
     if request.method == "DELETE":
         deleted, _ = Message.objects.all().delete()
         return JsonResponse({"deleted": deleted})
@@ -136,6 +175,11 @@ def messages(request: HttpRequest) -> JsonResponse:
             found = found.filter(channel_id=_channel_id(request.GET["channel"]))
         except SlackError:
             found = found.none()
+    if request.GET.get("thread_ts"):
+        thread = request.GET["thread_ts"]
+        found = found.filter(models.Q(ts=thread) | models.Q(thread_ts=thread))
+    found = list(found)
+    replies = thread_replies(found)
     return JsonResponse(
         [
             {
@@ -145,11 +189,27 @@ def messages(request: HttpRequest) -> JsonResponse:
                 "blocks": message.blocks,
                 "thread_ts": message.thread_ts or None,
                 "posted_at": message.posted_at.isoformat(),
+                "edited_at": message.edited_at.isoformat() if message.edited_at else None,
+                "replies": [reply.ts for reply in replies.get((message.channel_id, message.ts), [])],
             }
             for message in found
         ],
         safe=False,
     )
+
+
+def thread_replies(messages: list[Message]) -> dict[tuple[str, str], list[Message]]:
+    """The replies to each of `messages` by (channel, ts) of the thread's first message, oldest first."""
+    parents = [m for m in messages if not m.thread_ts or m.thread_ts == m.ts]
+    if not parents:
+        return {}
+    query = models.Q()
+    for parent in parents:
+        query |= models.Q(channel_id=parent.channel_id, thread_ts=parent.ts)
+    threads: dict[tuple[str, str], list[Message]] = {}
+    for reply in Message.objects.filter(query).exclude(ts=models.F("thread_ts")).order_by("id"):
+        threads.setdefault((reply.channel_id, reply.thread_ts), []).append(reply)
+    return threads
 
 
 def _arguments(request: HttpRequest, warnings: list[str]) -> tuple[dict[str, Any], str]:
@@ -316,4 +376,6 @@ def _as_slack(message: Message) -> dict[str, Any]:
     }
     if message.thread_ts:
         answer["thread_ts"] = message.thread_ts
+    if message.edited_at:
+        answer["edited"] = {"user": SANDBOX_USER, "ts": f"{message.edited_at.timestamp():.6f}"}
     return answer

@@ -1,4 +1,5 @@
-"""Slack Web API connector: posts Notices with `chat.postMessage`, speaks Block Kit so nobody above has to."""
+"""Slack Web API connector: posts Notices with `chat.postMessage` and rewrites them with `chat.update`, speaking
+Block Kit so nobody above has to."""
 
 from __future__ import annotations
 
@@ -40,7 +41,8 @@ ERROR_KINDS: dict[str, type[SystemAPIError]] = {
         ),
         SystemAuthError,
     ),
-    "channel_not_found": SystemNotFound,
+    # chat.update: no message of ours with that ts in that channel.
+    **dict.fromkeys(("channel_not_found", "message_not_found"), SystemNotFound),
     "ratelimited": SystemRateLimited,
     **dict.fromkeys(("internal_error", "fatal_error", "service_unavailable", "request_timeout"), SystemUnavailable),
     **dict.fromkeys(
@@ -51,6 +53,9 @@ ERROR_KINDS: dict[str, type[SystemAPIError]] = {
             "no_text",
             "invalid_blocks",
             "invalid_arguments",
+            # chat.update: the message exists but may not be changed (not ours, or the workspace's edit window).
+            "cant_update_message",
+            "edit_window_closed",
             # A wrong SLACK_API_URL shows as an unknown method: our configuration, not a missing record.
             "unknown_method",
         ),
@@ -81,6 +86,7 @@ class SlackClient(HttpClient):
     system = "slack"
     read_answer = staticmethod(read_answer)
     POST_MESSAGE = "chat.postMessage"
+    UPDATE = "chat.update"
 
     def __init__(
         self,
@@ -121,10 +127,25 @@ class SlackClient(HttpClient):
             payload["thread_ts"] = notice.thread_ts
         self._take_slot(payload["channel"], operation)
         answer = self._web_api(self.POST_MESSAGE, payload, operation=operation)
+        return self._posted(answer, self.POST_MESSAGE, operation)
+
+    def update_notice(self, notice: Notice, *, channel_id: str, ts: str) -> PostedMessage:
+        """Replace the message `ts` in channel `channel_id` (an id, as chat.update takes no name) with `notice`.
+
+        Raises SystemNotFound when Slack has no such message (`message_not_found`) or channel, SystemBadRequest
+        when the message may not be changed (`cant_update_message`, `edit_window_closed`). Not paced: Slack
+        limits edits per workspace (its Tier 3), not by the channel's message a second.
+        """
+        operation = "update_message"
+        payload = {"channel": channel_id, "ts": ts, "text": fallback_text(notice), "blocks": notice_blocks(notice)}
+        answer = self._web_api(self.UPDATE, payload, operation=operation)
+        return self._posted(answer, self.UPDATE, operation)
+
+    def _posted(self, answer: dict[str, Any], method: str, operation: str) -> PostedMessage:
         channel_id, ts = answer.get("channel"), answer.get("ts")
         if not isinstance(channel_id, str) or not isinstance(ts, str) or not channel_id or not ts:
             raise SystemProtocolError(
-                "chat.postMessage answered ok without channel and ts",
+                f"{method} answered ok without channel and ts",
                 system=self.system,
                 operation=operation,
                 status=200,

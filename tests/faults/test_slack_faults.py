@@ -6,7 +6,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from kernel.models import Work
 from kernel.work import work_enqueue, work_sweep
+from process_apis.incident_events.services import incident_event_receive
 from process_apis.models import IncidentRequest
 from sandbox.slack.models import Message as SlackMessage
 from tests.faults.conftest import PROMPT_SECONDS
@@ -101,3 +103,54 @@ def test_slack_ok_false_channel_not_found_fails_fast_after_one_attempt_and_shows
     assert page.status_code == 200
     assert request.reference in page.content.decode()
     assert "channel_not_found" in page.content.decode()
+
+
+def test_changes_pushed_twice_and_out_of_order_while_slack_is_down_make_one_reply_in_the_thread_later(hub, settings):
+    """Mechanism: a change is applied once (sys_mod_count), so it queues one reply; the reply's work survives Slack's
+    outage and posts in the thread of the report's first message once Slack is back, then rewrites that message.
+
+    Without it a duplicated push would be a second reply, the older push a reply that goes back in time, and the
+    outage would lose the reply (or post it again on every retry).
+    """
+    settings.NOTIFICATION_RETRY_BASE = settings.NOTIFICATION_RETRY_CAP = 30
+    reported = hub.report()
+    request = IncidentRequest.objects.get(reference=reported.body["reference"])
+    first = SlackMessage.objects.get()
+    hub.set_faults("slack", error_rate=1.0, error_status=503)
+
+    def pushed(mod_count: int, state: str) -> dict:
+        return {
+            "sys_id": request.servicenow_sys_id,
+            "number": request.servicenow_number,
+            "state": state,
+            "sys_mod_count": str(mod_count),
+            "sys_updated_on": "2026-12-01 10:00:05",
+            "correlation_id": request.reference,
+        }
+
+    for body in (pushed(5, "2"), pushed(5, "2"), pushed(4, "3")):
+        incident_event_receive(record=body, trace_id="sn-push")
+
+    [reply] = request.notifications.filter(kind="state_change")
+    assert (reply.state, reply.work.attempts, reply.slack_ts) == ("retrying", 1, "")
+    assert SlackMessage.objects.count() == 1
+    seen = hub.requests_seen("slack")
+
+    hub.set_faults("slack", error_rate=0.0)
+    Work.objects.filter(pk=reply.work_id).update(next_attempt_at=timezone.now())
+    work_enqueue(reply.work)
+
+    posted = SlackMessage.objects.exclude(pk=first.pk).get()
+    assert (posted.channel_id, posted.thread_ts) == (first.channel_id, first.ts)
+    assert posted.text == f"{request.servicenow_number} is now *In Progress* (was New)"
+    first.refresh_from_db()
+    assert first.edited_at is not None
+    assert first.blocks[0]["text"]["text"].startswith(f"[In Progress] {request.servicenow_number} · ")
+    reply.refresh_from_db()
+    reply.work.refresh_from_db()
+    assert (reply.state, reply.work.attempts, reply.slack_ts) == ("sent", 2, posted.ts)
+    assert hub.requests_seen("slack") == seen + 2  # the reply, the update
+
+    work_enqueue(reply.work)
+    assert work_sweep()["notification"] == 0
+    assert SlackMessage.objects.count() == 2

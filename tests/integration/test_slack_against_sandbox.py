@@ -56,6 +56,26 @@ def test_a_thread_reply_is_kept_under_its_parent(slack, sandbox_url):
     assert reply.ts > parent.ts
 
 
+def test_an_update_rewrites_the_message_and_a_wrong_ts_is_not_found(slack, sandbox_url):
+    parent = slack.post_notice(NOTICE)
+    reply = slack.post_notice(
+        Notice(title="Update", text="Now in progress", thread_ts=parent.ts), channel=parent.channel
+    )
+
+    updated = slack.update_notice(
+        Notice(title="[In Progress] IH-7K2M9Q4D1X", text="Now"), channel_id=parent.channel, ts=parent.ts
+    )
+    with pytest.raises(SystemNotFound) as raised:
+        slack.update_notice(NOTICE, channel_id=parent.channel, ts="1000000000.000001")
+
+    assert updated == parent
+    assert raised.value.vendor_code == "message_not_found"
+    [first] = [m for m in received(sandbox_url) if m["ts"] == parent.ts]
+    assert (first["text"], first["replies"]) == ("Now", [reply.ts])
+    assert first["blocks"][0]["text"]["text"] == "[In Progress] IH-7K2M9Q4D1X"
+    assert first["edited_at"] is not None
+
+
 def test_unknown_channel_is_not_found_and_nothing_arrives(slack, sandbox_url):
     with pytest.raises(SystemNotFound) as raised:
         slack.post_notice(NOTICE, channel="#nowhere")

@@ -575,3 +575,25 @@ def test_the_change_view_shows_what_servicenow_last_said_and_its_change_in_the_t
         "state — → Resolved; assigned_to — → Beth Anglin; close_code — → Solved (Permanently)",
     ):
         assert shown in page, shown
+
+
+def test_a_state_change_reply_shows_on_the_report_with_the_change_it_announces(
+    admin_client, vendors, file_report, django_capture_on_commit_callbacks
+):
+    report = file_report()
+    vendors.mock.add(
+        responses.POST, f"{SLACK_POST.rsplit('/', 1)[0]}/chat.update", json={"ok": True, "channel": "C0", "ts": "1.1"}
+    )
+    change = {"sys_id": SYS_ID, "sys_mod_count": "2", "state": "2", "correlation_id": report.reference}
+    with django_capture_on_commit_callbacks(execute=True):
+        incident_change_apply(change=incident_change(change), path=PULL)
+
+    page = admin_client.get(change_url(report)).content.decode()
+    listing = admin_client.get(CHANGELIST).content.decode()
+
+    reply = report.notifications.get(kind=NotificationDelivery.STATE_CHANGE)
+    assert reply.state == "sent"
+    assert "State change" in page
+    assert "state: New → In Progress" in page
+    assert [event.kind for event in report.events.all()][-2:] == ["servicenow_changed", "notification_sent"]
+    assert '<td class="field-notification_state">Sent · 1 thread reply (1 sent)</td>' in listing

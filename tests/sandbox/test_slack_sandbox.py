@@ -1,5 +1,6 @@
 import json
 import re
+from datetime import timedelta
 
 import pytest
 
@@ -289,3 +290,124 @@ def test_sandbox_page_lists_the_messages(client):
     page = client.get("/")
 
     assert "shown on the page" in page.content.decode()
+
+
+UPDATE_URL = "/slack/api/chat.update"
+EDITED_HEADER = {"type": "header", "text": {"type": "plain_text", "text": "[In Progress] New incident"}}
+
+
+def update_json(client, body, **headers):
+    return client.post(UPDATE_URL, json.dumps(body), content_type=JSON_UTF8, **{**AUTH, **headers})
+
+
+def test_chat_update_changes_the_bots_message_and_answers_like_slack(client):
+    posted = post_json(client, {"channel": "#incidents", "text": "fallback", "blocks": [HEADER, BODY]}).json()
+
+    response = update_json(
+        client, {"channel": "C0INCIDENTS", "ts": posted["ts"], "text": "now", "blocks": [EDITED_HEADER, BODY]}
+    )
+
+    answer = response.json()
+    assert response.status_code == 200
+    assert (answer["ok"], answer["channel"], answer["ts"], answer["text"]) == (True, "C0INCIDENTS", posted["ts"], "now")
+    assert answer["message"]["blocks"] == [EDITED_HEADER, BODY]
+    assert answer["message"]["edited"]["user"] == "U0SANDBOXBT"
+    stored = Message.objects.get()
+    assert (stored.ts, stored.text, stored.blocks) == (posted["ts"], "now", [EDITED_HEADER, BODY])
+    assert stored.edited_at is not None
+
+
+def test_chat_update_without_blocks_keeps_the_messages_blocks(client):
+    posted = post_json(client, {"channel": "#incidents", "text": "fallback", "blocks": [HEADER]}).json()
+
+    update_json(client, {"channel": "C0INCIDENTS", "ts": posted["ts"], "text": "now"})
+
+    assert Message.objects.get().blocks == [HEADER]
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ({"channel": "C0INCIDENTS", "ts": "1700000000.000001", "text": "x"}, "message_not_found"),
+        ({"channel": "C0INCIDENTS", "text": "x"}, "message_not_found"),
+        ({"channel": "C0GENERAL01", "ts": None, "text": "x"}, "message_not_found"),
+        ({"channel": "#incidents", "ts": None, "text": "x"}, "channel_not_found"),
+        ({"channel": "C0UNKNOWN01", "ts": None, "text": "x"}, "channel_not_found"),
+        ({"channel": "C0INCIDENTS", "ts": None, "text": " ", "blocks": []}, "no_text"),
+        ({"channel": "C0INCIDENTS", "ts": None, "blocks": [{"type": "nope"}]}, "invalid_blocks"),
+    ],
+)
+def test_chat_update_refusals_are_200_and_leave_the_message_as_it_was(client, body, error):
+    posted = post_json(client, {"channel": "#incidents", "text": "fallback", "blocks": [HEADER]}).json()
+    if "ts" in body and body["ts"] is None:
+        body = {**body, "ts": posted["ts"]}
+
+    response = update_json(client, body)
+
+    assert (response.status_code, response.json()["ok"], response.json()["error"]) == (200, False, error)
+    stored = Message.objects.get()
+    assert (stored.text, stored.blocks, stored.edited_at) == ("fallback", [HEADER], None)
+
+
+def test_chat_update_needs_the_token(client):
+    posted = post_json(client, {"channel": "#incidents", "text": "fallback"}).json()
+
+    response = client.post(
+        UPDATE_URL, json.dumps({"channel": "C0INCIDENTS", "ts": posted["ts"], "text": "x"}), content_type=JSON_UTF8
+    )
+
+    assert response.json() == {"ok": False, "error": "not_authed"}
+    assert Message.objects.get().text == "fallback"
+
+
+def test_chat_update_after_the_edit_window_is_edit_window_closed(client, settings):
+    settings.SANDBOX_SLACK_EDIT_WINDOW = 60
+    posted = post_json(client, {"channel": "#incidents", "text": "fallback"}).json()
+    Message.objects.update(posted_at=Message.objects.get().posted_at - timedelta(seconds=61))
+
+    response = update_json(client, {"channel": "C0INCIDENTS", "ts": posted["ts"], "text": "x"})
+
+    assert response.json() == {"ok": False, "error": "edit_window_closed"}
+
+
+def test_chat_update_obeys_the_fault_knobs(client):
+    posted = post_json(client, {"channel": "#incidents", "text": "fallback"}).json()
+    update_faults("slack", {"error_rate": 1.0, "error_status": 503})
+
+    response = update_json(client, {"channel": "C0INCIDENTS", "ts": posted["ts"], "text": "x"})
+
+    assert (response.status_code, response.json()) == (503, {"ok": False, "error": "service_unavailable"})
+    assert Message.objects.get().text == "fallback"
+
+
+def test_inspection_shows_threads_and_edits(client):
+    first = post_json(client, {"channel": "#incidents", "text": "first"}).json()
+    reply = post_json(client, {"channel": "#incidents", "text": "reply", "thread_ts": first["ts"]}).json()
+    post_json(client, {"channel": "#general", "text": "elsewhere"})
+    update_json(client, {"channel": "C0INCIDENTS", "ts": first["ts"], "text": "first, edited"})
+
+    thread = client.get("/slack/_sandbox/messages", {"thread_ts": first["ts"]}).json()
+
+    assert [(m["ts"], m["text"], m["thread_ts"], m["replies"]) for m in thread] == [
+        (reply["ts"], "reply", first["ts"], []),
+        (first["ts"], "first, edited", None, [reply["ts"]]),
+    ]
+    assert thread[0]["edited_at"] is None and thread[1]["edited_at"] is not None
+
+
+def test_sandbox_page_shows_each_thread_under_its_first_message_and_marks_edits(client):
+    first = post_json(client, {"channel": "#incidents", "text": "INC0010042 new"}).json()
+    post_json(client, {"channel": "#incidents", "text": "now In Progress", "thread_ts": first["ts"]})
+    post_json(client, {"channel": "#incidents", "text": "now Resolved", "thread_ts": first["ts"]})
+    update_json(client, {"channel": "C0INCIDENTS", "ts": first["ts"], "text": "INC0010042 resolved"})
+
+    page = client.get("/").content.decode()
+
+    first_at, progress_at, resolved_at = (
+        page.index("INC0010042 resolved"),
+        page.index("now In Progress"),
+        page.index("now Resolved"),
+    )
+    assert first_at < progress_at < resolved_at
+    assert "(edited)" in page[first_at:progress_at]
+    assert page.count('class="slack-reply"') == 2

@@ -162,3 +162,73 @@ def test_schema_describes_the_endpoint():
     components = schema["components"]["schemas"]
     assert set(components["SlackMessageInput"]["required"]) == {"title", "text"}
     assert set(components["SlackMessageOutput"]["properties"]) == {"channel", "ts"}
+
+
+UPDATE_URL = "/api/system/slack/v1/messages/C0INCIDENTS/1700000000.000100"
+SLACK_UPDATE = "https://slack.test/api/chat.update"
+
+
+def put(client, body: dict, url: str = UPDATE_URL):
+    return client.put(url, json.dumps(body), content_type="application/json")
+
+
+@responses.activate
+def test_staff_rewrites_a_posted_message(admin_client):
+    responses.post(SLACK_UPDATE, json=load_fixture("slack/update_message_ok.json"))
+
+    response = put(admin_client, {"title": "[Resolved] INC0010042", "text": "Found <at> the depot."})
+
+    assert (response.status_code, response.json()) == (200, {"channel": "C0INCIDENTS", "ts": "1700000000.000100"})
+    sent = json.loads(responses.calls[0].request.body)
+    assert (sent["channel"], sent["ts"]) == ("C0INCIDENTS", "1700000000.000100")
+    assert sent["text"] == "Found &lt;at&gt; the depot."
+    assert sent["blocks"][0]["text"]["text"] == "[Resolved] INC0010042"
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [("message_not_found", 404), ("channel_not_found", 404), ("cant_update_message", 400), ("edit_window_closed", 400)],
+)
+@responses.activate
+def test_update_refusals_become_fitting_statuses(admin_client, error, status):
+    responses.post(SLACK_UPDATE, json={"ok": False, "error": error})
+
+    response = put(admin_client, {"title": "T", "text": "B"})
+
+    assert response.status_code == status
+    assert (response.json()["extra"]["vendor_code"], response.json()["extra"]["operation"]) == (error, "update_message")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/system/slack/v1/messages/%23incidents/1700000000.000100",
+        "/api/system/slack/v1/messages/C0INCIDENTS/yesterday",
+    ],
+)
+@responses.activate
+def test_update_needs_a_channel_id_and_a_ts(admin_client, url):
+    response = put(admin_client, {"title": "T", "text": "B"}, url=url)
+
+    assert response.status_code == 404
+    assert len(responses.calls) == 0
+
+
+@responses.activate
+def test_anonymous_callers_cannot_update_and_nothing_is_sent(client):
+    response = put(client, {"title": "T", "text": "B"})
+
+    assert response.status_code == 401
+    assert len(responses.calls) == 0
+
+
+def test_schema_describes_the_update():
+    generator = SchemaGenerator(patterns=[path("api/system/slack/v1/", include("system_apis.slack.urls"))])
+
+    schema = generator.get_schema(request=None, public=True)
+
+    operation = schema["paths"]["/api/system/slack/v1/messages/{channel}/{ts}"]["put"]
+    assert operation["operationId"] == "slack_update_message"
+    assert set(operation["responses"]) == {"200", "400", "401", "403", "404", "413", "415", "429", "502", "503", "504"}
+    assert set(schema["components"]["schemas"]["SlackMessageUpdateInput"]["required"]) == {"title", "text"}
+    assert "channel" not in schema["components"]["schemas"]["SlackMessageUpdateInput"]["properties"]

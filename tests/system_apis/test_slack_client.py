@@ -395,3 +395,90 @@ def test_answers_that_are_not_slack_envelopes_are_protocol_errors(body):
 
     with pytest.raises(SystemProtocolError):
         make_client().post_notice(plain_notice())
+
+
+UPDATE_URL = "https://slack.test/api/chat.update"
+
+
+@responses.activate
+def test_update_notice_sends_channel_ts_and_the_new_message_and_returns_it():
+    expected_body = {
+        "channel": "C0INCIDENTS",
+        "ts": "1700000000.000100",
+        "text": "The parcel never arrived.",
+        "blocks": [
+            {"type": "header", "text": {"type": "plain_text", "text": "INC0010042 · In Progress", "emoji": True}},
+            {
+                "type": "section",
+                "fields": [{"type": "mrkdwn", "text": "*State*\nIn Progress", "verbatim": True}],
+            },
+            {"type": "section", "text": {"type": "mrkdwn", "text": "The parcel never arrived.", "verbatim": True}},
+        ],
+    }
+    responses.post(
+        UPDATE_URL,
+        json=load_fixture("slack/update_message_ok.json"),
+        match=[matchers.header_matcher(HEADERS), matchers.json_params_matcher(expected_body, strict_match=True)],
+    )
+    notice = plain_notice(title="INC0010042 · In Progress", fields=(("State", "In Progress"),))
+
+    updated = make_client().update_notice(notice, channel_id="C0INCIDENTS", ts="1700000000.000100")
+
+    assert updated == PostedMessage(channel="C0INCIDENTS", ts="1700000000.000100")
+    assert [call.request.url for call in responses.calls] == [UPDATE_URL]
+
+
+@responses.activate
+def test_update_notice_is_not_paced_like_posts(settings):
+    responses.post(UPDATE_URL, json=load_fixture("slack/update_message_ok.json"))
+    responses.post(UPDATE_URL, json=load_fixture("slack/update_message_ok.json"))
+    client = SlackClient(
+        base_url=API, token=TOKEN, default_channel="#incidents", timeout=(1.0, 2.0), posts_per_second=1
+    )
+
+    for _ in range(2):
+        client.update_notice(plain_notice(), channel_id="C0INCIDENTS", ts="1700000000.000100")
+
+    assert len(responses.calls) == 2
+
+
+@pytest.mark.parametrize(
+    ("fixture", "kind", "code"),
+    [
+        ("slack/error_message_not_found.json", SystemNotFound, "message_not_found"),
+        ("slack/error_cant_update_message.json", SystemBadRequest, "cant_update_message"),
+        ("slack/error_edit_window_closed.json", SystemBadRequest, "edit_window_closed"),
+        ("slack/error.json", SystemNotFound, "channel_not_found"),
+    ],
+)
+@responses.activate
+def test_update_refusals_are_typed_and_not_retryable(fixture, kind, code):
+    responses.post(UPDATE_URL, json=load_fixture(fixture), status=200)
+
+    with pytest.raises(kind) as raised:
+        make_client().update_notice(plain_notice(), channel_id="C0INCIDENTS", ts="1700000000.000100")
+
+    assert type(raised.value) is kind
+    assert (raised.value.operation, raised.value.status, raised.value.vendor_code) == ("update_message", 200, code)
+    assert raised.value.retryable is False
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_update_answered_without_ts_is_a_protocol_error():
+    responses.post(UPDATE_URL, json={"ok": True, "channel": "C0INCIDENTS"})
+
+    with pytest.raises(SystemProtocolError) as raised:
+        make_client().update_notice(plain_notice(), channel_id="C0INCIDENTS", ts="1700000000.000100")
+
+    assert raised.value.message == "chat.update answered ok without channel and ts"
+
+
+@responses.activate
+def test_update_during_a_slack_outage_is_retryable():
+    responses.post(UPDATE_URL, json={"ok": False, "error": "service_unavailable"}, status=503)
+
+    with pytest.raises(SystemUnavailable) as raised:
+        make_client().update_notice(plain_notice(), channel_id="C0INCIDENTS", ts="1700000000.000100")
+
+    assert raised.value.retryable is True
