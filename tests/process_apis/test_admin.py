@@ -420,8 +420,9 @@ def test_the_change_view_buttons_resend_and_refresh_the_one_report(
 
     assert resent.redirect_chain == [(change_url(refused), 302)]
     assert messages_of(resent) == [("success", f"Queued 1 notification for re-sending: {refused.reference}.")]
-    assert refused.notifications.get().state == "sent"
+    assert refused.notifications.get(kind=NotificationDelivery.NEW_INCIDENT).state == "sent"
     assert messages_of(refreshed) == [("success", f"{refused.reference}: Resolved in ServiceNow (was New).")]
+    assert refused.notifications.filter(kind=NotificationDelivery.STATE_CHANGE).count() == 1, "announced in the thread"
     refused.refresh_from_db()
     assert refused.servicenow_state_label == "Resolved"
 
