@@ -60,7 +60,7 @@ def address_problem(address: IPAddress) -> str | None:
     """Why `address` is not a public one a webhook may reach, or None."""
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return address_problem(address.ipv4_mapped)
-    for name in ("loopback", "private", "link_local", "multicast", "reserved", "unspecified"):
+    for name in ("unspecified", "loopback", "link_local", "multicast", "private", "reserved"):
         if getattr(address, f"is_{name}"):
             return name.replace("_", "-")
     if not address.is_global:
