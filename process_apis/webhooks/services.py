@@ -281,7 +281,7 @@ register(
         name=WEBHOOK,
         task_name="process_apis.deliver_webhook",
         run=_deliver,
-        span=("process", "webhooks", "deliver"),
+        span=("process", "client_webhooks", "deliver"),
         on_failed=_failed_for_good,
         max_attempts_setting="WEBHOOK_MAX_ATTEMPTS",
         retry_base_setting="WEBHOOK_RETRY_BASE",

@@ -31,14 +31,14 @@ HOOK = "https://hooks.partner.example/incident-hub"
 OTHER_HOOK = "https://hooks.other.example/in"
 
 
+def resolves_publicly(host, port, *args, **kwargs):
+    """socket.getaddrinfo as if every name had one public address."""
+    return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", port))]
+
+
 @pytest.fixture(autouse=True)
 def public_dns(monkeypatch):
-    """Every name resolves to one public address."""
-
-    def getaddrinfo(host, port, *args, **kwargs):
-        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", port))]
-
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(socket, "getaddrinfo", resolves_publicly)
 
 
 def created_news(report) -> None:
