@@ -21,6 +21,7 @@ import requests
 from django.conf import settings
 from standardwebhooks import Webhook
 
+from kernel.db import release_pooled_connections
 from kernel.retry import parse_retry_after
 
 from ..errors import SystemAPIError, SystemBadRequest, SystemTimeout, SystemUnavailable
@@ -120,8 +121,15 @@ class WebhookClient(HttpClient):
             session.close()
 
     def _post(
-        self, session: requests.Session, target: Target, message: WebhookMessage, headers: dict, timeout: Timeout
+        self,
+        session: requests.Session,
+        target: Target,
+        message: WebhookMessage,
+        headers: dict[str, str],
+        timeout: Timeout,
     ) -> Answered[WebhookAnswer]:
+        # Unlike the vendors' calls, no W3C trace context: our trace ids are not the client's business.
+        release_pooled_connections()
         try:
             response = session.post(
                 message.url, data=message.body, headers=headers, timeout=timeout, allow_redirects=False, stream=True
