@@ -3,6 +3,15 @@
 from kernel.apis import CatalogApi
 
 APIS = (
+    # Before incidents_v1, whose base path takes in its own: a request is the first API's that serves it.
+    CatalogApi(
+        name="webhooks_v1",
+        title="Client webhooks (REST)",
+        version="v1",
+        base_path="/api/v1/webhooks",
+        openapi_tag="v1: webhooks",
+        calls=("client_webhooks",),
+    ),
     CatalogApi(
         name="incidents_v1",
         title="Incidents for clients (REST)",

@@ -289,10 +289,11 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "inte
 # One queue per downstream, so a slow Slack never holds up ServiceNow: a worker started without -Q takes
 # every queue; a dedicated one takes its own (`celery -A incidents_site worker -Q slack`).
 CELERY_TASK_DEFAULT_QUEUE = "celery"
-CELERY_TASK_QUEUES = [Queue(name) for name in ("celery", "servicenow", "slack")]
+CELERY_TASK_QUEUES = [Queue(name) for name in ("celery", "servicenow", "slack", "webhooks")]
 CELERY_TASK_ROUTES = {
     "process_apis.sync_incident": {"queue": "servicenow"},
     "process_apis.deliver_notification": {"queue": "slack"},
+    "process_apis.deliver_webhook": {"queue": "webhooks"},
     "process_apis.poll_servicenow": {"queue": "servicenow"},
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -358,6 +359,15 @@ SLACK_TIMEOUT = (
     env.float("SLACK_READ_TIMEOUT", default=5.0),
 )
 
+# Client webhooks (system_apis/webhooks): https only, and never to this machine or a private network, unless
+# these say otherwise (local development, a receiver on the same private network).
+WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=False)
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False)
+WEBHOOK_TIMEOUT = (
+    env.float("WEBHOOK_CONNECT_TIMEOUT", default=3.05),
+    env.float("WEBHOOK_READ_TIMEOUT", default=10.0),
+)
+
 # All downstream calls of one report (customer lookup + ServiceNow create) share this many seconds, kept
 # below the web server's own timeout (gunicorn's default is 30 s); what does not fit is retried later.
 REPORT_DOWNSTREAM_BUDGET = env.float("REPORT_DOWNSTREAM_BUDGET", default=20.0)
@@ -377,6 +387,12 @@ NOTIFICATION_RETRY_BASE = env.float("NOTIFICATION_RETRY_BASE", default=2.0)
 NOTIFICATION_RETRY_CAP = env.float("NOTIFICATION_RETRY_CAP", default=300.0)
 # A delivery claimed longer ago than this belongs to a worker that died: it is taken over.
 NOTIFICATION_CLAIM_LEASE = env.float("NOTIFICATION_CLAIM_LEASE", default=120.0)
+# A client's webhook is retried for about a day: 13 waits of up to 1, 2, 4 ... 256 minutes, then 6 hours four
+# times, each jittered between half and all of that: 16 to 32 hours from the first attempt to the last, 24 on average.
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=14)
+WEBHOOK_RETRY_BASE = env.float("WEBHOOK_RETRY_BASE", default=60.0)
+WEBHOOK_RETRY_CAP = env.float("WEBHOOK_RETRY_CAP", default=21600.0)
+WEBHOOK_CLAIM_LEASE = env.float("WEBHOOK_CLAIM_LEASE", default=120.0)
 SERVICENOW_MAX_ATTEMPTS = env.int("SERVICENOW_MAX_ATTEMPTS", default=8)
 # Retrying sooner than a read timeout invites a duplicate: ServiceNow may still be making the first one.
 SERVICENOW_RETRY_BASE = env.float("SERVICENOW_RETRY_BASE", default=15.0)

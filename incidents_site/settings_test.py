@@ -26,3 +26,5 @@ SLACK_POSTS_PER_SECOND = 100000
 # transaction); elsewhere a writer thread stores flows in batches. tests/operations/test_call_trace_writer.py
 # runs the writer thread itself.
 CALL_TRACE_SYNCHRONOUS = True
+WEBHOOK_RETRY_BASE = 0.01
+WEBHOOK_RETRY_CAP = 0.05

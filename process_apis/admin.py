@@ -525,3 +525,7 @@ class NotificationDeliveryAdmin(DeliveryWorkColumns, ReadOnlyAdminMixin, admin.M
     @admin.action(description="Re-send failed notification", permissions=["operate"])
     def resend_failed_notifications(self, request: HttpRequest, queryset: QuerySet[NotificationDelivery]) -> None:
         _queue_resends(self, request, queryset.select_related("request").order_by("pk"))
+
+
+# Client webhooks: their endpoints and deliveries (process_apis.webhooks).
+from .webhooks import admin as webhooks_admin  # noqa: E402, F401

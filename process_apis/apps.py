@@ -11,3 +11,4 @@ class ProcessApisConfig(AppConfig):
         from .customer_incidents import services as customer_incidents  # noqa: F401
         from .incident_events import services as incident_events  # noqa: F401
         from .notifications import services as notifications  # noqa: F401
+        from .webhooks import services as webhooks  # noqa: F401

@@ -9,7 +9,7 @@ APIS = (
         title="Background tasks (Celery worker)",
         version="",
         base_path="",
-        calls=("customer_incidents", "notifications", "incident_events"),
+        calls=("customer_incidents", "notifications", "incident_events", "client_webhooks"),
     ),
     CatalogApi(
         name="customer_incidents",
@@ -41,6 +41,13 @@ APIS = (
         base_path="/api/process/service-incidents/v1/",
         openapi_tag="Process: service incidents",
         calls=("servicenow",),
+    ),
+    CatalogApi(
+        name="client_webhooks",
+        title="Client webhooks (signed messages of a client's reports)",
+        version="",
+        base_path="",
+        calls=("webhooks",),
     ),
     CatalogApi(
         name="notifications",

@@ -219,3 +219,7 @@ class ServiceNowPoll(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} up to {self.watermark:%Y-%m-%d %H:%M:%S}"
+
+
+# Kept in their own module (process_apis.webhooks), registered with the app here.
+from .webhooks.models import WebhookDelivery, WebhookEndpoint  # noqa: E402, F401

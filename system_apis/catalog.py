@@ -43,4 +43,12 @@ APIS = (
         openapi_tag="System: legacy customers",
         calls=("legacy_db",),
     ),
+    CatalogApi(
+        name="webhooks",
+        # Its receivers are the clients' own servers, not a system of record of ours (nor a circuit: one client's
+        # receiver failing says nothing of another's).
+        title="Client webhooks (Standard Webhooks POSTs to clients' receivers)",
+        version="",
+        base_path="",
+    ),
 )

@@ -31,6 +31,7 @@ from experience_apis.clients.services import api_client_create
 from incidents_site.wsgi import application
 from process_apis.customer_incidents.services import incident_report
 from process_apis.models import Channel, NotificationDelivery
+from process_apis.webhooks.services import webhook_endpoint_create
 from tests.vendors import SLACK, SN_INCIDENTS, Vendors, sn_record
 
 # Through the bare WSGI app every request ends by closing "obsolete" database connections, which on
@@ -160,7 +161,8 @@ def api_client(db) -> tuple[str, str]:
 
 @pytest.fixture
 def known(api_client, all_vendors, legacy_customers, django_capture_on_commit_callbacks) -> dict[str, object]:
-    """Ids of records that exist: a report of the API client (in ServiceNow, notified) and a legacy customer."""
+    """Ids of records that exist: a report of the API client (in ServiceNow, notified), its webhook and a legacy
+    customer."""
     with django_capture_on_commit_callbacks(execute=True):
         report = incident_report(
             email="ada.lovelace@example.com",
@@ -184,6 +186,7 @@ def known(api_client, all_vendors, legacy_customers, django_capture_on_commit_ca
         "channel": "C0INCIDENTS",
         "ts": "1700000000.000100",
         "email": "ada.lovelace@example.com",
+        "webhook_id": webhook_endpoint_create(api_client_id=api_client[0], url="https://hooks.fuzz.example/in").pk,
     }
 
 

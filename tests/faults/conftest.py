@@ -52,8 +52,9 @@ class Reported:
 class Hub:
     """A REST client of Incident Hub and a hand on the sandbox's fault knobs, both over HTTP."""
 
-    def __init__(self, url: str, token: str) -> None:
+    def __init__(self, url: str, token: str, client_id: str = "") -> None:
         self.url = url
+        self.client_id = client_id
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {token}"
 
@@ -105,4 +106,4 @@ def hub(site) -> Hub:
         timeout=10,
     )
     assert answer.status_code == 200, answer.text
-    return Hub(site, answer.json()["access_token"])
+    return Hub(site, answer.json()["access_token"], api_client.client_id)

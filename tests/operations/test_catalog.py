@@ -4,6 +4,7 @@ import re
 import xml.etree.ElementTree as ET
 from datetime import timedelta
 from itertools import count
+from unittest import mock
 
 import pytest
 from django.contrib.auth.models import User
@@ -17,9 +18,11 @@ from operations.catalog import LAYERS, SYSTEMS_OF_RECORD, declared_calls, node_k
 from operations.models import TracedCall
 from process_apis import catalog as process_catalog
 from process_apis.customer_incidents.services import incident_report
+from process_apis.webhooks.services import webhook_endpoint_create
 from system_apis import catalog as system_catalog
 from system_apis.circuit import SYSTEMS, SystemCircuit
 from tests.experience.test_rest_v1 import token_for
+from tests.process_apis.test_webhooks import HOOK, created_news, created_report, resolves_publicly
 
 pytestmark = pytest.mark.django_db
 
@@ -233,6 +236,12 @@ def test_the_catalog_declares_exactly_the_apis_the_trace_records_in_a_whole_flow
             content_type="application/json",
             HTTP_AUTHORIZATION=f"Bearer {token_for(client, servicenow.client_id, secret)}",
         )
+
+    client.get("/api/v1/webhooks")
+    webhook_endpoint_create(api_client_id="partner-app", url=HOOK)
+    vendors.mock.post(HOOK, status=204)
+    with mock.patch("socket.getaddrinfo", resolves_publicly), django_capture_on_commit_callbacks(execute=True):
+        created_news(created_report("partner-app"))
 
     recorded = set(TracedCall.objects.values_list("layer", "api"))
 

@@ -244,7 +244,8 @@ def test_the_production_processes_are_each_defined_once():
         if line and not line.startswith("#")
     )
 
-    assert set(processes) == {"release", "web", "worker_servicenow", "worker_slack", "beat"}
+    assert set(processes) == {"release", "web", "worker_servicenow", "worker_slack", "worker_webhooks", "beat"}
     assert "migrate" in processes["release"] and "collectstatic" in processes["release"]
     assert "gunicorn incidents_site.wsgi -c deploy/gunicorn.conf.py" in processes["web"]
     assert "-Q servicenow,celery" in processes["worker_servicenow"] and "-Q slack" in processes["worker_slack"]
+    assert "-Q webhooks" in processes["worker_webhooks"]
