@@ -65,7 +65,8 @@ def test_each_downstream_has_its_own_queue_and_a_plain_worker_takes_them_all():
     assert queue_of("process_apis.sync_incident") == "servicenow"
     assert queue_of("process_apis.deliver_notification") == "slack"
     assert queue_of("process_apis.sweep_unfinished_work") == "celery"
-    assert sorted(app.amqp.queues) == ["celery", "servicenow", "slack"]
+    assert queue_of("process_apis.send_customer_mail") == "email"
+    assert sorted(app.amqp.queues) == ["celery", "email", "servicenow", "slack"]
 
 
 def test_the_servicenow_poll_runs_every_so_many_seconds_and_not_at_all_at_zero():
