@@ -64,8 +64,8 @@ class MailServer:
 
 
 @contextmanager
-def mail_server() -> Iterator[MailServer]:
-    server = MailServer(port=free_port())
+def mail_server(port: int | None = None) -> Iterator[MailServer]:
+    server = MailServer(port=port or free_port())
     controller = Controller(server, hostname="127.0.0.1", port=server.port, decode_data=False)
     controller.start()
     try:
