@@ -9,6 +9,7 @@ INSTALLED_APPS = [
     "sandbox.servicenow",
     "sandbox.salesforce",
     "sandbox.slack",
+    "sandbox.mail",
 ]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
