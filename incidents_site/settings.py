@@ -385,7 +385,7 @@ NOTIFICATION_RETRY_BASE = env.float("NOTIFICATION_RETRY_BASE", default=2.0)
 NOTIFICATION_RETRY_CAP = env.float("NOTIFICATION_RETRY_CAP", default=300.0)
 # A delivery claimed longer ago than this belongs to a worker that died: it is taken over.
 NOTIFICATION_CLAIM_LEASE = env.float("NOTIFICATION_CLAIM_LEASE", default=120.0)
-# An SMTP outage delays the customer's e-mail: it is tried again for about a day before it counts as failed.
+# An SMTP outage delays the customer's e-mail: it is tried again for hours (about 4) before it counts as failed.
 EMAIL_MAX_ATTEMPTS = env.int("EMAIL_MAX_ATTEMPTS", default=12)
 EMAIL_RETRY_BASE = env.float("EMAIL_RETRY_BASE", default=30.0)
 EMAIL_RETRY_CAP = env.float("EMAIL_RETRY_CAP", default=3600.0)

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.core import mail as outbox
 from django.utils import timezone
+from django.utils.html import escape
 
 from kernel.models import Work
 from kernel.work import work_enqueue
@@ -192,3 +193,17 @@ def test_the_report_is_accepted_when_smtp_is_down(vendors, legacy_customers, set
     assert response.status_code == 201, response.content
     mail = CustomerMail.objects.get(request__reference=response.json()["reference"])
     assert (mail.state, mail.work.attempts) == ("retrying", 1)
+
+
+def test_the_reports_admin_page_shows_its_mails_with_state_attempts_and_last_error(reported, settings, admin_client):
+    settings.EMAIL_URL = f"smtp://127.0.0.1:{free_port()}"
+    settings.EMAIL_RETRY_BASE = settings.EMAIL_RETRY_CAP = 60.0
+    request = reported()
+
+    page = admin_client.get(f"/admin/process_apis/incidentrequest/{request.pk}/change/").content.decode()
+
+    mail = request.mails.get()
+    assert "Customer e-mails" in page
+    assert '<div class="readonly">Waiting to retry</div>' in page
+    assert f'<div class="readonly">{escape(mail.message_id)}</div>' in page
+    assert "email.send: the SMTP server refused the connection" in page
