@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 SANDBOX_PORT ?= 8001
+SANDBOX_SMTP_PORT ?= 8025
 WEB_PORT := $(PORT)
-export WEB_PORT SANDBOX_PORT
+export WEB_PORT SANDBOX_PORT SANDBOX_SMTP_PORT
 SANDBOX := DJANGO_SETTINGS_MODULE=incidents_site.settings_sandbox
 
 .PHONY: run test lint format setup clean check-deploy

@@ -205,6 +205,8 @@ def staging_environment(
         "SERVICENOW_BASE_URL": f"{sandbox}/servicenow",
         "SALESFORCE_BASE_URL": f"{sandbox}/salesforce",
         "SLACK_API_URL": f"{sandbox}/slack/api/",
+        # The customer's e-mail goes to the worker's log: no SMTP server is started with this sandbox.
+        "EMAIL_URL": "console://",
         "SANDBOX_DATABASE_URL": sandbox_db,
         "STATIC_ROOT": str(state / "static"),
         "INCIDENT_HUB_VAR_DIR": str(state / "var"),

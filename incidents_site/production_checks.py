@@ -38,6 +38,11 @@ def _sandbox_leftovers() -> list[tuple[str, str]]:
         "SLACK_API_URL": (s.SLACK_API_URL.startswith(on_sandbox), "https://slack.com/api/"),
         "SLACK_BOT_TOKEN": (s.SLACK_BOT_TOKEN == s.SANDBOX_SLACK_BOT_TOKEN, "the app's bot token, xoxb-..."),
         "LEGACY_DATABASE_URL": (_is_sqlite("legacy"), "the legacy customer database, postgres://.../customers"),
+        "EMAIL_URL": (s.EMAIL_URL == s.SANDBOX_EMAIL_URL, "the mail server, smtp://user:password@smtp.example.com:587"),
+        "SITE_URL": (
+            urlsplit(s.SITE_URL).hostname in ("127.0.0.1", "localhost", "::1"),
+            "the address customers reach, https://incidents.example.com (links in their e-mails)",
+        ),
     }
     return [(name, what) for name, (left, what) in leftovers.items() if left]
 

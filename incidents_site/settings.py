@@ -289,10 +289,11 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "inte
 # One queue per downstream, so a slow Slack never holds up ServiceNow: a worker started without -Q takes
 # every queue; a dedicated one takes its own (`celery -A incidents_site worker -Q slack`).
 CELERY_TASK_DEFAULT_QUEUE = "celery"
-CELERY_TASK_QUEUES = [Queue(name) for name in ("celery", "servicenow", "slack", "webhooks")]
+CELERY_TASK_QUEUES = [Queue(name) for name in ("celery", "servicenow", "slack", "email", "webhooks")]
 CELERY_TASK_ROUTES = {
     "process_apis.sync_incident": {"queue": "servicenow"},
     "process_apis.deliver_notification": {"queue": "slack"},
+    "process_apis.send_customer_mail": {"queue": "email"},
     "process_apis.deliver_webhook": {"queue": "webhooks"},
     "process_apis.poll_servicenow": {"queue": "servicenow"},
 }
@@ -329,6 +330,9 @@ SANDBOX_SLACK_BOT_TOKEN = env("SANDBOX_SLACK_BOT_TOKEN", default="xoxb-sandbox-i
 SANDBOX_SLACK_CHANNELS = {"incidents": "C0INCIDENTS", "general": "C0GENERAL01"}
 # Seconds after posting that a message may still be edited (chat.update), as a workspace can set; 0: no limit.
 SANDBOX_SLACK_EDIT_WINDOW = env.int("SANDBOX_SLACK_EDIT_WINDOW", default=0)
+# The sandbox's SMTP server (sandbox/mail), the customer's mailbox of `make run`.
+SANDBOX_SMTP_PORT = env.int("SANDBOX_SMTP_PORT", default=8025)
+SANDBOX_EMAIL_URL = f"smtp://127.0.0.1:{SANDBOX_SMTP_PORT}"
 
 # --- System APIs: where the systems of record are ------------------------------------------------
 SERVICENOW_BASE_URL = env("SERVICENOW_BASE_URL", default=f"{SANDBOX_URL}/servicenow")
@@ -367,6 +371,14 @@ WEBHOOK_TIMEOUT = (
     env.float("WEBHOOK_CONNECT_TIMEOUT", default=3.05),
     env.float("WEBHOOK_READ_TIMEOUT", default=10.0),
 )
+# The customer's e-mail (system_apis/email/client.py says what the URL may be): smtp://user:password@host:587
+# (STARTTLS), smtps://user:password@host:465 (TLS), or console:// (printed by the worker, sent nowhere).
+EMAIL_URL = env("EMAIL_URL", default=SANDBOX_EMAIL_URL)
+EMAIL_FROM = env("EMAIL_FROM", default="Incident Hub <incidents@localhost>")
+# Seconds to connect, and for each answer of the SMTP server.
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10.0)
+# Where customers reach Incident Hub: the links in their e-mails start with it (`make run`'s address by default).
+SITE_URL = env("SITE_URL", default=f"http://127.0.0.1:{env('WEB_PORT', default=env('PORT', default='8000'))}")
 
 # All downstream calls of one report (customer lookup + ServiceNow create) share this many seconds, kept
 # below the web server's own timeout (gunicorn's default is 30 s); what does not fit is retried later.
@@ -393,6 +405,11 @@ WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=14)
 WEBHOOK_RETRY_BASE = env.float("WEBHOOK_RETRY_BASE", default=60.0)
 WEBHOOK_RETRY_CAP = env.float("WEBHOOK_RETRY_CAP", default=21600.0)
 WEBHOOK_CLAIM_LEASE = env.float("WEBHOOK_CLAIM_LEASE", default=120.0)
+# An SMTP outage delays the customer's e-mail: it is tried again for hours (about 4) before it counts as failed.
+EMAIL_MAX_ATTEMPTS = env.int("EMAIL_MAX_ATTEMPTS", default=12)
+EMAIL_RETRY_BASE = env.float("EMAIL_RETRY_BASE", default=30.0)
+EMAIL_RETRY_CAP = env.float("EMAIL_RETRY_CAP", default=3600.0)
+EMAIL_CLAIM_LEASE = env.float("EMAIL_CLAIM_LEASE", default=120.0)
 SERVICENOW_MAX_ATTEMPTS = env.int("SERVICENOW_MAX_ATTEMPTS", default=8)
 # Retrying sooner than a read timeout invites a duplicate: ServiceNow may still be making the first one.
 SERVICENOW_RETRY_BASE = env.float("SERVICENOW_RETRY_BASE", default=15.0)

@@ -13,6 +13,7 @@ INSTALLED_APPS = [
     "sandbox.servicenow",
     "sandbox.salesforce",
     "sandbox.slack",
+    "sandbox.mail",
 ]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -3,7 +3,14 @@
 from .settings import *  # noqa: F403
 from .settings import INSTALLED_APPS
 
-INSTALLED_APPS = [*INSTALLED_APPS, "sandbox", "sandbox.servicenow", "sandbox.salesforce", "sandbox.slack"]
+INSTALLED_APPS = [
+    *INSTALLED_APPS,
+    "sandbox",
+    "sandbox.servicenow",
+    "sandbox.salesforce",
+    "sandbox.slack",
+    "sandbox.mail",
+]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 if not REDIS_URL:  # noqa: F405
@@ -14,6 +21,11 @@ if not REDIS_URL:  # noqa: F405
 CELERY_TASK_ALWAYS_EAGER = True
 # Not propagated: Celery runs eager retries itself only then (a task bug still shows in the state asserted).
 CELERY_TASK_EAGER_PROPAGATES = False
+# Mail stays in django.core.mail.outbox unless a test points EMAIL_URL at an SMTP server of its own.
+EMAIL_URL = "locmem://"
+SITE_URL = "http://testserver"
+EMAIL_RETRY_BASE = 0.01
+EMAIL_RETRY_CAP = 0.05
 NOTIFICATION_RETRY_BASE = 0.01
 NOTIFICATION_RETRY_CAP = 0.05
 

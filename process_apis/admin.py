@@ -25,7 +25,7 @@ from kernel.models import WorkAttempt
 
 from .customer_incidents.references import normalize_reference
 from .customer_incidents.services import incident_refresh_state, incident_retry_sync
-from .models import WORK_STATE, IncidentEvent, IncidentRequest, NotificationDelivery
+from .models import WORK_STATE, CustomerMail, IncidentEvent, IncidentRequest, NotificationDelivery
 from .notifications.services import SOURCE_LABELS, notification_resend
 from .service_incidents.types import priority_text
 
@@ -190,6 +190,25 @@ class NotificationDeliveryInline(DeliveryWorkColumns, ReportPartInline, admin.St
         return super().get_queryset(request).select_related("work", "event").prefetch_related("work__history")
 
 
+class CustomerMailInline(DeliveryWorkColumns, ReportPartInline, admin.StackedInline):
+    model = CustomerMail
+    verbose_name = "customer e-mail"
+    verbose_name_plural = "customer e-mails"
+    fields = readonly_fields = (
+        "kind",
+        "to",
+        "state",
+        "attempts",
+        "last_error",
+        "message_id",
+        "sent_at",
+        "attempt_history",
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CustomerMail]:
+        return super().get_queryset(request).select_related("work").prefetch_related("work__history")
+
+
 class IncidentEventInline(ReportPartInline, admin.TabularInline):
     model = IncidentEvent
     verbose_name = "event"
@@ -277,7 +296,7 @@ class IncidentRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_per_page = 50
     show_full_result_count = False
     actions = ("resend_failed_notifications", "refresh_from_servicenow")
-    inlines = (NotificationDeliveryInline, IncidentEventInline)
+    inlines = (NotificationDeliveryInline, CustomerMailInline, IncidentEventInline)
     change_form_template = "admin/process_apis/incidentrequest/change_form.html"
     fieldsets = (
         (

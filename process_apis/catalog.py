@@ -9,7 +9,7 @@ APIS = (
         title="Background tasks (Celery worker)",
         version="",
         base_path="",
-        calls=("customer_incidents", "notifications", "incident_events", "client_webhooks"),
+        calls=("customer_incidents", "notifications", "incident_events", "customer_mail", "client_webhooks"),
     ),
     CatalogApi(
         name="customer_incidents",
@@ -25,6 +25,13 @@ APIS = (
         version="",
         base_path="",
         calls=("servicenow",),
+    ),
+    CatalogApi(
+        name="customer_mail",
+        title="The customer's e-mail (report accepted, incident resolved)",
+        version="",
+        base_path="",
+        calls=("email",),
     ),
     CatalogApi(
         name="customers",

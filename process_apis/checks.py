@@ -3,6 +3,8 @@
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, register
 
+SMTP_EXCHANGES = 9
+
 
 @register()
 def leases_outlast_the_calls_they_cover(**kwargs: object) -> list[CheckMessage]:
@@ -26,6 +28,16 @@ def leases_outlast_the_calls_they_cover(**kwargs: object) -> list[CheckMessage]:
                 f"SERVICENOW_SYNC_LEASE ({lease} s) must be longer than one ServiceNow attempt may take "
                 f"({servicenow_attempt} s), or two attempts can create two incidents.",
                 id="process_apis.E002",
+            )
+        )
+    # Each SMTP exchange (connect, EHLO, STARTTLS, login, MAIL, RCPT, DATA, the message, QUIT) may take EMAIL_TIMEOUT.
+    smtp_send = SMTP_EXCHANGES * settings.EMAIL_TIMEOUT
+    if settings.EMAIL_CLAIM_LEASE <= smtp_send:
+        problems.append(
+            Error(
+                f"EMAIL_CLAIM_LEASE ({settings.EMAIL_CLAIM_LEASE} s) must be longer than sending a mail may take "
+                f"({smtp_send} s: {SMTP_EXCHANGES} × EMAIL_TIMEOUT), or the customer can get the mail twice.",
+                id="process_apis.E003",
             )
         )
     return problems

@@ -192,6 +192,39 @@ DELIVERY_STATE = dict(zip(Work.State, NotificationDelivery.State, strict=True))
 WORK_STATE = {delivery: work for work, delivery in DELIVERY_STATE.items()}
 
 
+class CustomerMail(models.Model):
+    """An e-mail to the customer who reported: the confirmation, then word of the resolution; each at most once."""
+
+    class Kind(models.TextChoices):
+        CONFIRMATION = "confirmation", "Report accepted"
+        RESOLUTION = "resolution", "Incident resolved"
+
+    request = models.ForeignKey(IncidentRequest, on_delete=models.CASCADE, related_name="mails")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    to = models.EmailField()
+    # Made with the mail and sent with every attempt: a retry after an unknown outcome is the same mail.
+    message_id = models.CharField(max_length=255, unique=True)
+    # The background work that sends it: its attempts, schedule, claim and last error.
+    work = models.OneToOneField(Work, on_delete=models.PROTECT, related_name="+", editable=False)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = "customer e-mail"
+        constraints = [models.UniqueConstraint(fields=["request", "kind"], name="one_customer_mail_per_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} mail of {self.request_id}: {self.state}"
+
+    @property
+    def state(self) -> str:
+        return DELIVERY_STATE[self.work.state]
+
+    def get_state_display(self) -> str:
+        return NotificationDelivery.State(self.state).label
+
+
 class ServiceNowEvent(models.Model):
     """An incident change ServiceNow pushed, kept as it arrived until its work has applied it."""
 

@@ -63,6 +63,12 @@ def update_faults(system: str, values: dict[str, Any]) -> Fault:
     misplaced = sorted(set(values) & set(Fault.EVENT_KNOBS)) if system != "servicenow" else []
     if misplaced:
         raise FaultSettingsError(f"{', '.join(misplaced)}: only ServiceNow sends events")
+    misplaced = sorted(set(values) & set(Fault.MAIL_KNOBS)) if system != "mail" else []
+    if misplaced:
+        raise FaultSettingsError(f"{', '.join(misplaced)}: only the SMTP server (mail) has it")
+    misplaced = sorted(set(values) & set(Fault.NOT_FOR_MAIL)) if system == "mail" else []
+    if misplaced:
+        raise FaultSettingsError(f"{', '.join(misplaced)}: the SMTP server (mail) has no such knob")
     fault = Fault.for_system(system)
     for name, value in values.items():
         setattr(fault, name, _checked(name, value))
@@ -78,6 +84,10 @@ def reset_faults(system: str) -> Fault:
 
 
 def _checked(name: str, value: Any) -> Any:
+    if name == "down":
+        if value in (True, False, 0, 1, "true", "false", "1", "0"):
+            return value in (True, 1, "true", "1")
+        raise FaultSettingsError("down must be true or false")
     if name == "hang_phase":
         if value not in (Fault.HANG_BEFORE, Fault.HANG_AFTER):
             raise FaultSettingsError("hang_phase must be 'before' or 'after'")

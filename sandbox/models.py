@@ -1,7 +1,7 @@
 from django.db import models
 from django.db.models import F
 
-SYSTEMS = ("servicenow", "salesforce", "slack")
+SYSTEMS = ("servicenow", "salesforce", "slack", "mail")
 
 
 class Fault(models.Model):
@@ -29,8 +29,13 @@ class Fault(models.Model):
     drop_events_next = models.PositiveIntegerField(default=0)
     duplicate_events_next = models.PositiveIntegerField(default=0)
     reorder_events_next = models.PositiveIntegerField(default=0)
+    # The SMTP server (sandbox.mail) refuses every mail while down.
+    down = models.BooleanField(default=False)
 
     EVENT_KNOBS = ("drop_events_next", "duplicate_events_next", "reorder_events_next")
+    MAIL_KNOBS = ("down",)
+    # What an SMTP server has no use for (it is not HTTP: no 429, and it hangs before its answer only).
+    NOT_FOR_MAIL = ("rate_limit_next", "retry_after", "hang_phase")
     SETTABLE = (
         "latency_ms",
         "error_rate",
@@ -44,6 +49,7 @@ class Fault(models.Model):
         "drop_events_next",
         "duplicate_events_next",
         "reorder_events_next",
+        "down",
     )
 
     def __str__(self) -> str:

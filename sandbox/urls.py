@@ -12,4 +12,5 @@ urlpatterns = [
     path("servicenow/", include("sandbox.servicenow.urls")),
     path("salesforce/", include("sandbox.salesforce.urls")),
     path("slack/", include("sandbox.slack.urls")),
+    path("mail/", include("sandbox.mail.urls")),
 ]

@@ -1,5 +1,6 @@
 import json
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -7,6 +8,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from .faults import FaultSettingsError, reset_faults, update_faults
+from .mail.models import ReceivedMail
 from .models import SYSTEMS, Fault
 from .salesforce.models import Contact
 from .servicenow import events
@@ -36,6 +38,8 @@ def index(request: HttpRequest, problem: str = "", status: int = 200) -> HttpRes
         {
             "incidents": incidents,
             "messages": _slack_threads(),
+            "mails": ReceivedMail.objects.all()[:50],
+            "smtp_port": settings.SANDBOX_SMTP_PORT,
             "contacts": Contact.objects.all(),
             "faults": [Fault.for_system(system) for system in SYSTEMS],
             "servicenow_fault": Fault.for_system("servicenow"),

@@ -7,6 +7,7 @@ SYSTEMS_OF_RECORD = (
     SystemOfRecord("salesforce", "Salesforce"),
     SystemOfRecord("slack", "Slack"),
     SystemOfRecord("legacy_db", "Legacy customer DB"),
+    SystemOfRecord("email", "E-mail (SMTP)"),
 )
 
 APIS = (
@@ -42,6 +43,13 @@ APIS = (
         base_path="/api/system/legacy-customers/v1/",
         openapi_tag="System: legacy customers",
         calls=("legacy_db",),
+    ),
+    CatalogApi(
+        name="email",
+        title="E-mail (SMTP)",
+        version="",
+        base_path="",
+        calls=("email",),
     ),
     CatalogApi(
         name="webhooks",

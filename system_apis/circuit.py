@@ -41,7 +41,7 @@ logger = logging.getLogger("system_apis.circuit")
 
 T = TypeVar("T")
 
-SYSTEMS = ("servicenow", "salesforce", "slack", "legacy_db")
+SYSTEMS = ("servicenow", "salesforce", "slack", "legacy_db", "email")
 
 CLOSED = pybreaker.STATE_CLOSED
 OPEN = pybreaker.STATE_OPEN

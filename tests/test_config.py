@@ -66,7 +66,8 @@ def test_each_downstream_has_its_own_queue_and_a_plain_worker_takes_them_all():
     assert queue_of("process_apis.deliver_notification") == "slack"
     assert queue_of("process_apis.deliver_webhook") == "webhooks"
     assert queue_of("process_apis.sweep_unfinished_work") == "celery"
-    assert sorted(app.amqp.queues) == ["celery", "servicenow", "slack", "webhooks"]
+    assert queue_of("process_apis.send_customer_mail") == "email"
+    assert sorted(app.amqp.queues) == ["celery", "email", "servicenow", "slack", "webhooks"]
 
 
 def test_the_servicenow_poll_runs_every_so_many_seconds_and_not_at_all_at_zero():

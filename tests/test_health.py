@@ -11,7 +11,13 @@ from system_apis.circuit import SystemCircuit
 pytestmark = pytest.mark.django_db
 
 LIVE, READY = "/health/live", "/health/ready"
-ALL_CLOSED = {"servicenow": "closed", "salesforce": "closed", "slack": "closed", "legacy_db": "closed"}
+ALL_CLOSED = {
+    "servicenow": "closed",
+    "salesforce": "closed",
+    "slack": "closed",
+    "legacy_db": "closed",
+    "email": "closed",
+}
 
 
 def nothing_listens_on() -> int:

@@ -59,6 +59,7 @@ def assert_flow_followed(events: list[dict], correlation_id: str, vendors) -> No
         ("salesforce", "find_contacts_by_email"),
         ("servicenow", "create_incident"),
         ("slack", "post_message"),
+        ("email", "send"),
     }
     assert calls[("servicenow", "create_incident")]["outcome"] == 201
     assert all(isinstance(e["duration_ms"], float) for e in calls.values())

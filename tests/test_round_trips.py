@@ -139,8 +139,13 @@ def test_a_rest_report_makes_three_redis_round_trips_when_the_circuits_are_read_
 
     assert reporting() == 201
 
-    # The rate limit's count, the circuits and holds of every system at once, the Slack notice handed to Celery.
-    assert round_trips.made == [*as_sent("incr", "get_many"), "publish process_apis.deliver_notification"]
+    # The rate limit's count, the circuits and holds of every system at once, the customer's confirmation and the
+    # Slack notice handed to Celery.
+    assert round_trips.made == [
+        *as_sent("incr", "get_many"),
+        "publish process_apis.send_customer_mail",
+        "publish process_apis.deliver_notification",
+    ]
 
 
 def test_reports_within_a_second_of_each_other_read_the_circuits_once(round_trips, reporting):
@@ -148,4 +153,8 @@ def test_reports_within_a_second_of_each_other_read_the_circuits_once(round_trip
 
     assert [reporting(), reporting()] == [201, 201]
 
-    assert round_trips.made == [*as_sent("incr"), "publish process_apis.deliver_notification"] * 2
+    assert (
+        round_trips.made
+        == [*as_sent("incr"), "publish process_apis.send_customer_mail", "publish process_apis.deliver_notification"]
+        * 2
+    )

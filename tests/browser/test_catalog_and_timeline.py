@@ -51,10 +51,13 @@ def test_staff_follow_a_report_in_the_api_catalog_and_its_call_trace(site, page,
     page.goto(f"{site}/catalog/")
     expect(page.get_by_role("heading", level=1)).to_have_text("API catalog")
     # One form flow: the form, its POST and the confirmation; the report and its ServiceNow sync; a token and a
-    # contact lookup in Salesforce; one call to each other system.
+    # contact lookup in Salesforce; one call to each other system; two tasks, the Slack notice and the customer's
+    # confirmation e-mail.
     for key, count in (
         ("experience-incident_form", 3),
-        ("process-celery", 1),
+        ("process-celery", 2),
+        ("process-customer_mail", 1),
+        ("system-email", 1),
         ("process-customer_incidents", 2),
         ("process-customers", 1),
         ("system-salesforce", 2),
@@ -69,7 +72,7 @@ def test_staff_follow_a_report_in_the_api_catalog_and_its_call_trace(site, page,
         expect(page.locator(f"#node-{key} text.figures")).to_have_text(figures)
     expect(page.locator("#experience-oauth .call-count")).to_have_text("0")
     expect(page.locator("#node-systems-of-record-servicenow text.figures")).to_have_text("circuit closed")
-    expect(page.locator("#application-network path.edge")).to_have_count(18)
+    expect(page.locator("#application-network path.edge")).to_have_count(24)
     screenshot("catalog")
     assert blocked == [], "the catalog needs nothing the Content Security Policy refuses"
 

@@ -81,8 +81,10 @@ def test_servicenow_503_for_the_first_attempts_ends_in_one_incident_and_one_slac
     assert (request.servicenow_number, request.servicenow_sys_id) == (incident.number, incident.sys_id)
     # attempt 1: POST (503); attempts 2 and 3: the correlation_id lookup (503); attempt 4: lookup, then POST.
     assert hub.requests_seen("servicenow") == failures + 2
+    # The customer's confirmation does not wait for ServiceNow.
     assert list(request.events.values_list("kind", flat=True)) == [
         "accepted",
+        "email_sent",
         "servicenow_created",
         "notification_sent",
     ]

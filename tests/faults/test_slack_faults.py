@@ -94,7 +94,7 @@ def test_slack_ok_false_channel_not_found_fails_fast_after_one_attempt_and_shows
     assert hub.requests_seen("slack") == 1
 
     # Nothing picks it up again on its own: only staff's re-send does.
-    assert work_sweep() == {"notification": 0, "servicenow_sync": 0, "servicenow_event": 0, "webhook": 0}
+    assert work_sweep() == {"notification": 0, "servicenow_sync": 0, "servicenow_event": 0, "email": 0, "webhook": 0}
     work_enqueue(delivery.work)
     assert hub.requests_seen("slack") == 1
 

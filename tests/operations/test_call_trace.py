@@ -46,6 +46,9 @@ EVERY_CALL_OF_A_REPORT = sorted(
         ("process", "celery", "process_apis.deliver_notification", "", "ok", True),
         ("process", "notifications", "deliver", "", "ok", True),
         ("system", "slack", "post_message", "slack", "200", True),
+        ("process", "celery", "process_apis.send_customer_mail", "", "ok", True),
+        ("process", "customer_mail", "send", "", "ok", True),
+        ("system", "email", "send", "email", "ok", True),
     ]
 )
 
@@ -119,8 +122,10 @@ def test_the_writer_thread_stores_a_reports_calls_as_the_requests_own_thread_did
     assert sorted((c.layer, c.api, c.operation, c.system, c.outcome, c.ok) for c in calls) == EVERY_CALL_OF_A_REPORT
     assert {(c.correlation_id, c.trace_id) for c in calls} == {("shop-checkout-81", calls[0].trace_id)}
     assert (calls.get(api="servicenow").attempt, calls.get(api="slack").attempt) == (1, 1)
-    hop = calls.get(api="celery")
+    hop = calls.get(api="celery", operation="process_apis.deliver_notification")
     assert calls.get(operation="deliver").parent_span_id == hop.span_id
+    mail_hop = calls.get(api="celery", operation="process_apis.send_customer_mail")
+    assert calls.get(api="customer_mail").parent_span_id == mail_hop.span_id
     assert calls.get(operation="report").parent_span_id == calls.get(layer="experience").span_id
     other = TracedCall.objects.exclude(reference=reference)
     assert [(c.api, c.operation, c.reference) for c in other] == [("oauth", "POST oauth2-token", "")]
@@ -318,7 +323,7 @@ def test_the_admin_shows_a_reports_call_trace_as_a_timeline(
 
     trace_section = page[page.index('id="call-trace"') : page.index("</table>", page.index('id="call-trace"'))]
     assert 'Correlation id: <code class="correlation-id">shop-checkout-80</code>' in trace_section
-    assert trace_section.count("<svg") == TracedCall.objects.filter(reference=reference).count() == 9
+    assert trace_section.count("<svg") == TracedCall.objects.filter(reference=reference).count() == 12
     assert "servicenow.create_incident" in trace_section
     assert '<tr class="call-failed">' in trace_section, "the ServiceNow 503 stands out"
     assert "<strong>503</strong>" in trace_section

@@ -203,7 +203,7 @@ def test_the_change_view_shows_the_merged_customer_servicenow_incident_deliverie
     ) in html
     assert "channel_not_found" in attempt.error
     kinds = [event.kind for event in report.events.all()]
-    assert kinds == ["accepted", "servicenow_created", "notification_failed"]
+    assert kinds == ["accepted", "servicenow_created", "email_sent", "notification_failed"]
     for kind in kinds:
         assertContains(response, f'<td class="field-kind"><p>{kind}</p></td>', html=True)
     assert '<span class="event-detail">number: INC0010001</span>' in html

@@ -9,8 +9,11 @@ def test_a_lease_shorter_than_the_call_it_covers_is_an_error(settings):
     settings.SLACK_TIMEOUT = (3.0, 10.0)
     settings.NOTIFICATION_CLAIM_LEASE = 10
     settings.SERVICENOW_SYNC_LEASE = 15
+    settings.EMAIL_TIMEOUT = 10.0
+    settings.EMAIL_CLAIM_LEASE = 90
 
     assert [problem.id for problem in leases_outlast_the_calls_they_cover()] == [
         "process_apis.E001",
         "process_apis.E002",
+        "process_apis.E003",
     ]

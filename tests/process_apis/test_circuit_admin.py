@@ -44,6 +44,7 @@ def test_the_admin_home_shows_staff_which_circuits_are_open(staff_client, settin
         "salesforce": "closed",
         "slack": "closed",
         "legacy_db": "closed",
+        "email": "closed",
     }
     opened = circuits["servicenow"]
     assert opened.half_opens_at == CacheCircuitStorage("servicenow").opened_at + timedelta(seconds=30)
@@ -59,7 +60,7 @@ def test_the_admin_home_with_every_circuit_closed_says_so_quietly(staff_client):
     response = staff_client.get(ADMIN_HOME)
 
     assertContains(response, "<caption>Downstream circuits</caption>", html=True)
-    assertContains(response, 'class="circuit-closed"', count=4)
+    assertContains(response, 'class="circuit-closed"', count=5)
     assertNotContains(response, "failing fast")
 
 

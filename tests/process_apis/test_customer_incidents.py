@@ -66,7 +66,13 @@ def test_a_report_is_stored_created_in_servicenow_and_announced_once(
     assert "&lt;!channel&gt;" in message["text"] and "<!channel>" not in message["text"]
     delivery = request.notifications.get()
     assert (delivery.state, delivery.work.attempts, delivery.slack_ts) == ("sent", 1, "1700000000.000100")
-    assert [e.kind for e in request.events.all()] == ["accepted", "servicenow_created", "notification_sent"]
+    # The customer's confirmation goes first: it was queued with the report, the notice with its incident.
+    assert [e.kind for e in request.events.all()] == [
+        "accepted",
+        "servicenow_created",
+        "email_sent",
+        "notification_sent",
+    ]
 
 
 def test_the_notification_is_enqueued_only_after_the_commit(
@@ -81,7 +87,8 @@ def test_the_notification_is_enqueued_only_after_the_commit(
 
     assert vendors.slack_bodies() == []
     assert request.notifications.get().state == "pending"
-    assert len(callbacks) == 1
+    assert request.mails.get().state == "pending"
+    assert len(callbacks) == 2  # the customer's confirmation and the team's notice
 
 
 def test_servicenow_down_leaves_the_report_accepted_and_schedules_a_retry(

@@ -40,8 +40,8 @@ def test_the_sweeper_sends_a_notification_the_broker_never_got_exactly_once(vend
     first = work_sweep()
     second = work_sweep()
 
-    assert first == {"notification": 1, "servicenow_sync": 0, "servicenow_event": 0, "webhook": 0}
-    assert second == {"notification": 0, "servicenow_sync": 0, "servicenow_event": 0, "webhook": 0}
+    assert first == {"notification": 1, "servicenow_sync": 0, "servicenow_event": 0, "email": 0, "webhook": 0}
+    assert second == {"notification": 0, "servicenow_sync": 0, "servicenow_event": 0, "email": 0, "webhook": 0}
     assert created_but_never_announced.notifications.get().state == "sent"
     assert len(vendors.calls_to(SLACK_POST)) == 1
 
@@ -49,7 +49,7 @@ def test_the_sweeper_sends_a_notification_the_broker_never_got_exactly_once(vend
 def test_fresh_work_is_left_to_the_normal_path(vendors, created_but_never_announced):
     Work.objects.filter(kind="notification").update(updated_at=timezone.now())
 
-    assert work_sweep() == {"notification": 0, "servicenow_sync": 0, "servicenow_event": 0, "webhook": 0}
+    assert work_sweep() == {"notification": 0, "servicenow_sync": 0, "servicenow_event": 0, "email": 0, "webhook": 0}
     assert vendors.calls_to(SLACK_POST) == []
 
 

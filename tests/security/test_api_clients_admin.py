@@ -174,7 +174,20 @@ def test_ensure_demo_access_prints_the_demo_client_and_how_to_get_a_token(settin
     assert f"client_id={demo.client_id}" in first and f"client_secret={secret}" in first
     assert f'curl -s -u "{demo.client_id}:{secret}" -d grant_type=client_credentials' in first
     assert "http://127.0.0.1:8000/catalog/" in first and "http://127.0.0.1:8000/health/ready" in first
+    assert "Customer e-mail   locmem://" in first  # the tests' EMAIL_URL; `make run`'s is the sandbox's mailbox
     assert first == second, "idempotent: the same client and secret at every start"
+
+
+def test_make_run_prints_the_sandboxs_mailbox_when_the_mail_goes_there(settings, tmp_path, capsys):
+    settings.VAR_DIR = tmp_path
+    settings.EMAIL_URL = settings.SANDBOX_EMAIL_URL
+
+    call_command("ensure_demo_access")
+
+    assert (
+        f"  Customer mailbox  {settings.SANDBOX_URL}/#mailbox   (the customer's e-mail, sent to the sandbox's SMTP"
+        f" server on port {settings.SANDBOX_SMTP_PORT})"
+    ) in capsys.readouterr().out
 
 
 def test_ensure_demo_access_makes_the_sandboxs_servicenow_an_events_client_once(settings, tmp_path, client):

@@ -35,6 +35,8 @@ LAPTOP_DEFAULTS = {
     "SALESFORCE_CLIENT_SECRET": "incident_hub.E105",
     "SLACK_API_URL": "incident_hub.E105",
     "SLACK_BOT_TOKEN": "incident_hub.E105",
+    "EMAIL_URL": "incident_hub.E105",
+    "SITE_URL": "incident_hub.E105",
 }
 CHECK_DEPLOY = (sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING")
 
@@ -139,7 +141,7 @@ def test_check_deploy_names_every_laptop_default_a_deployment_left():
     assert result.returncode == 1
     for variable, check in LAPTOP_DEFAULTS.items():
         assert f"({check}) {variable} " in result.stderr, variable
-    assert "System check identified 12 issues" in result.stderr
+    assert "System check identified 14 issues" in result.stderr
 
 
 @pytest.mark.parametrize("variable", sorted(LAPTOP_DEFAULTS))
@@ -244,8 +246,17 @@ def test_the_production_processes_are_each_defined_once():
         if line and not line.startswith("#")
     )
 
-    assert set(processes) == {"release", "web", "worker_servicenow", "worker_slack", "worker_webhooks", "beat"}
+    assert set(processes) == {
+        "release",
+        "web",
+        "worker_servicenow",
+        "worker_slack",
+        "worker_email",
+        "worker_webhooks",
+        "beat",
+    }
     assert "migrate" in processes["release"] and "collectstatic" in processes["release"]
     assert "gunicorn incidents_site.wsgi -c deploy/gunicorn.conf.py" in processes["web"]
     assert "-Q servicenow,celery" in processes["worker_servicenow"] and "-Q slack" in processes["worker_slack"]
+    assert "-Q email" in processes["worker_email"]
     assert "-Q webhooks" in processes["worker_webhooks"]

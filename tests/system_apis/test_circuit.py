@@ -205,7 +205,13 @@ def test_other_systems_keep_their_own_closed_circuit(mock):
     fail(FAIL_MAX)
 
     states = {status.system: status.state for status in circuit_statuses()}
-    assert states == {"servicenow": "open", "salesforce": "closed", "slack": "closed", "legacy_db": "closed"}
+    assert states == {
+        "servicenow": "open",
+        "salesforce": "closed",
+        "slack": "closed",
+        "legacy_db": "closed",
+        "email": "closed",
+    }
 
 
 # --- half-open -----------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -54,6 +55,7 @@ class Command(BaseCommand):
             f"  ServiceNow        {settings.SERVICENOW_BASE_URL}",
             f"  Salesforce        {settings.SALESFORCE_BASE_URL}",
             f"  Slack API         {settings.SLACK_API_URL}",
+            _mail_line(),
             f"  Celery broker     {settings.CELERY_BROKER_URL.split('@')[-1]}",
             "Stop everything with Ctrl-C.",
             "",
@@ -94,3 +96,13 @@ class Command(BaseCommand):
         client, secret = api_client_create(name=SANDBOX_EVENTS_CLIENT, scopes=[EVENTS])
         credentials_file.write_text(f"{client.client_id}\n{secret}\n")
         credentials_file.chmod(0o600)
+
+
+def _mail_line() -> str:
+    if settings.EMAIL_URL == settings.SANDBOX_EMAIL_URL:
+        return (
+            f"  Customer mailbox  {settings.SANDBOX_URL}/#mailbox   (the customer's e-mail, sent to the sandbox's SMTP"
+            f" server on port {settings.SANDBOX_SMTP_PORT})"
+        )
+    where = urlsplit(settings.EMAIL_URL)
+    return f"  Customer e-mail   {where.scheme}://{where.hostname or ''}{f':{where.port}' if where.port else ''}"

@@ -20,6 +20,11 @@ class Command(BaseCommand):
         parser.add_argument("--hang-seconds", type=float, dest="hang_seconds")
         parser.add_argument("--hang-phase", choices=[Fault.HANG_BEFORE, Fault.HANG_AFTER], dest="hang_phase")
         parser.add_argument(
+            "--down",
+            type=lambda value: value.lower() in ("1", "true", "yes", "on"),
+            help="mail: refuse every mail (true/false)",
+        )
+        parser.add_argument(
             "--drop-events-next", type=int, dest="drop_events_next", help="servicenow: send none of the next N events"
         )
         parser.add_argument(
