@@ -13,7 +13,7 @@ import base64
 import json
 import logging
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +31,7 @@ from system_apis.webhooks.client import WebhookClient, WebhookGone
 from system_apis.webhooks.guard import literal_problem, url_problem
 from system_apis.webhooks.types import WebhookMessage
 
+from ..customer_incidents.selectors import incident_summary
 from ..incident_events.news import IncidentNews, NewsKind, incident_news_listen
 from ..models import IncidentEvent, IncidentRequest
 from .models import ALL_EVENT_TYPES, EventType, WebhookDelivery, WebhookEndpoint
@@ -168,31 +169,35 @@ def webhook_queue(*, news: IncidentNews, event_type: str) -> list[WebhookDeliver
     return deliveries
 
 
+# What a client sees of its report: the fields of GET /api/v1/incidents/<reference>.
+REPORT_FIELDS = (
+    "reference",
+    "status",
+    "servicenow_number",
+    "servicenow_state",
+    "state_as_of",
+    "resolution_code",
+    "resolution_notes",
+    "priority",
+    "category",
+    "urgency",
+    "short_description",
+    "created_at",
+)
+CUSTOMER_FIELDS = ("display_name", "email", "is_new")
+
+
 def webhook_payload(
-    *, request: IncidentRequest, event_type: str, at: datetime, changes: dict[str, Any] | None = None
+    *, request: IncidentRequest, event_type: str, at: datetime, changes: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
     """The message, as Standard Webhooks has it: `type`, `timestamp` and `data`; `data` is the report as
-    GET /api/v1/incidents/<reference> shows it, with what changed and, once resolved, how."""
-    created = request.sync_state == IncidentRequest.SyncState.CREATED
-    customer = request.merged_customer
-    data: dict[str, Any] = {
-        "reference": request.reference,
-        "status": request.servicenow_state_label if created else "Accepted; the ServiceNow incident follows",
-        "servicenow_number": request.servicenow_number or None,
-        "servicenow_state": request.servicenow_state_label or None,
-        "state_as_of": _iso(request.servicenow_updated_at),
-        "priority": request.servicenow_priority,
-        "category": request.category,
-        "urgency": request.urgency,
-        "short_description": request.short_description,
-        "created_at": _iso(request.created_at),
-        "customer": {"display_name": customer.display_name, "email": customer.email, "is_new": customer.is_new},
-    }
+    GET /api/v1/incidents/<reference> shows it and, for a change, what changed."""
+    summary = incident_summary(request)
+    data: dict[str, Any] = {name: getattr(summary, name) for name in REPORT_FIELDS}
+    data["state_as_of"], data["created_at"] = _iso(summary.state_as_of), _iso(summary.created_at)
+    data["customer"] = {name: summary.customer[name] for name in CUSTOMER_FIELDS}
     if event_type != EventType.CREATED:
         data["changes"] = {name: dict(change) for name, change in (changes or {}).items()}
-    if event_type == EventType.RESOLVED:
-        data["close_code"] = request.servicenow_close_code or None
-        data["close_notes"] = request.servicenow_close_notes or None
     return {"type": event_type, "timestamp": _iso(at), "data": data}
 
 

@@ -93,6 +93,8 @@ def test_a_client_hears_of_its_own_reports_only():
         "servicenow_number": "INC0010042",
         "servicenow_state": "New",
         "state_as_of": None,
+        "resolution_code": None,
+        "resolution_notes": None,
         "priority": 4,
         "category": "order",
         "urgency": 2,
@@ -147,12 +149,12 @@ def test_changes_are_updates_and_resolution_is_its_own_type_and_a_repeated_push_
     ]
     resolved = WebhookDelivery.objects.filter(event_type="incident.resolved").first().payload["data"]
     assert resolved["status"] == "Resolved"
-    assert resolved["close_code"] == "Solved (Permanently)"
-    assert resolved["close_notes"] == "Parcel found."
+    assert resolved["resolution_code"] == "Solved (Permanently)"
+    assert resolved["resolution_notes"] == "Parcel found."
     assert resolved["changes"]["state"] == {"from": "In Progress", "to": "Resolved"}
     updated = WebhookDelivery.objects.get(event_type="incident.updated").payload["data"]
     assert updated["changes"]["state"] == {"from": "New", "to": "In Progress"}
-    assert "close_code" not in updated
+    assert (updated["status"], updated["resolution_code"]) == ("In Progress", None), "the report as that change left it"
 
 
 def test_a_deactivated_or_deleted_endpoint_hears_nothing():
