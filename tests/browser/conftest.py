@@ -89,6 +89,7 @@ def site(live_server, settings) -> str:
     settings.SERVICENOW_BASE_URL = f"{live_server.url}/sandbox/servicenow"
     settings.SALESFORCE_BASE_URL = f"{live_server.url}/sandbox/salesforce"
     settings.SLACK_API_URL = f"{live_server.url}/sandbox/slack/api/"
+    settings.SITE_URL = live_server.url
     call_command("seed_sandbox", stdout=StringIO())
     call_command("seed_legacy_customers", stdout=StringIO())
     return live_server.url

@@ -8,9 +8,12 @@ from django.contrib.auth import get_user_model
 
 from process_apis.incident_events.services import incident_events_poll
 from process_apis.models import IncidentRequest
+from sandbox.mail.models import ReceivedMail
+from sandbox.mail.server import smtp_server
 from sandbox.servicenow.models import Incident as ServiceNowIncident
 from sandbox.slack.models import Message as SlackMessage
 from tests.browser.conftest import VIEWPORTS
+from tests.mailserver import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "legacy"])
 
@@ -18,7 +21,19 @@ REFERENCE = re.compile(r"IH-[0-9A-HJKMNP-TV-Z]{10}")
 STAFF_PASSWORD = "browser-test-staff-password"
 
 
-def test_a_report_in_the_browser_reaches_servicenow_slack_the_status_page_and_the_admin(site, page, screenshot):
+@pytest.fixture
+def sandbox_mailbox(settings):
+    """The sandbox's SMTP server on a port of its own; Incident Hub's mail goes there."""
+    server = smtp_server(port=free_port())
+    server.start()
+    settings.EMAIL_URL = f"smtp://127.0.0.1:{server.port}"
+    yield
+    server.stop()
+
+
+def test_a_report_in_the_browser_reaches_servicenow_slack_the_status_page_and_the_admin(
+    site, sandbox_mailbox, page, screenshot
+):
     from playwright.sync_api import expect
 
     page.goto(f"{site}/")
@@ -56,6 +71,11 @@ def test_a_report_in_the_browser_reaches_servicenow_slack_the_status_page_and_th
     assert message.channel_id == "C0INCIDENTS"
     assert reference in json.dumps(message.blocks) and number in json.dumps(message.blocks)
     assert stored.notifications.get().state == "sent"
+    [confirmation] = ReceivedMail.objects.all()
+    assert (confirmation.to, confirmation.subject) == (
+        ["grace.hopper@example.com"],
+        f"We received your report {reference}",
+    )
 
     page.get_by_role("link", name="Check the status of this report").click()
     expect(page.get_by_label("Reference", exact=True)).to_have_value(reference)
@@ -106,6 +126,19 @@ def test_a_report_in_the_browser_reaches_servicenow_slack_the_status_page_and_th
     expect(timeline).to_contain_text("Resolved")
     expect(timeline).to_contain_text("pull")
     screenshot("admin-timeline")
+
+    # The team's Slack thread and the customer's mailbox, as the sandbox shows them.
+    page.set_viewport_size(VIEWPORTS["desktop"]["viewport"])
+    page.goto(f"{site}/sandbox/#slack")
+    first = page.locator("#slack + p + table tbody tr:not(.slack-reply)").first
+    expect(first).to_contain_text("(edited)")
+    expect(first).to_contain_text("1 reply")
+    expect(page.locator("tr.slack-reply")).to_contain_text(f"{number} is now *Resolved* (was New)")
+    mailbox = page.locator("#mailbox + p + table")
+    expect(mailbox.locator("tbody tr")).to_have_count(2)
+    expect(mailbox).to_contain_text(f"Your report {reference} is resolved")
+    expect(mailbox).to_contain_text("Refunded the second charge.")
+    screenshot("slack-thread-and-mailbox")
 
 
 def test_an_empty_report_shows_every_field_error_in_the_browser(site, page, screenshot):
