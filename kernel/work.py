@@ -216,7 +216,8 @@ def work_retry(work: Work) -> Work:
 
 
 def work_sweep(*, now: datetime | None = None) -> dict[str, int]:
-    """Re-enqueue, per kind, the work a broker outage, a lost message or a killed worker left unfinished."""
+    """Re-enqueue the work a broker outage, a lost message or a killed worker left unfinished; how many, for each
+    kind that had any."""
     now = now or timezone.now()
     # Work younger than this is still on its way through the normal path.
     settled = now - timedelta(seconds=settings.SWEEPER_GRACE)
@@ -232,8 +233,9 @@ def work_sweep(*, now: datetime | None = None) -> dict[str, int]:
             | Q(state__in=[State.PENDING, State.RETRYING], next_attempt_at__lt=settled)
             | Q(state=State.RUNNING, claimed_at__lt=now - kind.lease)
         )
-        swept[kind.name] = sum(work_enqueue(work) for work in stuck[:SWEEP_BATCH])
-    if any(swept.values()):
+        if enqueued := sum(work_enqueue(work) for work in stuck[:SWEEP_BATCH]):
+            swept[kind.name] = enqueued
+    if swept:
         logger.info("sweeper re-enqueued %s", swept)
     return swept
 

@@ -230,13 +230,13 @@ def test_redis_stopped_during_submissions_every_notification_arrives_once_after_
     swept = work_sweep()
 
     # The customers' confirmations never reached the broker either.
-    assert swept == {"notification": 4, "servicenow_sync": 0, "servicenow_event": 0, "email": 4, "webhook": 0}
+    assert swept == {"notification": 4, "email": 4}
     wait_for(lambda: deliveries.filter(work__state="done").count() == 4, 15, "every notification to be sent")
     assert sorted(deliveries.values_list("work__state", "work__attempts")) == [("done", 1)] * 4
     assert slack_messages_by_reference() == Counter(references)
 
     # A sweep after the fact finds nothing to do, and nothing arrives twice.
-    assert work_sweep() == {"notification": 0, "servicenow_sync": 0, "servicenow_event": 0, "email": 0, "webhook": 0}
+    assert work_sweep() == {}
     time.sleep(1)
     assert slack_messages_by_reference() == Counter(references)
 
@@ -276,7 +276,7 @@ def test_a_worker_killed_inside_the_slack_call_is_taken_over_and_the_message_pos
     assert (delivery.state, delivery.work.attempts) == ("sending", 1)
     assert not delivery.work.history.exists()
     assert not SlackMessage.objects.exists()
-    assert work_sweep()["notification"] == 0  # the claim still holds
+    assert "notification" not in work_sweep()  # the claim still holds
 
     start_worker(**worker_env)
     wait_for(
@@ -284,7 +284,7 @@ def test_a_worker_killed_inside_the_slack_call_is_taken_over_and_the_message_pos
     )
     swept = work_sweep()
 
-    assert swept == {"notification": 1, "servicenow_sync": 0, "servicenow_event": 0, "email": 0, "webhook": 0}
+    assert swept == {"notification": 1}
     wait_for(lambda: NotificationDelivery.objects.get(pk=delivery.pk).state == "sent", 15, "the delivery to be sent")
     delivery.refresh_from_db()
     message = SlackMessage.objects.get()
@@ -293,6 +293,6 @@ def test_a_worker_killed_inside_the_slack_call_is_taken_over_and_the_message_pos
     assert slack_messages_by_reference() == Counter([request.reference])
     assert Fault.for_system("slack").requests_seen == 2  # the hung call, then the one post
 
-    assert work_sweep() == {"notification": 0, "servicenow_sync": 0, "servicenow_event": 0, "email": 0, "webhook": 0}
+    assert work_sweep() == {}
     time.sleep(1)
     assert SlackMessage.objects.count() == 1

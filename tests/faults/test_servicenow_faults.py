@@ -55,7 +55,7 @@ def test_servicenow_503_for_the_first_attempts_ends_in_one_incident_and_one_slac
 
     # Not due yet: the task (as an early duplicate would run it) and the sweeper leave ServiceNow alone.
     work_enqueue(request.sync_work)
-    assert work_sweep()["servicenow_sync"] == 0
+    assert "servicenow_sync" not in work_sweep()
     assert hub.requests_seen("servicenow") == 1
 
     for attempt in range(2, failures + 1):

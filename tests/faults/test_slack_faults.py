@@ -42,7 +42,7 @@ def test_slack_429_with_retry_after_is_posted_once_after_the_wait(hub):
 
     # Run again before it is due (as a duplicate task or an impatient worker would): Slack is left alone.
     work_enqueue(delivery.work)
-    assert work_sweep()["notification"] == 0
+    assert "notification" not in work_sweep()
     assert hub.requests_seen("slack") == 1
 
     time.sleep(max(0.0, (delivery.work.next_attempt_at - timezone.now()).total_seconds()))
@@ -57,7 +57,7 @@ def test_slack_429_with_retry_after_is_posted_once_after_the_wait(hub):
     assert hub.requests_seen("slack") == 2
 
     work_enqueue(delivery.work)
-    assert work_sweep()["notification"] == 0
+    assert "notification" not in work_sweep()
     assert SlackMessage.objects.count() == 1
     assert hub.requests_seen("slack") == 2
 
@@ -94,7 +94,7 @@ def test_slack_ok_false_channel_not_found_fails_fast_after_one_attempt_and_shows
     assert hub.requests_seen("slack") == 1
 
     # Nothing picks it up again on its own: only staff's re-send does.
-    assert work_sweep() == {"notification": 0, "servicenow_sync": 0, "servicenow_event": 0, "email": 0, "webhook": 0}
+    assert work_sweep() == {}
     work_enqueue(delivery.work)
     assert hub.requests_seen("slack") == 1
 
@@ -152,5 +152,5 @@ def test_changes_pushed_twice_and_out_of_order_while_slack_is_down_make_one_repl
     assert hub.requests_seen("slack") == seen + 2  # the reply, the update
 
     work_enqueue(reply.work)
-    assert work_sweep()["notification"] == 0
+    assert "notification" not in work_sweep()
     assert SlackMessage.objects.count() == 2

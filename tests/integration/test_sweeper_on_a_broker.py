@@ -31,7 +31,7 @@ def test_work_waiting_in_its_queue_is_counted_and_left_there(queue):
     kind = work_engine._kinds[NOTIFICATION]
     try:
         assert work_engine._queued_messages(kind) == 3
-        assert work_engine.work_sweep()[NOTIFICATION] == 0
+        assert NOTIFICATION not in work_engine.work_sweep()
     finally:
         with celery_app.connection_for_write() as connection:
             connection.default_channel.queue_purge(queue)

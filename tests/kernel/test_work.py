@@ -136,12 +136,12 @@ def test_a_database_failure_is_not_taken_for_the_works_own_failure():
 
 def test_the_sweeper_picks_up_a_claim_whose_worker_died_after_the_lease(settings, django_capture_on_commit_callbacks):
     work = new_work()
-    assert work_sweep()[ECHO] == 0
+    assert ECHO not in work_sweep()
     Work.objects.filter(pk=work.pk).update(
         claimed_at=timezone.now() - timedelta(seconds=settings.NOTIFICATION_CLAIM_LEASE + 1)
     )
 
-    assert work_sweep()[ECHO] == 1  # run at once: tasks are eager in tests
+    assert work_sweep() == {ECHO: 1}  # run at once: tasks are eager in tests
     assert Work.objects.get(pk=work.pk).state == "done"
     assert done_marks == ["IH-TEST"]
 
@@ -198,15 +198,15 @@ def test_work_not_yet_run_is_left_to_its_queue_while_the_queue_holds_messages(mo
     monkeypatch.setattr(work_engine, "work_enqueue", lambda work, **options: sent.append(work.pk) or True)
 
     monkeypatch.setattr(work_engine, "_queued_messages", lambda kind: 120)
-    assert work_sweep()[ECHO] == 0
+    assert ECHO not in work_sweep()
     monkeypatch.setattr(work_engine, "_queued_messages", lambda kind: 0)  # drained, and this one never ran: lost
-    assert work_sweep()[ECHO] == 1
+    assert work_sweep() == {ECHO: 1}
     monkeypatch.setattr(work_engine, "_queued_messages", lambda kind: None)  # the broker cannot say
-    assert work_sweep()[ECHO] == 1
+    assert work_sweep() == {ECHO: 1}
 
     Work.objects.filter(pk=waiting.pk).update(updated_at=timezone.now() - work_engine.QUEUED_HORIZON)
     monkeypatch.setattr(work_engine, "_queued_messages", lambda kind: 120)
-    assert work_sweep()[ECHO] == 1, "past the horizon a message would have come back: it was lost"
+    assert work_sweep() == {ECHO: 1}, "past the horizon a message would have come back: it was lost"
     assert sent == [waiting.pk] * 3
 
 

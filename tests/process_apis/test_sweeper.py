@@ -40,8 +40,8 @@ def test_the_sweeper_sends_a_notification_the_broker_never_got_exactly_once(vend
     first = work_sweep()
     second = work_sweep()
 
-    assert first == {"notification": 1, "servicenow_sync": 0, "servicenow_event": 0, "email": 0, "webhook": 0}
-    assert second == {"notification": 0, "servicenow_sync": 0, "servicenow_event": 0, "email": 0, "webhook": 0}
+    assert first == {"notification": 1}
+    assert second == {}
     assert created_but_never_announced.notifications.get().state == "sent"
     assert len(vendors.calls_to(SLACK_POST)) == 1
 
@@ -49,7 +49,7 @@ def test_the_sweeper_sends_a_notification_the_broker_never_got_exactly_once(vend
 def test_fresh_work_is_left_to_the_normal_path(vendors, created_but_never_announced):
     Work.objects.filter(kind="notification").update(updated_at=timezone.now())
 
-    assert work_sweep() == {"notification": 0, "servicenow_sync": 0, "servicenow_event": 0, "email": 0, "webhook": 0}
+    assert work_sweep() == {}
     assert vendors.calls_to(SLACK_POST) == []
 
 
@@ -59,7 +59,7 @@ def test_a_delivery_claimed_by_a_worker_that_died_is_taken_over_after_the_lease(
     vendors.slack_accepts()
     Work.objects.filter(kind="notification").update(state="running", claimed_at=timezone.now(), attempts=1)
 
-    assert work_sweep()["notification"] == 0
+    assert "notification" not in work_sweep()
     Work.objects.filter(kind="notification").update(
         claimed_at=timezone.now() - timedelta(seconds=settings.NOTIFICATION_CLAIM_LEASE + 1)
     )
@@ -105,7 +105,7 @@ def test_a_report_whose_web_request_died_before_servicenow_is_picked_up_after_th
 ):
     stuck = stored_report()
     assert stuck.sync_work.claimed_at is not None  # claimed by its creator from the start
-    assert work_sweep()["servicenow_sync"] == 0
+    assert "servicenow_sync" not in work_sweep()
 
     expired = timezone.now() - timedelta(seconds=settings.SERVICENOW_SYNC_LEASE + 1)
     Work.objects.filter(pk=stuck.sync_work_id).update(claimed_at=expired, updated_at=expired)
@@ -145,5 +145,5 @@ def test_a_delivery_held_back_to_pace_the_channel_waits_for_its_slot_without_usi
     assert (delivery.state, delivery.work.attempts, delivery.work.claimed_at) == ("pending", 0, None)
     assert delivery.work.next_attempt_at > timezone.now()
     assert vendors.calls_to(SLACK_POST) == [] and not WorkAttempt.objects.filter(work=delivery.work).exists()
-    assert work_sweep()["notification"] == 0, "not due before its slot"
+    assert "notification" not in work_sweep(), "not due before its slot"
     assert TracedCall.objects.get(operation="deliver").ok, "held back on purpose is not a failure"
