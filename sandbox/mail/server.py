@@ -8,11 +8,13 @@ and `error_rate` a share of them, with 421 (or `error_status` when that is anoth
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
+from collections.abc import Callable
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from typing import Any
+from typing import Any, TypeVar
 
 from aiosmtpd.controller import Controller
 from asgiref.sync import sync_to_async
@@ -24,6 +26,7 @@ from .models import ReceivedMail
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
 SYSTEM = "mail"
 DEFAULT_REFUSAL = 421
 
@@ -33,9 +36,24 @@ def _refusal(fault: Fault) -> str:
     return f"{code} {'4.3.2' if code < 500 else '5.3.0'} Service not available (sandbox fault)"
 
 
+def _database_work(function: Callable[..., T]) -> Callable[..., T]:
+    """Run on the server's worker threads as a request would: an old connection replaced first, and given back
+    (to the pool, if any) after."""
+
+    @functools.wraps(function)
+    def run(*args: Any, **kwargs: Any) -> T:
+        close_old_connections()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            close_old_connections()
+
+    return run
+
+
+@_database_work
 def _fault_on_mail() -> tuple[str | None, float]:
     """(refusal or None, seconds to wait before answering the data) for the mail that is starting."""
-    close_old_connections()
     fault = Fault.for_system(SYSTEM)
     Fault.objects.filter(pk=fault.pk).update(requests_seen=F("requests_seen") + 1)
     if fault.down or fault.take("fail_next") or (fault.error_rate and random.random() < fault.error_rate):
@@ -44,8 +62,8 @@ def _fault_on_mail() -> tuple[str | None, float]:
     return None, wait
 
 
+@_database_work
 def store_mail(*, mail_from: str, to: list[str], content: bytes) -> ReceivedMail:
-    close_old_connections()
     message = message_from_bytes(content, policy=policy.default)
     assert isinstance(message, EmailMessage)
     text = message.get_body(preferencelist=("plain",))
