@@ -234,6 +234,8 @@ INCIDENT_FIELDS = [
     "servicenow_state_label",
     "servicenow_priority",
     "servicenow_url",
+    "servicenow_mod_count",
+    "servicenow_updated_at",
 ]
 
 
@@ -244,6 +246,9 @@ def _apply_incident(request: IncidentRequest, incident: ServiceIncident) -> None
     request.servicenow_state_label = incident.state_label
     request.servicenow_priority = incident.priority
     request.servicenow_url = incident.url
+    # The incident as ServiceNow answered it: its own insert event (sys_mod_count 0) is then one already applied.
+    request.servicenow_mod_count = incident.mod_count
+    request.servicenow_updated_at = incident.updated_at
 
 
 def _servicenow_description(request: IncidentRequest) -> str:

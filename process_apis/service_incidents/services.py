@@ -83,4 +83,5 @@ def _to_service_incident(incident: Incident) -> ServiceIncident:
         url=incident.url,
         opened_at=incident.opened_at,
         updated_at=incident.updated_at,
+        mod_count=incident.mod_count,
     )

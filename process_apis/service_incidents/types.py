@@ -32,3 +32,4 @@ class ServiceIncident:
     url: str
     opened_at: datetime | None
     updated_at: datetime | None
+    mod_count: int | None = None

@@ -253,6 +253,8 @@ class ServiceNowClient(HttpClient):
             priority = int(priority_text) if priority_text else priority_for(impact, urgency)
             opened_at = _datetime(_value(record, "opened_at"))
             updated_at = _datetime(_value(record, "sys_updated_on"))
+            mod_count_text = _value(record, "sys_mod_count")
+            mod_count = int(mod_count_text) if mod_count_text else None
         except ValueError as exc:
             raise self._protocol_error(f"incident {number} has an unreadable value: {exc}", operation) from exc
         return Incident(
@@ -269,6 +271,7 @@ class ServiceNowClient(HttpClient):
             opened_at=opened_at,
             updated_at=updated_at,
             url=self.incident_url(sys_id),
+            mod_count=mod_count,
         )
 
 

@@ -74,6 +74,8 @@ class Incident:
     opened_at: datetime | None
     updated_at: datetime | None
     url: str
+    # sys_mod_count: how many times the record was updated (None where the answer left it out).
+    mod_count: int | None = None
 
 
 @dataclass(frozen=True)

@@ -135,7 +135,11 @@ def test_get_answers_the_state_servicenow_last_told_with_its_time_and_never_call
     response = api.get(f"/api/v1/incidents/{reference.lower()}")
 
     assert response.status_code == 200
-    assert (before["status"], before["state_as_of"], before["resolution_notes"]) == ("New", None, None)
+    assert (before["status"], before["state_as_of"], before["resolution_notes"]) == (
+        "New",
+        "2026-11-22T10:00:00Z",
+        None,
+    )
     after = response.json()
     assert (after["status"], after["state_as_of"]) == ("Resolved", "2026-12-01T10:00:05Z")
     assert (after["resolution_code"], after["resolution_notes"]) == ("Solution provided", "Parcel re-sent.")

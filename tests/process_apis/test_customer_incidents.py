@@ -1,4 +1,5 @@
 import re
+from datetime import UTC, datetime
 from unittest import mock
 
 import pytest
@@ -16,7 +17,9 @@ from process_apis.customer_incidents.services import (
     incident_retry_sync,
     incident_status,
 )
+from process_apis.incident_events.services import PUSH, incident_change_apply
 from process_apis.models import IncidentRequest, NotificationDelivery
+from system_apis.servicenow.client import incident_change
 from tests.reports import STATE_CHANGED_AT, servicenow_moved
 from tests.vendors import SLACK_POST, SN_INCIDENTS, sf_contact, sn_record
 
@@ -352,3 +355,20 @@ def test_a_report_already_stored_under_an_intake_key_is_returned_not_made_again(
 
     assert again.pk == first.pk and other.pk != first.pk
     assert len([c for c in vendors.calls_to(SN_INCIDENTS) if c.request.method == "POST"]) == 2
+
+
+def test_the_incident_is_recorded_as_created_with_its_time_so_its_own_insert_event_changes_nothing(
+    vendors, legacy_customers, django_capture_on_commit_callbacks
+):
+    vendors.salesforce_knows()
+    vendors.servicenow_creates()
+    vendors.slack_accepts()
+    request = report(django_capture_on_commit_callbacks)
+    request.refresh_from_db()
+
+    inserted = incident_change(sn_record(correlation_id=request.reference))
+
+    assert (request.servicenow_mod_count, request.servicenow_updated_at) == (0, datetime(2026, 11, 22, 10, tzinfo=UTC))
+    assert incident_summary(request).state_as_of == datetime(2026, 11, 22, 10, tzinfo=UTC)
+    assert incident_change_apply(change=inserted, path=PUSH) is False
+    assert not request.events.filter(kind="servicenow_changed").exists()

@@ -49,6 +49,7 @@ EXPECTED = Incident(
     opened_at=datetime(2026, 11, 22, 9, 15, 2, tzinfo=UTC),
     updated_at=datetime(2026, 11, 22, 9, 15, 2, tzinfo=UTC),
     url=f"{BASE}/nav_to.do?uri=incident.do?sys_id={SYS_ID}",
+    mod_count=0,
 )
 
 
