@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, register
+from django.core.checks import CheckMessage, Error, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
 STAGING_OPT_IN = "INCIDENT_HUB_STAGING_ON_SANDBOX"
@@ -105,9 +105,32 @@ def production_problems() -> list[Error]:
     return problems
 
 
+def webhook_address_warnings() -> list[Warning]:
+    """What the client webhooks' address guard was told to let through: for local use; a deployment that needs it
+    (receivers on its own private network) silences the warning knowingly."""
+    warnings = []
+    if settings.WEBHOOK_ALLOW_HTTP:
+        warnings.append(
+            Warning(
+                "WEBHOOK_ALLOW_HTTP is on: clients' webhooks may go over plain http, their signed bodies readable.",
+                hint="Unset WEBHOOK_ALLOW_HTTP (https only), or silence incident_hub.W106.",
+                id="incident_hub.W106",
+            )
+        )
+    if settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES:
+        warnings.append(
+            Warning(
+                "WEBHOOK_ALLOW_PRIVATE_ADDRESSES is on: a client may point a webhook at this machine or its network.",
+                hint="Unset WEBHOOK_ALLOW_PRIVATE_ADDRESSES, or silence incident_hub.W107.",
+                id="incident_hub.W107",
+            )
+        )
+    return warnings
+
+
 @register()
 def production_is_not_a_laptop(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    return production_problems() if settings.PRODUCTION else []
+    return [*production_problems(), *webhook_address_warnings()] if settings.PRODUCTION else []
 
 
 def refuse_to_start_on_laptop_defaults() -> None:

@@ -61,7 +61,13 @@ def load_production(monkeypatch, **env: str):
 
 def run(*args: str, **env: str) -> subprocess.CompletedProcess:
     # Nothing of this machine's configuration (a CI's DATABASE_URL, say) may decide what the check sees.
-    ours = {*PRODUCTION_ENV, "PYTEST_CURRENT_TEST", "INCIDENT_HUB_STAGING_ON_SANDBOX"}
+    ours = {
+        *PRODUCTION_ENV,
+        "PYTEST_CURRENT_TEST",
+        "INCIDENT_HUB_STAGING_ON_SANDBOX",
+        "WEBHOOK_ALLOW_HTTP",
+        "WEBHOOK_ALLOW_PRIVATE_ADDRESSES",
+    }
     clean = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_") and k not in ours}
     return subprocess.run(args, cwd=ROOT, env={**clean, **env}, capture_output=True, text=True, timeout=120)
 
@@ -176,6 +182,14 @@ def test_a_staging_deployment_may_say_it_runs_on_the_sandbox():
 
     assert refused.returncode == 1 and "incident_hub.E105" in refused.stderr
     assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+
+
+def test_check_deploy_warns_of_webhooks_let_through_to_http_or_private_addresses():
+    result = run(*CHECK_DEPLOY, **PRODUCTION_ENV, WEBHOOK_ALLOW_HTTP="true", WEBHOOK_ALLOW_PRIVATE_ADDRESSES="true")
+
+    assert result.returncode == 1
+    assert "(incident_hub.W106) WEBHOOK_ALLOW_HTTP is on" in result.stderr
+    assert "(incident_hub.W107) WEBHOOK_ALLOW_PRIVATE_ADDRESSES is on" in result.stderr
 
 
 def test_gunicorn_and_celery_do_not_start_a_production_deployment_left_on_laptop_defaults():
