@@ -31,3 +31,5 @@ TEMPLATES[0]["OPTIONS"]["context_processors"] = ["django.template.context_proces
 _EVENTS_CLIENT_FILE = VAR_DIR / "sandbox-servicenow-events-client"
 if _EVENTS_CLIENT_FILE.exists() and not env("SANDBOX_SERVICENOW_EVENT_CLIENT_ID", default=""):
     SANDBOX_SERVICENOW_EVENT_CLIENT_ID, SANDBOX_SERVICENOW_EVENT_CLIENT_SECRET = _EVENTS_CLIENT_FILE.read_text().split()
+# aiosmtpd logs every SMTP connection's steps at INFO; the sandbox's own line per mail says what matters.
+LOGGING["loggers"]["mail.log"] = {"level": "WARNING"}  # noqa: F405
