@@ -133,14 +133,41 @@ class IncidentEvent(models.Model):
         return f"{self.kind} at {self.at:%Y-%m-%d %H:%M:%S}"
 
 
-class NotificationDelivery(models.Model):
-    class State(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SENDING = "sending", "Sending"
-        RETRYING = "retrying", "Waiting to retry"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
+class DeliveryState(models.TextChoices):
+    """A delivery's state in its own words: its work running is it being sent, done is sent."""
 
+    PENDING = "pending", "Pending"
+    SENDING = "sending", "Sending"
+    RETRYING = "retrying", "Waiting to retry"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+# Declared in the same order: pending, running (sending), retrying, done (sent), failed.
+DELIVERY_STATE = dict(zip(Work.State, DeliveryState, strict=True))
+WORK_STATE = {delivery: work for work, delivery in DELIVERY_STATE.items()}
+
+
+class SentByWork(models.Model):
+    """Something sent to someone by background work of its own (a Slack post, an e-mail, a client's webhook)."""
+
+    State = DeliveryState
+
+    # The background work that sends it: its attempts, schedule, claim and last error.
+    work = models.OneToOneField(Work, on_delete=models.PROTECT, related_name="+", editable=False)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def state(self) -> str:
+        return DELIVERY_STATE[self.work.state]
+
+    def get_state_display(self) -> str:
+        return DeliveryState(self.state).label
+
+
+class NotificationDelivery(SentByWork):
     NEW_INCIDENT = "new_incident"
     # A reply in the thread of the new-incident notice: one per change it announces.
     STATE_CHANGE = "state_change"
@@ -153,8 +180,6 @@ class NotificationDelivery(models.Model):
         IncidentEvent, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications", editable=False
     )
     channel = models.CharField(max_length=100, help_text="Slack channel it goes to (name or id).")
-    # The background work that posts it: its attempts, schedule, claim and last error.
-    work = models.OneToOneField(Work, on_delete=models.PROTECT, related_name="+", editable=False)
     slack_channel_id = models.CharField(max_length=40, blank=True)
     slack_ts = models.CharField(max_length=40, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -178,21 +203,8 @@ class NotificationDelivery(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} of {self.request_id}: {self.state}"
 
-    @property
-    def state(self) -> str:
-        """The delivery's state in its own words: its work running is a notice being sent, done is sent."""
-        return DELIVERY_STATE[self.work.state]
 
-    def get_state_display(self) -> str:
-        return self.State(self.state).label
-
-
-# Declared in the same order: pending, running (sending), retrying, done (sent), failed.
-DELIVERY_STATE = dict(zip(Work.State, NotificationDelivery.State, strict=True))
-WORK_STATE = {delivery: work for work, delivery in DELIVERY_STATE.items()}
-
-
-class CustomerMail(models.Model):
+class CustomerMail(SentByWork):
     """An e-mail to the customer who reported: the confirmation, then word of the resolution; each at most once."""
 
     class Kind(models.TextChoices):
@@ -204,8 +216,6 @@ class CustomerMail(models.Model):
     to = models.EmailField()
     # Made with the mail and sent with every attempt: a retry after an unknown outcome is the same mail.
     message_id = models.CharField(max_length=255, unique=True)
-    # The background work that sends it: its attempts, schedule, claim and last error.
-    work = models.OneToOneField(Work, on_delete=models.PROTECT, related_name="+", editable=False)
     sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -216,13 +226,6 @@ class CustomerMail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} mail of {self.request_id}: {self.state}"
-
-    @property
-    def state(self) -> str:
-        return DELIVERY_STATE[self.work.state]
-
-    def get_state_display(self) -> str:
-        return NotificationDelivery.State(self.state).label
 
 
 class ServiceNowEvent(models.Model):

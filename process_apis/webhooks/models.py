@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from kernel.models import Work
+from ..models import SentByWork
 
 
 class EventType(models.TextChoices):
@@ -48,15 +48,8 @@ class WebhookEndpoint(models.Model):
         return self.active and self.deleted_at is None and event_type in self.event_types
 
 
-class WebhookDelivery(models.Model):
+class WebhookDelivery(SentByWork):
     """One message (one piece of news) to one endpoint; its attempts are its work's."""
-
-    class State(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SENDING = "sending", "Sending"
-        RETRYING = "retrying", "Waiting to retry"
-        DELIVERED = "delivered", "Delivered"
-        FAILED = "failed", "Failed"
 
     endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.PROTECT, related_name="deliveries")
     request = models.ForeignKey("process_apis.IncidentRequest", on_delete=models.CASCADE, related_name="+")
@@ -65,8 +58,6 @@ class WebhookDelivery(models.Model):
     event_type = models.CharField(max_length=40, choices=EventType.choices)
     message_id = models.CharField(max_length=40, unique=True, editable=False, help_text="webhook-id: msg_...")
     payload = models.JSONField()
-    # The background work that sends it: its attempts, schedule, claim and last error.
-    work = models.OneToOneField(Work, on_delete=models.PROTECT, related_name="+", editable=False)
     response_status = models.PositiveSmallIntegerField(null=True, blank=True, help_text="The last answer's status.")
     response_excerpt = models.CharField(max_length=200, blank=True, help_text="The start of the last answer.")
     delivered_at = models.DateTimeField(null=True, blank=True)
@@ -81,13 +72,3 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.message_id}"
-
-    @property
-    def state(self) -> str:
-        return DELIVERY_STATE[self.work.state]
-
-    def get_state_display(self) -> str:
-        return self.State(self.state).label
-
-
-DELIVERY_STATE = dict(zip(Work.State, WebhookDelivery.State, strict=True))

@@ -88,7 +88,7 @@ def test_a_receiver_failing_three_times_then_accepting_gets_the_message_once_sig
     assert message["data"]["reference"] == reference
     assert message["data"]["servicenow_number"] == IncidentRequest.objects.get(reference=reference).servicenow_number
     delivery.refresh_from_db()
-    assert (delivery.state, delivery.response_status) == ("delivered", 204)
+    assert (delivery.state, delivery.response_status) == ("sent", 204)
     assert IncidentEvent.objects.filter(request__reference=reference, kind="webhook_delivered").count() == 1
 
 

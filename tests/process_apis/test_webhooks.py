@@ -182,7 +182,7 @@ def test_a_delivery_is_sent_signed_and_recorded():
     work_run(work_id=delivery.work_id)
 
     delivery.refresh_from_db()
-    assert delivery.state == "delivered"
+    assert delivery.state == "sent"
     assert (delivery.response_status, delivery.response_excerpt) == (202, "thanks")
     assert delivery.delivered_at is not None
     sent = responses.calls[0].request
