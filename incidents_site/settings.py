@@ -379,6 +379,8 @@ EMAIL_FROM = env("EMAIL_FROM", default="Incident Hub <incidents@localhost>")
 EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10.0)
 # Where customers reach Incident Hub: the links in their e-mails start with it (`make run`'s address by default).
 SITE_URL = env("SITE_URL", default=f"http://127.0.0.1:{env('WEB_PORT', default=env('PORT', default='8000'))}")
+# Where on the site a customer follows a report (the web Experience API's status page), for the e-mails' links.
+STATUS_PAGE_PATH = "/status"
 
 # All downstream calls of one report (customer lookup + ServiceNow create) share this many seconds, kept
 # below the web server's own timeout (gunicorn's default is 30 s); what does not fit is retried later.

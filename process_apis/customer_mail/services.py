@@ -13,7 +13,6 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 
 from kernel.models import Work
@@ -53,7 +52,7 @@ def customer_mail_queue(*, request: IncidentRequest, kind: CustomerMail.Kind) ->
 
 def status_page_url(reference: str) -> str:
     """The status page, its reference filled in (the customer types the e-mail address: it is never in a link)."""
-    return f"{settings.SITE_URL.rstrip('/')}{reverse('web:status')}?{urlencode({'reference': reference})}"
+    return f"{settings.SITE_URL.rstrip('/')}{settings.STATUS_PAGE_PATH}?{urlencode({'reference': reference})}"
 
 
 def customer_mail_render(mail: CustomerMail) -> Mail:

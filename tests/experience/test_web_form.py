@@ -4,6 +4,7 @@ from unittest import mock
 import pytest
 from django.contrib.sessions.models import Session
 from django.test import Client
+from django.urls import reverse
 
 from kernel.errors import NotAcceptedError
 from process_apis.models import IncidentRequest
@@ -307,3 +308,7 @@ def test_the_status_page_of_a_resolved_report_shows_how_it_was_resolved_escaped(
     html = response.content.decode()
     assert "<dt>State</dt><dd>Resolved (as of" in html
     assert "<dt>Resolution</dt><dd>Solution provided: Refund &lt;b&gt;sent&lt;/b&gt; &amp; confirmed.</dd>" in html
+
+
+def test_the_status_page_is_where_the_customers_e_mails_link_to(settings):
+    assert reverse("web:status") == settings.STATUS_PAGE_PATH
