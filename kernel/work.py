@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from celery import Task, shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import DatabaseError, connections, models, router, transaction
 from django.db.models import F, Q
@@ -196,7 +197,7 @@ def work_run(*, work_id: int | None = None, work: Work | None = None, **context:
         except DatabaseError:
             raise  # nothing can be recorded either: the claim runs out and the sweeper hands the work on
         except Exception as exc:  # every failure is recorded; only a bug's needs its traceback logged
-            if not isinstance(exc, ServiceError):
+            if not isinstance(exc, ServiceError | SoftTimeLimitExceeded):
                 logger.exception("%s failed with a bug", work)
             _failed(work, kind, exc, started, context)
         else:
@@ -302,7 +303,9 @@ def _record(
 
 
 def _failed(work: Work, kind: Kind, exc: Exception, started: float, context: dict[str, Any]) -> None:
-    retry = getattr(exc, "retryable", False) and work.attempts < getattr(settings, kind.max_attempts_setting)
+    # A run cut short by the task's time limit (a slow system) is tried again, like any timeout.
+    retryable = getattr(exc, "retryable", False) or isinstance(exc, SoftTimeLimitExceeded)
+    retry = retryable and work.attempts < getattr(settings, kind.max_attempts_setting)
     delay = None
     if retry:
         delay = backoff_delay(

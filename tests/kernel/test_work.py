@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F
 from django.urls import reverse
@@ -40,6 +41,8 @@ def echo(work: Work):
         raise ServiceError("refused for good")
     if action == "database_down":
         raise DatabaseError("connection lost")
+    if action == "time_limit":
+        raise SoftTimeLimitExceeded()
     return lambda: done_marks.append(work.subject)
 
 
@@ -219,3 +222,13 @@ def test_a_kind_with_a_pace_gets_a_task_each_worker_starts_at_that_rate(settings
         assert work_engine._tasks[ECHO].rate_limit is None
     finally:
         del work_engine._kinds["test_paced"]
+
+
+def test_a_run_cut_short_by_the_task_time_limit_is_tried_again_not_failed(caplog):
+    behaviour["action"] = "time_limit"
+
+    work = work_run(work=new_work())
+
+    assert (work.state, work.attempts) == ("retrying", 1)
+    assert failed_for_good == []
+    assert "failed with a bug" not in caplog.text
