@@ -124,8 +124,10 @@ def _deliver_state_change(work: Work, delivery: NotificationDelivery) -> Commit:
         _wait_for_turn(delivery, first)
         thread_ts = first.slack_ts if first is not None and first.slack_ts else None
         notice = state_change_notice(delivery, thread_ts=thread_ts)
+        # Into the thread by the channel as configured (the first message's), so the channel's pace counts both.
+        channel = first.channel if thread_ts else delivery.channel
         try:
-            posted = client.post_notice(notice, channel=first.slack_channel_id if thread_ts else delivery.channel)
+            posted = client.post_notice(notice, channel=channel)
         except SystemPaced as paced:
             raise Paced(paced.retry_after or 1.0) from paced
         # Kept now, not with the attempt's outcome: should the update below fail, the retry must not reply again.
@@ -137,9 +139,7 @@ def _deliver_state_change(work: Work, delivery: NotificationDelivery) -> Commit:
     if first is not None and first.slack_ts:
         detail["thread_ts"] = first.slack_ts
         try:
-            client.update_notice(
-                new_incident_notice(delivery.request), channel_id=first.slack_channel_id, ts=first.slack_ts
-            )
+            _update_first_message(client, delivery, first)
         except SystemAPIError as exc:
             if exc.retryable and work.attempts < settings.NOTIFICATION_MAX_ATTEMPTS:
                 raise
@@ -153,6 +153,18 @@ def _deliver_state_change(work: Work, delivery: NotificationDelivery) -> Commit:
         logger.info("notification %s sent to %s as %s", delivery.pk, delivery.slack_channel_id, delivery.slack_ts)
 
     return record_sent
+
+
+def _update_first_message(client: SlackClient, delivery: NotificationDelivery, first: NotificationDelivery) -> None:
+    """Rewrite the thread's first message with the report as it is now; left to a later reply that has gone
+    already (its update shows a state at least as new)."""
+    later_reply = NotificationDelivery.objects.filter(
+        request=delivery.request_id, kind=STATE_CHANGE, pk__gt=delivery.pk
+    ).exclude(slack_ts="")
+    if later_reply.exists():
+        return
+    now = IncidentRequest.objects.get(pk=delivery.request_id)
+    client.update_notice(new_incident_notice(now), channel_id=first.slack_channel_id, ts=first.slack_ts)
 
 
 def _wait_for_turn(delivery: NotificationDelivery, first: NotificationDelivery | None) -> None:

@@ -130,7 +130,7 @@ def test_a_state_change_is_one_reply_in_the_thread_and_one_update_of_the_first_m
 
     [reply] = slack.replies()
     assert reply["thread_ts"] == "1700000000.000001"
-    assert reply["channel"] == "C0INCIDENTS"
+    assert reply["channel"] == "#incidents", "as the first message was posted: one pace for the channel"
     assert reply["text"] == "INC0010042 is now *In Progress* (was New) · assigned to Beth &lt;Anglin&gt;"
     assert reply["blocks"][0]["text"]["text"] == "INC0010042 · In Progress"
     [update] = slack.updates
@@ -356,3 +356,23 @@ def test_the_same_change_cannot_be_announced_twice(report):
 
     with pytest.raises(IntegrityError), transaction.atomic():
         state_change_queue(request=report, event=event)
+
+
+def test_an_update_left_behind_by_a_later_reply_does_not_set_the_first_message_back(
+    slack, report, settings, django_capture_on_commit_callbacks
+):
+    announce(report, django_capture_on_commit_callbacks)
+    settings.NOTIFICATION_RETRY_BASE = settings.NOTIFICATION_RETRY_CAP = 30
+    slack.updates_down = 1
+    moved(report, django_capture_on_commit_callbacks, 2, "2")
+    moved(report, django_capture_on_commit_callbacks, 3, "6", close_code="Solution provided", close_notes="Sent.")
+    in_progress, resolved = replies_of(report)
+    assert (in_progress.state, resolved.state) == ("retrying", "sent")
+
+    due_now(in_progress)
+    work_run(work_id=in_progress.work_id)
+
+    assert len(slack.replies()) == 2
+    assert [update["blocks"][0]["text"]["text"][:10] for update in slack.updates] == ["[Resolved]"]
+    in_progress.refresh_from_db()
+    assert in_progress.state == "sent"
