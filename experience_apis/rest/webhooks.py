@@ -70,7 +70,7 @@ class WebhookInputSerializer(serializers.Serializer):
 
 
 def _endpoint(request: Request, webhook_id: str) -> WebhookEndpoint:
-    if not webhook_id.isdigit() or len(webhook_id) > 18:
+    if not (webhook_id.isascii() and webhook_id.isdigit()) or len(webhook_id) > 18:
         raise NotFoundError(f"You have no webhook {webhook_id}.")
     return webhook_endpoint_get(api_client_id=current_client(request).client_id, endpoint_id=int(webhook_id))
 

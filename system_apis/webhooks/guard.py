@@ -58,8 +58,13 @@ def url_problem(url: str, *, allow_http: bool) -> str | None:
 
 def address_problem(address: IPAddress) -> str | None:
     """Why `address` is not a public one a webhook may reach, or None."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address_problem(address.ipv4_mapped)
+    if isinstance(address, ipaddress.IPv6Address):
+        # IPv4 carried in IPv6 (mapped, 6to4, Teredo) is judged as the IPv4 address it reaches.
+        embedded = address.ipv4_mapped or address.sixtofour or (address.teredo[1] if address.teredo else None)
+        if embedded is not None:
+            return address_problem(embedded)
+        if address.is_site_local:
+            return "site-local"
     for name in ("unspecified", "loopback", "link_local", "multicast", "private", "reserved"):
         if getattr(address, f"is_{name}"):
             return name.replace("_", "-")
@@ -85,7 +90,8 @@ def resolve_target(url: str, *, allow_http: bool, allow_private: bool) -> Target
     if problem:
         raise AddressRefused(f"the URL {problem}")
     parts = urlsplit(url)
-    hostname = parts.hostname or ""
+    # As requests sends it: an international name in its ASCII (IDNA) form.
+    hostname = _ascii_host(parts.hostname or "")
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
         found = socket.getaddrinfo(hostname, port, type=socket.SOCK_STREAM)
@@ -107,6 +113,13 @@ def resolve_target(url: str, *, allow_http: bool, allow_private: bool) -> Target
         host_header=parts.netloc,
         address=str(addresses[0]),
     )
+
+
+def _ascii_host(hostname: str) -> str:
+    try:
+        return hostname.encode("idna").decode("ascii") if not hostname.isascii() else hostname
+    except UnicodeError as exc:
+        raise AddressRefused(f"{hostname} is not a valid host name") from exc
 
 
 class PinnedAdapter(HTTPAdapter):

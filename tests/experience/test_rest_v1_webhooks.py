@@ -106,3 +106,11 @@ def test_rotating_the_secret_answers_the_new_one(api):
 
 def test_webhooks_are_for_api_clients_only(client):
     assert client.get("/api/v1/webhooks").status_code == 401
+
+
+@pytest.mark.parametrize("webhook_id", ["²", "١٢", "abc", "9" * 19])
+def test_an_id_that_is_no_plain_number_is_404(api, webhook_id):
+    response = api.get(f"/api/v1/webhooks/{webhook_id}")
+
+    assert response.status_code == 404
+    assert response.json()["message"] == f"You have no webhook {webhook_id}."

@@ -196,6 +196,10 @@ def test_a_timeout_is_retryable(resolves_to):
         "224.0.0.1",
         "100.64.0.1",
         "fd00::1",
+        "2002:7f00:1::",  # 6to4 of 127.0.0.1
+        "2002:a9fe:a9fe::",  # 6to4 of 169.254.169.254
+        "2001:0:4136:e378:8000:63bf:f5ff:fffe",  # Teredo of 10.0.0.1
+        "fec0::1",  # site-local
     ],
 )
 @responses.activate
@@ -322,3 +326,12 @@ def test_the_payload_is_sent_as_given(resolves_to):
         mocked.post(URL, status=200)
         make_client().send(message(body=body), at=AT)
         assert mocked.calls[0].request.body == body
+
+
+@responses.activate
+def test_an_international_host_name_is_checked_and_sent_in_its_ascii_form(resolves_to):
+    responses.post("https://xn--bcher-kva.example/hook", status=204)
+
+    make_client().send(message(url="https://bücher.example/hook"), at=AT)
+
+    assert responses.calls[0].request.url == "https://xn--bcher-kva.example/hook"
