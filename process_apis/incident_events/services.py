@@ -207,14 +207,22 @@ def incident_events_poll() -> int:
         return 0
     since = _watermark() - timedelta(seconds=settings.SERVICENOW_POLL_OVERLAP)
     applied = 0
+    # The earliest change left for a report whose own create is not recorded yet: the watermark stays at it, so
+    # the polls after read it again until the report takes it (its push may be lost too).
+    held: datetime | None = None
     try:
         with downstream_errors("read the changed ServiceNow incidents"):
             pages = ServiceNowClient.from_settings().changed_incidents(
                 correlation_prefix=REFERENCE_PREFIX, since=since, page_size=settings.SERVICENOW_POLL_PAGE_SIZE
             )
             for page in pages:
-                applied += sum(incident_change_apply(change=change, path=PULL) for change in page)
-                _advance(max((change.updated_at for change in page if change.updated_at), default=None))
+                for change in page:
+                    if incident_change_apply(change=change, path=PULL):
+                        applied += 1
+                    elif change.updated_at and _awaits_its_create(change):
+                        held = min(held or change.updated_at, change.updated_at)
+                latest = max((change.updated_at for change in page if change.updated_at), default=None)
+                _advance(min(latest, held) if latest and held else latest)
     except DownstreamError as exc:
         logger.warning("ServiceNow poll: %s; the next poll tries again", exc.message)
     return applied
@@ -232,6 +240,12 @@ def incident_events_purge(*, older_than_days: int | None = None) -> int:
         deleted, _ = ServiceNowEvent.objects.filter(work_id__in=work_ids).delete()
         Work.objects.filter(pk__in=work_ids).delete()
     return deleted
+
+
+def _awaits_its_create(change: IncidentChange) -> bool:
+    """The change is for a report whose own ServiceNow attempt is still under way (not failed for good)."""
+    pending = IncidentRequest.SyncState.PENDING
+    return IncidentRequest.objects.filter(reference=change.correlation_id or None, sync_state=pending).exists()
 
 
 def _watermark() -> datetime:

@@ -372,3 +372,21 @@ def test_applied_pushes_are_purged_after_their_retention_with_their_work_and_fai
 
     assert list(ServiceNowEvent.objects.order_by("id")) == [failed, fresh]
     assert not Work.objects.filter(pk=applied.work_id).exists()
+
+
+def test_the_poll_keeps_reading_a_change_whose_report_awaits_its_own_create_until_it_takes_it(report, servicenow):
+    ServiceNowPoll.objects.create(name="incidents", watermark=datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
+    waiting = stored_report()  # its create was made in ServiceNow, the answer not recorded yet
+    early = {**polled(waiting, 1, "2026-12-01 10:00:05"), "sys_id": {"value": OTHER_SYS_ID, "display_value": ""}}
+    servicenow.get(SN_INCIDENTS, json={"result": [early, polled(report, 3, "2026-12-01 10:07:00")]})
+
+    assert incident_events_poll() == 1
+    assert watermark() == datetime(2026, 12, 1, 10, 0, 5, tzinfo=UTC), "held at the change not taken"
+
+    IncidentRequest.objects.filter(pk=waiting.pk).update(
+        sync_state="created", servicenow_sys_id=OTHER_SYS_ID, servicenow_mod_count=0, servicenow_state=1
+    )
+    assert incident_events_poll() == 1
+    waiting.refresh_from_db()
+    assert (waiting.servicenow_state, waiting.servicenow_mod_count) == (2, 1)
+    assert watermark() == datetime(2026, 12, 1, 10, 7, tzinfo=UTC)
