@@ -14,6 +14,8 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
+from system_apis.email.client import email_server
+
 STAGING_OPT_IN = "INCIDENT_HUB_STAGING_ON_SANDBOX"
 DATABASE_CACHE = "incidents_site.cache.AtomicDatabaseCache"
 
@@ -105,6 +107,23 @@ def production_problems() -> list[Error]:
     return problems
 
 
+def email_warnings() -> list[Warning]:
+    """An SMTP login without TLS sends the password, and every customer's mail, in clear."""
+    try:
+        server = email_server(settings.EMAIL_URL)
+    except ImproperlyConfigured as exc:
+        return [Warning(str(exc), hint="Set EMAIL_URL=smtp://user:password@host:587.", id="incident_hub.W108")]
+    if server.is_smtp and server.username and not (server.use_tls or server.use_ssl):
+        return [
+            Warning(
+                "EMAIL_URL logs in to the SMTP server without TLS: the password and the mail travel in clear.",
+                hint="Use port 587 (STARTTLS), smtps:// (port 465), or ?tls=1.",
+                id="incident_hub.W108",
+            )
+        ]
+    return []
+
+
 def webhook_address_warnings() -> list[Warning]:
     """What the client webhooks' address guard was told to let through: for local use; a deployment that needs it
     (receivers on its own private network) silences the warning knowingly."""
@@ -130,7 +149,9 @@ def webhook_address_warnings() -> list[Warning]:
 
 @register()
 def production_is_not_a_laptop(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    return [*production_problems(), *webhook_address_warnings()] if settings.PRODUCTION else []
+    if not settings.PRODUCTION:
+        return []
+    return [*production_problems(), *email_warnings(), *webhook_address_warnings()]
 
 
 def refuse_to_start_on_laptop_defaults() -> None:

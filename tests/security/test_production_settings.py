@@ -192,6 +192,13 @@ def test_check_deploy_warns_of_webhooks_let_through_to_http_or_private_addresses
     assert "(incident_hub.W107) WEBHOOK_ALLOW_PRIVATE_ADDRESSES is on" in result.stderr
 
 
+def test_check_deploy_warns_of_an_smtp_login_without_tls():
+    result = run(*CHECK_DEPLOY, **{**PRODUCTION_ENV, "EMAIL_URL": "smtp://hub:secret@smtp.example.com:25"})
+
+    assert result.returncode == 1
+    assert "(incident_hub.W108) EMAIL_URL logs in to the SMTP server without TLS" in result.stderr
+
+
 def test_gunicorn_and_celery_do_not_start_a_production_deployment_left_on_laptop_defaults():
     laptop = {
         "DJANGO_SETTINGS_MODULE": PRODUCTION,
