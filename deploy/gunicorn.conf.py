@@ -10,7 +10,9 @@ import os
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gthread"
-threads = int(os.environ.get("WEB_THREADS", "8"))
+# A thread waiting on a vendor holds no database connection (pooled, given back while it waits): with real vendor
+# latencies, 16 threads a process keep both cores busy where 8 left them waiting (bench/perf.py, phase vendors).
+threads = int(os.environ.get("WEB_THREADS", "16"))
 timeout = int(float(os.environ.get("REPORT_DOWNSTREAM_BUDGET", "20"))) + 25
 graceful_timeout = 30
 keepalive = 5

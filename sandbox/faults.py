@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from django.db import connections
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 
@@ -35,22 +36,31 @@ def with_faults(system: str, answers: VendorFaultAnswers) -> Callable:
             fault = Fault.for_system(system)
             Fault.objects.filter(pk=fault.pk).update(requests_seen=F("requests_seen") + 1)
             if fault.latency_ms:
-                time.sleep(fault.latency_ms / 1000)
+                _wait(fault.latency_ms / 1000)
             hang = fault.take("hang_next")
             if hang and fault.hang_phase == Fault.HANG_BEFORE:
-                time.sleep(fault.hang_seconds)
+                _wait(fault.hang_seconds)
             if fault.take("rate_limit_next"):
                 return answers.rate_limited(fault.retry_after)
             if fault.take("fail_next") or (fault.error_rate and random.random() < fault.error_rate):
                 return answers.error(fault.error_status)
             response = view(request, *args, **kwargs)
             if hang and fault.hang_phase == Fault.HANG_AFTER:
-                time.sleep(fault.hang_seconds)
+                _wait(fault.hang_seconds)
             return response
 
         return wrapped
 
     return decorate
+
+
+def _wait(seconds: float) -> None:
+    """A slow vendor: this thread waits, and gives its pooled database connection back meanwhile, so that the
+    sandbox's pool serves every thread however many are waiting (the next query borrows one again)."""
+    for connection in connections.all(initialized_only=True):
+        if connection.connection is not None and getattr(connection, "pool", None) and not connection.in_atomic_block:
+            connection.close()
+    time.sleep(seconds)
 
 
 def update_faults(system: str, values: dict[str, Any]) -> Fault:
