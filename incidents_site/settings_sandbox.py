@@ -14,6 +14,7 @@ INSTALLED_APPS = [
     "sandbox.salesforce",
     "sandbox.slack",
     "sandbox.mail",
+    "sandbox.receiver",
 ]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

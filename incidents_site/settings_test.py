@@ -10,6 +10,7 @@ INSTALLED_APPS = [
     "sandbox.salesforce",
     "sandbox.slack",
     "sandbox.mail",
+    "sandbox.receiver",
 ]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

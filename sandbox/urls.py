@@ -13,4 +13,5 @@ urlpatterns = [
     path("salesforce/", include("sandbox.salesforce.urls")),
     path("slack/", include("sandbox.slack.urls")),
     path("mail/", include("sandbox.mail.urls")),
+    path("webhooks/", include("sandbox.receiver.urls")),
 ]

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from .faults import FaultSettingsError, reset_faults, update_faults
 from .mail.models import ReceivedMail
 from .models import SYSTEMS, Fault
+from .receiver.models import ReceivedWebhook
 from .salesforce.models import Contact
 from .servicenow import events
 from .servicenow.choices import HOLD_REASONS, USERS, display_value, user_sys_id
@@ -39,6 +40,7 @@ def index(request: HttpRequest, problem: str = "", status: int = 200) -> HttpRes
             "incidents": incidents,
             "messages": _slack_threads(),
             "mails": ReceivedMail.objects.all()[:50],
+            "webhooks": ReceivedWebhook.objects.all()[:50],
             "smtp_port": settings.SANDBOX_SMTP_PORT,
             "contacts": Contact.objects.all(),
             "faults": [Fault.for_system(system) for system in SYSTEMS],
