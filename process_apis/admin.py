@@ -21,15 +21,13 @@ from django.utils.safestring import SafeString
 
 from kernel.admin import NoEditing
 from kernel.errors import ApplicationError
-from kernel.models import WorkAttempt
 
 from .customer_incidents.references import normalize_reference
 from .customer_incidents.services import incident_refresh_state, incident_retry_sync
+from .delivery_admin import EMPTY, DeliveryStateFilter, DeliveryWorkColumns, attempt_table
 from .models import WORK_STATE, CustomerMail, IncidentEvent, IncidentRequest, NotificationDelivery
 from .notifications.services import SOURCE_LABELS, notification_resend
 from .service_incidents.types import priority_text
-
-EMPTY = "—"
 
 
 def _sources(sources: Iterable[str], errors: dict[str, str] | None = None) -> str:
@@ -54,17 +52,6 @@ def _plain(value: Any) -> str:
         # What a change moved, e.g. "state New → Resolved; close_code — → Solution provided".
         return "; ".join(f"{name} {_plain(moved['from'])} → {_plain(moved['to'])}" for name, moved in value.items())
     return str(value)
-
-
-def _attempt_table(attempts: Iterable[WorkAttempt]) -> str | SafeString:
-    rows = [(f"{a.at:%Y-%m-%d %H:%M:%S}", a.number, a.outcome, a.error or EMPTY, a.duration_ms) for a in attempts]
-    if not rows:
-        return "No attempt yet."
-    return format_html(
-        '<table class="attempt-history"><thead><tr><th>At (UTC)</th><th>Attempt</th><th>Outcome</th>'
-        "<th>Error</th><th>Duration (ms)</th></tr></thead><tbody>{}</tbody></table>",
-        format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows),
-    )
 
 
 def _queue_resends(
@@ -138,28 +125,8 @@ class ReportPartInline(NoEditing, admin.options.InlineModelAdmin):
         )
 
 
-class DeliveryWorkColumns:
-    """What a delivery's work says of it: attempts, last error, claim and history."""
-
-    @admin.display(description="State")
-    def state(self, delivery: NotificationDelivery) -> str:
-        return delivery.get_state_display()
-
-    @admin.display(description="Attempts")
-    def attempts(self, delivery: NotificationDelivery) -> int:
-        return delivery.work.attempts
-
-    @admin.display(description="Last error")
-    def last_error(self, delivery: NotificationDelivery) -> str:
-        return delivery.work.last_error
-
-    @admin.display(description="Claimed at")
-    def claimed_at(self, delivery: NotificationDelivery) -> Any:
-        return delivery.work.claimed_at
-
-    @admin.display(description="Attempts history")
-    def attempt_history(self, delivery: NotificationDelivery) -> str | SafeString:
-        return _attempt_table(delivery.work.history.all())
+class NotificationColumns(DeliveryWorkColumns):
+    """A Slack delivery's columns, and what it announces."""
 
     @admin.display(description="Announces")
     def announces(self, delivery: NotificationDelivery) -> str:
@@ -170,7 +137,7 @@ class DeliveryWorkColumns:
         return "; ".join(f"{name}: {_plain(c.get('from'))} → {_plain(c.get('to'))}" for name, c in changes.items())
 
 
-class NotificationDeliveryInline(DeliveryWorkColumns, ReportPartInline, admin.StackedInline):
+class NotificationDeliveryInline(NotificationColumns, ReportPartInline, admin.StackedInline):
     model = NotificationDelivery
     verbose_name = "notification delivery"
     fields = readonly_fields = (
@@ -346,7 +313,7 @@ class IncidentRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Attempts history")
     def sync_history(self, report: IncidentRequest) -> str | SafeString:
-        return _attempt_table(report.sync_work.history.all())
+        return attempt_table(report.sync_work.history.all())
 
     @admin.display(description="Sync error")
     def sync_error(self, report: IncidentRequest) -> str:
@@ -481,20 +448,8 @@ class IncidentRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return HttpResponseRedirect(reverse("admin:process_apis_incidentrequest_change", args=[report.pk]))
 
 
-class DeliveryStateFilter(admin.SimpleListFilter):
-    title = "state"
-    parameter_name = "state__exact"
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        return NotificationDelivery.State.choices
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[NotificationDelivery]) -> QuerySet:
-        value = self.value()
-        return queryset.filter(work__state=WORK_STATE[value]) if value in WORK_STATE else queryset
-
-
 @admin.register(NotificationDelivery)
-class NotificationDeliveryAdmin(DeliveryWorkColumns, ReadOnlyAdminMixin, admin.ModelAdmin):
+class NotificationDeliveryAdmin(NotificationColumns, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "request_reference",
         "kind",

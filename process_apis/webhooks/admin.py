@@ -18,11 +18,9 @@ from django.utils.safestring import SafeString
 from kernel.admin import NoEditing
 from kernel.errors import ApplicationError
 
-from ..models import WORK_STATE
+from ..delivery_admin import EMPTY, DeliveryStateFilter, DeliveryWorkColumns
 from .models import EventType, WebhookDelivery, WebhookEndpoint
 from .services import InvalidWebhookError, webhook_delivery_retry, webhook_secret_new, webhook_url_check
-
-EMPTY = "—"
 
 
 class WebhookEndpointForm(forms.ModelForm):
@@ -84,21 +82,8 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         self.message_user(request, f"Deactivated {count} webhook{'' if count == 1 else 's'}.", messages.SUCCESS)
 
 
-class WebhookStateFilter(admin.SimpleListFilter):
-    title = "state"
-    parameter_name = "state__exact"
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        return WebhookDelivery.State.choices
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> QuerySet:
-        # The delivery's states are its work's, in the same order as a notification's.
-        value = self.value()
-        return queryset.filter(work__state=WORK_STATE[value]) if value in WORK_STATE else queryset
-
-
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(NoEditing, admin.ModelAdmin):
+class WebhookDeliveryAdmin(DeliveryWorkColumns, NoEditing, admin.ModelAdmin):
     list_display = (
         "message_id",
         "request_reference",
@@ -111,7 +96,7 @@ class WebhookDeliveryAdmin(NoEditing, admin.ModelAdmin):
         "delivered_at",
         "created_at",
     )
-    list_filter = (WebhookStateFilter, "event_type")
+    list_filter = (DeliveryStateFilter, "event_type")
     search_fields = ("=request__reference", "=message_id", "=endpoint__api_client_id")
     search_help_text = "A report's reference, a message id (msg_...) or a client_id."
     list_select_related = ("request", "work", "endpoint")
@@ -139,31 +124,17 @@ class WebhookDeliveryAdmin(NoEditing, admin.ModelAdmin):
         url = reverse("admin:process_apis_incidentrequest_change", args=[delivery.request_id])
         return format_html('<a href="{}">{}</a>', url, delivery.request.reference)
 
-    @admin.display(description="State")
-    def state(self, delivery: WebhookDelivery) -> str:
-        return delivery.get_state_display()
-
-    @admin.display(description="Attempts")
-    def attempts(self, delivery: WebhookDelivery) -> int:
-        return delivery.work.attempts
-
     @admin.display(description="Next attempt at")
     def next_attempt_at(self, delivery: WebhookDelivery) -> Any:
         return delivery.work.next_attempt_at
 
     @admin.display(description="Last error")
     def last_error(self, delivery: WebhookDelivery) -> str:
-        return delivery.work.last_error or EMPTY
+        return super().last_error(delivery) or EMPTY
 
     @admin.display(description="Payload")
     def payload_display(self, delivery: WebhookDelivery) -> SafeString:
         return format_html("<pre>{}</pre>", json.dumps(delivery.payload, indent=2, ensure_ascii=False))
-
-    @admin.display(description="Attempts history")
-    def attempt_history(self, delivery: WebhookDelivery) -> str | SafeString:
-        from ..admin import _attempt_table
-
-        return _attempt_table(delivery.work.history.all())
 
     def has_operate_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("process_apis.change_webhookdelivery")
