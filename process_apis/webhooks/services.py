@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from rest_framework import serializers
 
 from kernel.errors import ApplicationError, NotFoundError
 from kernel.models import Work
@@ -43,6 +44,7 @@ SECRET_PREFIX = "whsec_"  # noqa: S105 - the prefix the specification gives secr
 # The specification asks for 24 to 64 random bytes.
 SECRET_BYTES = 24
 MAX_ENDPOINTS_PER_CLIENT = 10
+REST_DATETIME = serializers.DateTimeField()
 
 
 class InvalidWebhookError(ApplicationError):
@@ -202,11 +204,8 @@ def webhook_payload(
 
 
 def _iso(value: datetime | None) -> str | None:
-    # As the REST API writes times (DRF's ISO 8601, UTC as Z).
-    if value is None:
-        return None
-    text = value.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
+    """A time as the REST API writes it (the same DRF field: ISO 8601 in the current time zone, UTC as Z)."""
+    return None if value is None else REST_DATETIME.to_representation(value)
 
 
 def webhook_body(delivery: WebhookDelivery) -> bytes:
