@@ -168,10 +168,8 @@ class ServiceNowClient(HttpClient):
         response = self._request(
             "GET", self._incident_path(sys_id, operation), operation=operation, params=self.CHANGE_PARAMS
         )
-        try:
-            return incident_change(self._result(response, operation))
-        except UnreadableRecord as exc:
-            raise self._protocol_error(str(exc), operation, response=response) from exc
+        [change] = self._changes([self._result(response, operation)], operation, response)
+        return change
 
     def changed_incidents(
         self, *, correlation_prefix: str, since: datetime, page_size: int = 100
@@ -195,13 +193,15 @@ class ServiceNowClient(HttpClient):
         path = self.INCIDENTS_PATH
         while path:
             response = self._request("GET", path, operation=operation, params=params)
-            records = self._result(response, operation, many=True)
-            try:
-                changes = [incident_change(record) for record in records]
-            except UnreadableRecord as exc:
-                raise self._protocol_error(str(exc), operation, response=response) from exc
-            yield changes
+            yield self._changes(self._result(response, operation, many=True), operation, response)
             path, params = self._next_page(response, operation), None
+
+    def _changes(self, records: list[Any], operation: str, response: requests.Response) -> list[IncidentChange]:
+        """Records read as changes; one that cannot be read is a protocol error (skipping it would lose a change)."""
+        try:
+            return [incident_change(record) for record in records]
+        except UnreadableRecord as exc:
+            raise self._protocol_error(str(exc), operation, response=response) from exc
 
     def _next_page(self, response: requests.Response, operation: str) -> str:
         following = response.links.get("next", {}).get("url", "")
