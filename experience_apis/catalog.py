@@ -2,6 +2,9 @@
 
 from kernel.apis import CatalogApi
 
+from .rest import consumer as rest
+from .web import consumer as web
+
 APIS = (
     # Before incidents_v1, whose base path takes in its own: a request is the first API's that serves it.
     CatalogApi(
@@ -12,14 +15,7 @@ APIS = (
         openapi_tag="v1: webhooks",
         calls=("client_webhooks",),
     ),
-    CatalogApi(
-        name="incidents_v1",
-        title="Incidents for clients (REST)",
-        version="v1",
-        base_path="/api/v1/",
-        openapi_tag="v1: incidents",
-        calls=("customer_incidents",),
-    ),
+    rest.API,
     CatalogApi(
         name="servicenow_events_v1",
         title="Incident events from ServiceNow (push)",
@@ -28,14 +24,7 @@ APIS = (
         openapi_tag="Events: ServiceNow",
         calls=("incident_events",),
     ),
-    CatalogApi(
-        name="incident_form",
-        title="Incident form and status page",
-        version="",
-        base_path="/",
-        url_namespace="web",
-        calls=("customer_incidents",),
-    ),
+    web.API,
     CatalogApi(
         name="oauth",
         title="OAuth 2.0 token endpoint",

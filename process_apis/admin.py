@@ -244,6 +244,7 @@ class IncidentRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "email",
         "category",
         "urgency",
+        "consumer_label",
         "servicenow_link",
         "servicenow_state_label",
         "sync_state",
@@ -256,6 +257,7 @@ class IncidentRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         ServiceNowStateFilter,
         "category",
         "urgency",
+        "consumer_label",
         NotificationStateFilter,
         ("created_at", admin.DateFieldListFilter),
     )
@@ -271,8 +273,8 @@ class IncidentRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             {
                 "fields": (
                     ("reference", "created_at", "updated_at"),
-                    ("channel", "api_client_id", "trace_id"),
-                    ("name", "email", "order_number"),
+                    ("consumer_label", "api_client_id", "trace_id"),
+                    ("name", "email", "order_number", "filed_by"),
                     ("category", "urgency", "impact"),
                     "short_description",
                     "description",

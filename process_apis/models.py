@@ -30,11 +30,6 @@ class Impact(models.IntegerChoices):
     LOW = 3, "Low"
 
 
-class Channel(models.TextChoices):
-    WEB = "web", "Web form"
-    API = "api", "REST API"
-
-
 class IncidentRequest(models.Model):
     class SyncState(models.TextChoices):
         PENDING = "pending", "ServiceNow incident pending"
@@ -43,7 +38,13 @@ class IncidentRequest(models.Model):
 
     reference = models.CharField(max_length=13, unique=True, editable=False)
     trace_id = models.CharField(max_length=64, blank=True, editable=False)
-    channel = models.CharField(max_length=10, choices=Channel.choices, editable=False)
+    # Who brought the report in: the Experience API (or other caller of the Process API) names itself, so a new
+    # consumer needs no change here.
+    consumer = models.CharField(max_length=40, editable=False)
+    consumer_label = models.CharField(max_length=60, editable=False, help_text="The consumer as people read it.")
+    contact_type = models.CharField(
+        "ServiceNow contact type", max_length=40, editable=False, help_text="How the incident came to the service desk."
+    )
     # The consumer's own key for this report (an Idempotency-Key, a form token): a retry finds it again.
     intake_key = models.CharField(max_length=320, null=True, blank=True, unique=True, editable=False)
     api_client_id = models.CharField(
@@ -52,17 +53,20 @@ class IncidentRequest(models.Model):
         blank=True,
         db_index=True,
         editable=False,
-        help_text="The REST client that reported it.",
+        help_text="Who called the consumer: its API client, staff user or chat user.",
+    )
+    filed_by = models.CharField(
+        max_length=200, blank=True, help_text="Who filed it on the customer's behalf (empty: the customer did)."
     )
 
     email = models.EmailField(db_index=True)
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, blank=True)
     order_number = models.CharField(max_length=40, blank=True)
     category = models.CharField(max_length=20, choices=Category.choices)
     urgency = models.PositiveSmallIntegerField(choices=Urgency.choices)
     impact = models.PositiveSmallIntegerField(choices=Impact.choices)
     short_description = models.CharField(max_length=160)
-    description = models.TextField(max_length=4000)
+    description = models.TextField(max_length=4000, blank=True)
 
     customer = models.JSONField(default=dict, help_text="The merged customer as it was when the report arrived.")
     customer_degraded = models.BooleanField(default=False, help_text="A customer source was down.")

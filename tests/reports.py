@@ -8,6 +8,7 @@ from django.test import Client
 from kernel.work import work_create
 from process_apis.customer_incidents.references import new_reference
 from process_apis.customer_incidents.services import SERVICENOW_SYNC
+from process_apis.customer_incidents.types import Consumer
 from process_apis.incident_events.services import incident_change_apply
 from process_apis.models import IncidentRequest
 from system_apis.servicenow.types import IncidentChange, IncidentState
@@ -22,6 +23,8 @@ ADA_FORM = {
     "short_description": "Parcel never arrived",
     "description": "Ordered on the 3rd, still nothing.",
 }
+# Who brings the tests' reports in, as a consumer names itself to the Process APIs.
+TEST_CONSUMER = Consumer(name="tests", label="Test suite")
 # The same report as the Process layer takes it (urgency a number).
 ADA_REPORT = {**ADA_FORM, "urgency": 2}
 # A report as a REST client sends it to /api/v1/incidents.
@@ -45,7 +48,9 @@ def stored_report(**fields: object) -> IncidentRequest:
     """A report as the Process layer stores it before calling any system; `fields` override the defaults."""
     values = {
         "reference": new_reference(),
-        "channel": "web",
+        "consumer": "incident_form",
+        "consumer_label": "Web form",
+        "contact_type": "web",
         "email": "ada.lovelace@example.com",
         "name": "Ada Lovelace",
         "category": "order",

@@ -30,8 +30,9 @@ from hypothesis import HealthCheck, settings
 from experience_apis.clients.services import api_client_create
 from incidents_site.wsgi import application
 from process_apis.customer_incidents.services import incident_report
-from process_apis.models import Channel, NotificationDelivery
+from process_apis.models import NotificationDelivery
 from process_apis.webhooks.services import webhook_endpoint_create
+from tests.reports import TEST_CONSUMER
 from tests.vendors import SLACK, SN_INCIDENTS, Vendors, sn_record
 
 # Through the bare WSGI app every request ends by closing "obsolete" database connections, which on
@@ -171,7 +172,7 @@ def known(api_client, all_vendors, legacy_customers, django_capture_on_commit_ca
             urgency=2,
             short_description="Parcel never arrived",
             description="Order 1042 has not arrived.",
-            channel=Channel.API,
+            consumer=TEST_CONSUMER,
             api_client_id=api_client[0],
             trace_id="fuzz",
         )

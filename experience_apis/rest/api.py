@@ -14,11 +14,12 @@ from process_apis.customer_incidents.inputs import ReportInputSerializer
 from process_apis.customer_incidents.references import normalize_reference
 from process_apis.customer_incidents.selectors import incident_get, incident_list, incident_summary
 from process_apis.customer_incidents.services import incident_report
-from process_apis.models import Category, Channel, Urgency
+from process_apis.models import Category, Urgency
 from process_apis.rest import ERRORS as PROCESS_ERRORS
 
 from ..idempotency import rest as idempotency
 from ..policies import rate_limits
+from .consumer import CONSUMER
 from .permissions import IsActiveApiClient, current_client
 from .throttles import ApiClientTierThrottle, ClientRateLimited
 
@@ -180,7 +181,7 @@ class IncidentListCreateApi(ClientApi):
         data.is_valid(raise_exception=True)
         report = incident_report(
             **data.validated_data,
-            channel=Channel.API,
+            consumer=CONSUMER,
             api_client_id=current_client(request).client_id,
             trace_id=getattr(request, "trace_id", ""),
             intake_key=intake_key,

@@ -37,8 +37,10 @@ class IncidentReportForm(_WebForm):
         error_messages=EMAIL_ERRORS,
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
+    # The form asks the customer for a name and a description, which other consumers may leave out.
     name = REPORT_INPUT["name"].form_field(
         label="Name",
+        required=True,
         error_messages={
             "required": "Enter your name.",
             "max_length": "A name can have at most %(limit_value)d characters (it has %(show_value)d).",
@@ -79,6 +81,7 @@ class IncidentReportForm(_WebForm):
     )
     description = REPORT_INPUT["description"].form_field(
         label="Description",
+        required=True,
         help_text=(
             "What happened, when, and what you expected instead. "
             f"Up to {REPORT_INPUT['description'].max_length} characters."

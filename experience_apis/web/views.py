@@ -17,7 +17,6 @@ from django.views.decorators.http import require_http_methods
 from kernel.errors import NotAcceptedError, NotFoundError
 from process_apis.customer_incidents.selectors import incident_get, incident_summary
 from process_apis.customer_incidents.services import incident_report, incident_status
-from process_apis.models import Channel
 
 from ..idempotency.form_tokens import FIELD as REPORT_TOKEN_FIELD
 from ..idempotency.form_tokens import (
@@ -28,6 +27,7 @@ from ..idempotency.form_tokens import (
     report_token_issue,
 )
 from ..policies.rate_limits import rate_limit_ip_hit
+from .consumer import CONSUMER
 from .forms import HONEYPOT_FIELD, IncidentReportForm, StatusLookupForm
 
 logger = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ def _report(request: HttpRequest, binding: str) -> HttpResponse:
 
     def send() -> str:
         return incident_report(
-            **form.cleaned_data, channel=Channel.WEB, trace_id=request.trace_id, intake_key=f"web:{token}"
+            **form.cleaned_data, consumer=CONSUMER, trace_id=request.trace_id, intake_key=f"web:{token}"
         ).reference
 
     try:

@@ -1,3 +1,6 @@
+import hashlib
+
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -5,11 +8,16 @@ from rest_framework.views import APIView
 
 from kernel.errors import NotFoundError
 
-from ..models import Category, Channel, IncidentRequest, Urgency
+from ..models import Category, IncidentRequest, Urgency
 from ..rest import ERRORS
-from .inputs import ReportInputSerializer
+from .inputs import REPORT_ATTRIBUTION, ReportInputError, ReportInputSerializer
 from .selectors import incident_get, incident_summary
 from .services import incident_refresh_state, incident_report, incident_retry_sync
+from .types import Consumer
+
+# This REST face brings reports in for whoever calls it (a support tool, a script of the team's).
+CONSUMER = Consumer(name="process_rest", label="Process API (REST)")
+IDEMPOTENCY_KEY = "Idempotency-Key"
 
 TAGS = ["Process: customer incidents"]
 NO_REPORT = "No report with that reference."
@@ -41,26 +49,63 @@ class ReportSummaryOutputSerializer(serializers.Serializer):
     notification = serializers.CharField(allow_null=True)
 
 
+# A report as this face takes it: the customer's input, and who filed it on the customer's behalf.
+class ProcessReportInputSerializer(ReportInputSerializer):
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {
+            **super().get_fields(),
+            **{field.name: field.serializer_field() for field in REPORT_ATTRIBUTION.values()},
+        }
+
+
 class ReportCreateApi(APIView):
     @ERRORS.schema(
         operation_id="process_customer_incidents_report",
         tags=TAGS,
-        request=ReportInputSerializer,
+        request=ProcessReportInputSerializer,
+        parameters=[
+            OpenApiParameter(
+                IDEMPOTENCY_KEY,
+                location=OpenApiParameter.HEADER,
+                required=False,
+                description="Your key for this report (1 to 255 printable ASCII characters): a repeat with the "
+                "same key answers the report the first request made instead of making a second one.",
+            )
+        ],
         responses={201: ReportSummaryOutputSerializer},
         errors=(400, 401, 403, 415, 503),
         described={503: "Incident Hub cannot store the report right now; try again after Retry-After."},
         description="The whole orchestration: customer lookup, local record, ServiceNow incident, Slack notice.",
     )
     def post(self, request: Request) -> Response:
-        data = ReportInputSerializer(data=request.data)
+        data = ProcessReportInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        caller = _caller(request)
         report = incident_report(
             **data.validated_data,
-            channel=Channel.API,
-            api_client_id=f"staff:{request.user}",
+            consumer=CONSUMER,
+            api_client_id=caller,
             trace_id=getattr(request, "trace_id", ""),
+            intake_key=_intake_key(request, caller),
         )
         return Response(ReportSummaryOutputSerializer(incident_summary(report)).data, status=status.HTTP_201_CREATED)
+
+
+def _caller(request: Request) -> str:
+    """The internal client whose token was sent, or the staff member logged in."""
+    application = getattr(request.auth, "application", None)
+    return f"client:{application.client_id}" if application is not None else f"staff:{request.user.get_username()}"
+
+
+def _intake_key(request: Request, caller: str) -> str | None:
+    key = request.headers.get(IDEMPOTENCY_KEY)
+    if key is None:
+        return None
+    if not 1 <= len(key) <= 255 or not key.isascii() or not key.isprintable():
+        problem = f"The {IDEMPOTENCY_KEY} header must be 1 to 255 printable ASCII characters."
+        raise ReportInputError(problem, extra={"fields": {IDEMPOTENCY_KEY: [problem]}})
+    # The caller's own key space, at a fixed length whatever the key's.
+    return "process:" + hashlib.sha256(f"{caller}\n{key}".encode()).hexdigest()
 
 
 class ReportDetailApi(APIView):

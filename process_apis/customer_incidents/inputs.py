@@ -75,6 +75,10 @@ REPORT_INPUT: dict[str, ReportField] = {
 }
 
 
+# What the consumer says of the report beside the customer's input: checked by the same rules.
+REPORT_ATTRIBUTION: dict[str, ReportField] = {field.name: field for field in (ReportField("filed_by"),)}
+
+
 class ReportInputError(ApplicationError):
     """A report called in-process with values that cannot be stored; `extra["fields"]` says which."""
 
@@ -89,7 +93,8 @@ class ReportInputSerializer(serializers.Serializer):
 
 def report_input_errors(values: Mapping[str, object]) -> dict[str, list[str]]:
     """Per field, why the report's `values` cannot be stored (fields not given are left to the signature)."""
-    checked = {name: field.errors(values[name]) for name, field in REPORT_INPUT.items() if name in values}
+    fields = {**REPORT_INPUT, **REPORT_ATTRIBUTION}
+    checked = {name: field.errors(values[name]) for name, field in fields.items() if name in values}
     return {name: errors for name, errors in checked.items() if errors}
 
 

@@ -24,14 +24,15 @@ from kernel.work import Commit, Kind, register, work_create_for, work_retry, wor
 from ..customers.services import customer_find
 from ..incident_events.news import IncidentNews, NewsKind, incident_news_publish
 from ..incident_events.services import incident_events_refresh
-from ..models import Category, Channel, Impact, IncidentEvent, IncidentRequest
+from ..models import Category, Impact, IncidentEvent, IncidentRequest
 from ..service_incidents.services import (
     service_incident_create,
     service_incident_find,
 )
 from ..service_incidents.types import ServiceIncident
-from .inputs import report_input_checked
+from .inputs import ReportInputError, report_input_checked
 from .references import new_reference
+from .types import Consumer
 
 logger = logging.getLogger("process_apis.customer_incidents")
 
@@ -48,42 +49,54 @@ SERVICENOW_CATEGORY = {Category.WEBSITE: "software"}
 def incident_report(
     *,
     email: str,
-    name: str,
     category: str,
     urgency: int,
     short_description: str,
-    description: str,
+    consumer: Consumer,
+    name: str = "",
+    description: str = "",
     order_number: str = "",
-    channel: str = Channel.WEB,
+    filed_by: str = "",
     api_client_id: str = "",
     trace_id: str = "",
     intake_key: str | None = None,
+    budget: float | None = None,
 ) -> IncidentRequest:
     """Accept one report and take it as far as the systems of record allow right now.
 
-    `intake_key` is the consumer's key for this report (scoped by the consumer, e.g. its client): a
-    report already stored under it is returned as it is, so a retry never makes a second one, even when
-    the first request died after storing the report and before its answer was recorded.
+    `consumer` says who brings it in; `filed_by` who filed it for the customer (a support agent), if not the
+    customer; `api_client_id` who called the consumer. `intake_key` is the consumer's key for this report
+    (scoped by the consumer, e.g. its client): a report already stored under it is returned as it is, so a retry
+    never makes a second one, even when the first request died after storing the report and before its answer
+    was recorded.
 
-    All downstream calls together get REPORT_DOWNSTREAM_BUDGET seconds, below the web server's timeout:
-    what does not fit is left to the background retries.
+    All downstream calls together get REPORT_DOWNSTREAM_BUDGET seconds, below the web server's timeout, or
+    `budget` when the consumer has less time (it can only be shorter): what does not fit is left to the
+    background retries, and the report is answered as accepted and pending.
     """
+    if budget is not None and budget <= 0:
+        raise ReportInputError("The time budget must be a positive number of seconds.", extra={"budget": budget})
     if intake_key and (earlier := IncidentRequest.objects.filter(intake_key=intake_key).first()):
         return earlier
-    with time_budget(settings.REPORT_DOWNSTREAM_BUDGET):
+    seconds = settings.REPORT_DOWNSTREAM_BUDGET if budget is None else min(budget, settings.REPORT_DOWNSTREAM_BUDGET)
+    with time_budget(seconds):
         customer = customer_find(email=email)
         category = Category(category)
         try:
             request = _store(
                 email=customer.email,
-                name=name.strip(),
+                # Not given (a support agent filing by email): the name the customer's records know, if any.
+                name=name.strip() or " ".join(part for part in (customer.first_name, customer.last_name) if part),
                 category=category,
                 urgency=int(urgency),
                 impact=int(IMPACT_BY_CATEGORY.get(category, Impact.LOW)),
                 short_description=short_description.strip(),
                 description=description.strip(),
                 order_number=order_number.strip(),
-                channel=Channel(channel),
+                filed_by=filed_by.strip(),
+                consumer=consumer.name,
+                consumer_label=consumer.label,
+                contact_type=consumer.contact_type,
                 api_client_id=api_client_id,
                 trace_id=trace_id,
                 customer=customer.as_dict(),
@@ -135,7 +148,7 @@ def _sync_to_servicenow(work: Work, request: IncidentRequest | None = None) -> C
             impact=request.impact,
             urgency=request.urgency,
             category=SERVICENOW_CATEGORY.get(Category(request.category), "inquiry"),
-            contact_type="web" if request.channel == Channel.WEB else "self-service",
+            contact_type=request.contact_type,
             caller_email=request.email,
         )
 
@@ -210,7 +223,7 @@ def _store(**values: object) -> IncidentRequest:
                     request=request,
                     kind="accepted",
                     detail={
-                        "channel": request.channel,
+                        "consumer": request.consumer,
                         "customer_found_in": request.customer.get("found_in", []),
                         "customer_sources_unavailable": request.customer.get("unavailable", []),
                     },
@@ -252,7 +265,11 @@ def _apply_incident(request: IncidentRequest, incident: ServiceIncident) -> None
 
 
 def _servicenow_description(request: IncidentRequest) -> str:
-    lines = [request.description, "", f"Reported by {request.name} <{request.email}> via Incident Hub"]
+    lines = [request.description or request.short_description, ""]
+    reporter = f"{request.name} <{request.email}>" if request.name else request.email
+    lines.append(f"Reported by {reporter} via Incident Hub ({request.consumer_label})")
+    if request.filed_by:
+        lines.append(f"Filed on the customer's behalf by {request.filed_by}")
     lines.append(f"Reference: {request.reference}")
     if request.order_number:
         lines.append(f"Order: {request.order_number}")

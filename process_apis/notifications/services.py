@@ -28,7 +28,7 @@ from system_apis.slack.types import Notice
 
 from ..customers.types import LEGACY_DB, SALESFORCE, Customer
 from ..incident_events.news import IncidentNews, NewsKind, incident_news_listen
-from ..models import Category, Channel, IncidentEvent, IncidentRequest, NotificationDelivery, Urgency
+from ..models import Category, IncidentEvent, IncidentRequest, NotificationDelivery, Urgency
 from ..service_incidents.types import priority_text
 
 logger = logging.getLogger("process_apis.notifications")
@@ -241,7 +241,8 @@ def new_incident_notice(request: IncidentRequest) -> Notice:
         ("Category", Category(request.category).label),
         ("Customer", f"{customer.display_name} ({request.email})"),
         ("Known in", _known_in(customer)),
-        ("Reported via", Channel(request.channel).label),
+        ("Reported via", request.consumer_label),
+        *([("Filed by", request.filed_by)] if request.filed_by else []),
         ("Order", request.order_number or "none given"),
         ("Reference", request.reference),
     ]
@@ -249,7 +250,13 @@ def new_incident_notice(request: IncidentRequest) -> Notice:
         (f"Open {request.servicenow_number} in ServiceNow", request.servicenow_url) if request.servicenow_url else None
     )
     context = f"Incident Hub · {request.reference}" + (f" · trace {request.trace_id}" if request.trace_id else "")
-    return Notice(title=title, text=request.description, fields=tuple(fields), context=context, link=link)
+    return Notice(
+        title=title,
+        text=request.description or request.short_description,
+        fields=tuple(fields),
+        context=context,
+        link=link,
+    )
 
 
 def state_change_notice(delivery: NotificationDelivery, *, thread_ts: str | None) -> Notice:

@@ -61,7 +61,7 @@ def test_a_report_in_the_browser_reaches_servicenow_slack_the_status_page_and_th
     stored = IncidentRequest.objects.get(reference=reference)
     incident = ServiceNowIncident.objects.get(correlation_id=reference)
     [message] = SlackMessage.objects.all()
-    assert (stored.channel, stored.sync_state, stored.servicenow_number) == ("web", "created", number)
+    assert (stored.consumer, stored.sync_state, stored.servicenow_number) == ("incident_form", "created", number)
     assert incident.number == number
     assert (incident.fields["short_description"], incident.fields["urgency"], incident.fields["impact"]) == (
         "Card charged twice for one order",

@@ -18,6 +18,7 @@ from experience_apis.idempotency.services import (
     request_fingerprint,
 )
 from experience_apis.models import IdempotencyRecord
+from experience_apis.rest.consumer import CONSUMER as REST_CONSUMER
 from kernel.errors import NotAcceptedError
 from process_apis.customer_incidents.services import incident_report
 from process_apis.models import IncidentRequest
@@ -576,7 +577,7 @@ def test_a_key_whose_first_request_died_after_storing_the_report_answers_with_th
     scope = f"api:{api.api_client.client_id}"
     claim = idempotency_claim(scope=scope, key="k-died", fingerprint=request_fingerprint(REPORT))
     with django_capture_on_commit_callbacks(execute=True):
-        stored = incident_report(**REPORT, channel="api", intake_key=idempotency_intake_key(claim.record))
+        stored = incident_report(**REPORT, consumer=REST_CONSUMER, intake_key=idempotency_intake_key(claim.record))
     IdempotencyRecord.objects.update(created_at=timezone.now() - timedelta(seconds=121))
 
     response = post(api, django_capture_on_commit_callbacks, key="k-died")

@@ -79,7 +79,7 @@ class FakeReport:
             impact=3,
             short_description=values["short_description"],
             description=values["description"],
-            channel=values["channel"],
+            consumer=values["consumer"].name,
             api_client_id=values["api_client_id"],
             trace_id=values["trace_id"],
         )

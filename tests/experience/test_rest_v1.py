@@ -56,8 +56,8 @@ def test_a_client_reports_an_incident_and_gets_reference_number_status_and_custo
     assert response["Location"] == f"/api/v1/incidents/{body['reference']}"
     assert response["X-Correlation-ID"] == "partner-trace-1"
     stored = IncidentRequest.objects.get()
-    assert (stored.channel, stored.api_client_id, stored.trace_id) == (
-        "api",
+    assert (stored.consumer, stored.api_client_id, stored.trace_id) == (
+        "incidents_v1",
         api.api_client.client_id,
         "partner-trace-1",
     )
@@ -153,7 +153,7 @@ def test_list_is_paginated_and_holds_only_the_clients_own_reports(
     vendors.servicenow_creates()
     vendors.slack_accepts()
     mine = [report(api, django_capture_on_commit_callbacks).json()["reference"] for _ in range(3)]
-    stored_report(channel="api", api_client_id="someone-else", short_description="Not yours")
+    stored_report(consumer="incidents_v1", api_client_id="someone-else", short_description="Not yours")
 
     first = api.get("/api/v1/incidents", {"page_size": 2}).json()
     second = api.get("/api/v1/incidents", {"page_size": 2, "page": 2}).json()

@@ -61,7 +61,7 @@ def test_a_valid_report_redirects_to_its_confirmation_with_reference_and_service
     assert REFERENCE.fullmatch(request.reference)
     assert response.status_code == 302
     assert response["Location"] == f"/reports/{request.reference}"
-    assert (request.channel, request.trace_id) == ("web", response["X-Correlation-ID"])
+    assert (request.consumer, request.trace_id) == ("incident_form", response["X-Correlation-ID"])
     assert (request.email, request.name, request.order_number, request.urgency) == (
         "ada.lovelace@example.com",
         "Ada Lovelace",

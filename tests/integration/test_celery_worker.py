@@ -70,7 +70,7 @@ def test_the_correlation_id_and_trace_context_cross_the_hop_to_the_worker(worker
 
     request = stored_report(
         reference="IH-TRACEH0P01",
-        channel="api",
+        consumer="incidents_v1",
         trace_id="",  # not on the record: what the worker knows of the flow came with the task
         sync_state="created",
         servicenow_number="INC0010002",

@@ -23,6 +23,7 @@ from system_apis import catalog as system_catalog
 from system_apis.circuit import SYSTEMS, SystemCircuit
 from tests.experience.test_rest_v1 import token_for
 from tests.process_apis.test_webhooks import HOOK, created_news, created_report, resolves_publicly
+from tests.reports import TEST_CONSUMER
 
 pytestmark = pytest.mark.django_db
 
@@ -226,6 +227,7 @@ def test_the_catalog_declares_exactly_the_apis_the_trace_records_in_a_whole_flow
             urgency=2,
             short_description="Parcel never arrived",
             description="Ordered on the 3rd, still nothing.",
+            consumer=TEST_CONSUMER,
         )
     servicenow, secret = api_client_create(name="servicenow", scopes=["events"])
     pushed = {"sys_id": "a" * 32, "sys_mod_count": "1", "state": "2"}

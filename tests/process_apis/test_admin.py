@@ -18,7 +18,7 @@ from process_apis.incident_events.services import PULL, incident_change_apply
 from process_apis.models import IncidentEvent, IncidentRequest, NotificationDelivery
 from system_apis.servicenow.client import incident_change
 from tests.reports import ADA_REPORT as REPORT
-from tests.reports import stored_report
+from tests.reports import TEST_CONSUMER, stored_report
 from tests.vendors import SLACK_POST, SN, SN_INCIDENTS, sf_contact, sn_record
 
 pytestmark = pytest.mark.django_db(databases=["default", "legacy"])
@@ -45,7 +45,7 @@ def file_report(vendors, legacy_customers, django_capture_on_commit_callbacks):
         else:
             vendors.slack_refuses(slack)
         with django_capture_on_commit_callbacks(execute=True):
-            return incident_report(**{**REPORT, **overrides})
+            return incident_report(**{**REPORT, **overrides}, consumer=TEST_CONSUMER)
 
     return file
 

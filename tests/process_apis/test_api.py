@@ -1,6 +1,7 @@
 import pytest
 
 from process_apis.models import IncidentRequest, NotificationDelivery
+from tests.security.conftest import api_as
 from tests.vendors import SLACK_POST, sf_contact
 
 pytestmark = pytest.mark.django_db(databases=["default", "legacy"])
@@ -15,10 +16,14 @@ REPORT = {
 }
 
 
-def post_report(admin_client, django_capture_on_commit_callbacks, **overrides):
+def post_report(admin_client, django_capture_on_commit_callbacks, *, key=None, **overrides):
+    headers = {} if key is None else {"HTTP_IDEMPOTENCY_KEY": key}
     with django_capture_on_commit_callbacks(execute=True):
         return admin_client.post(
-            "/api/process/customer-incidents/v1/reports", {**REPORT, **overrides}, content_type="application/json"
+            "/api/process/customer-incidents/v1/reports",
+            {**REPORT, **overrides},
+            content_type="application/json",
+            **headers,
         )
 
 
@@ -108,3 +113,58 @@ def test_process_apis_are_for_staff_only(client):
     response = client.get("/api/process/customers/v1/customers", {"email": "a@example.com"})
 
     assert response.status_code in (401, 403)
+
+
+def test_the_process_api_names_its_caller_and_takes_who_filed_the_report(
+    admin_client, admin_user, vendors, legacy_customers, django_capture_on_commit_callbacks
+):
+    vendors.salesforce_knows()
+    vendors.servicenow_creates()
+    vendors.slack_accepts()
+
+    response = post_report(admin_client, django_capture_on_commit_callbacks, filed_by="Grace (support desk)")
+
+    assert response.status_code == 201
+    stored = IncidentRequest.objects.get()
+    assert (stored.consumer, stored.consumer_label) == ("process_rest", "Process API (REST)")
+    assert (stored.api_client_id, stored.filed_by) == (f"staff:{admin_user.username}", "Grace (support desk)")
+
+
+def test_an_internal_client_is_named_as_the_caller(vendors, legacy_customers, django_capture_on_commit_callbacks):
+    vendors.salesforce_knows()
+    vendors.servicenow_creates()
+    vendors.slack_accepts()
+    ops = api_as("ops-tool", internal=True)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = ops.post("/api/process/customer-incidents/v1/reports", REPORT, content_type="application/json")
+
+    assert response.status_code == 201, response.content
+    assert IncidentRequest.objects.get().api_client_id == f"client:{ops.api_client.client_id}"
+
+
+def test_a_repeat_with_the_same_idempotency_key_answers_the_first_report_and_makes_no_second(
+    admin_client, vendors, legacy_customers, django_capture_on_commit_callbacks
+):
+    vendors.salesforce_knows()
+    vendors.servicenow_creates()
+    vendors.slack_accepts()
+
+    first = post_report(admin_client, django_capture_on_commit_callbacks, key="ticket-77")
+    again = post_report(admin_client, django_capture_on_commit_callbacks, key="ticket-77")
+    other = post_report(admin_client, django_capture_on_commit_callbacks, key="ticket-78")
+
+    assert first.json()["reference"] == again.json()["reference"] != other.json()["reference"]
+    assert IncidentRequest.objects.count() == 2
+    assert len(vendors.created) == 2
+
+
+@pytest.mark.parametrize("key", ["", "x" * 256, "clé"])
+def test_an_idempotency_key_that_is_not_1_to_255_printable_ascii_is_refused(admin_client, vendors, key):
+    response = admin_client.post(
+        "/api/process/customer-incidents/v1/reports", REPORT, content_type="application/json", HTTP_IDEMPOTENCY_KEY=key
+    )
+
+    assert response.status_code == 400
+    assert "Idempotency-Key" in response.json()["extra"]["fields"]
+    assert not IncidentRequest.objects.exists()

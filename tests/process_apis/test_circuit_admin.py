@@ -12,6 +12,7 @@ from pytest_django.asserts import assertContains, assertNotContains
 from process_apis.customer_incidents.services import incident_report
 from system_apis.circuit import CacheCircuitStorage, SystemCircuit
 from tests.reports import ADA_REPORT as REPORT
+from tests.reports import TEST_CONSUMER
 from tests.vendors import SLACK_POST, SN_INCIDENTS
 
 pytestmark = pytest.mark.django_db(databases=["default", "legacy"])
@@ -84,7 +85,7 @@ def test_an_open_slack_circuit_makes_the_notification_wait_until_it_half_opens_w
     open_circuit("slack")
 
     with django_capture_on_commit_callbacks(execute=True):
-        request = incident_report(**REPORT)
+        request = incident_report(**REPORT, consumer=TEST_CONSUMER)
 
     delivery = request.notifications.get()
     assert (delivery.state, delivery.work.attempts) == ("retrying", 1)
@@ -105,7 +106,7 @@ def test_an_open_servicenow_circuit_keeps_the_report_accepted_and_retries_when_i
     open_circuit("servicenow")
 
     with django_capture_on_commit_callbacks(execute=True):
-        request = incident_report(**REPORT)
+        request = incident_report(**REPORT, consumer=TEST_CONSUMER)
 
     request.refresh_from_db()
     assert (request.sync_state, request.sync_work.attempts) == ("pending", 1)

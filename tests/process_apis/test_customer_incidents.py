@@ -20,7 +20,7 @@ from process_apis.customer_incidents.services import (
 from process_apis.incident_events.services import PUSH, incident_change_apply
 from process_apis.models import IncidentRequest, NotificationDelivery
 from system_apis.servicenow.client import incident_change
-from tests.reports import STATE_CHANGED_AT, servicenow_moved
+from tests.reports import STATE_CHANGED_AT, TEST_CONSUMER, servicenow_moved
 from tests.vendors import SLACK_POST, SN_INCIDENTS, sf_contact, sn_record
 
 pytestmark = pytest.mark.django_db(databases=["default", "legacy"])
@@ -38,7 +38,7 @@ REPORT = {
 
 def report(django_capture_on_commit_callbacks, **overrides) -> IncidentRequest:
     with django_capture_on_commit_callbacks(execute=True):
-        return incident_report(**{**REPORT, **overrides})
+        return incident_report(**{**REPORT, **overrides}, consumer=TEST_CONSUMER)
 
 
 def test_a_report_is_stored_created_in_servicenow_and_announced_once(
@@ -86,7 +86,7 @@ def test_the_notification_is_enqueued_only_after_the_commit(
     vendors.slack_accepts()
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        request = incident_report(**REPORT)
+        request = incident_report(**REPORT, consumer=TEST_CONSUMER)
 
     assert vendors.slack_bodies() == []
     assert request.notifications.get().state == "pending"
@@ -261,7 +261,7 @@ def test_a_report_that_cannot_be_stored_is_not_accepted_and_nothing_is_sent(vend
 
     with mock.patch("process_apis.customer_incidents.services.work_create_for", side_effect=DatabaseError("disk full")):
         with pytest.raises(NotAcceptedError):
-            incident_report(**REPORT)
+            incident_report(**REPORT, consumer=TEST_CONSUMER)
 
     assert vendors.calls_to(SN_INCIDENTS) == []
     assert not IncidentRequest.objects.exists()

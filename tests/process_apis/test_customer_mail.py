@@ -16,7 +16,7 @@ from process_apis.incident_events.services import incident_event_receive
 from process_apis.models import CustomerMail, IncidentRequest
 from tests.experience.test_idempotency import api_as
 from tests.mailserver import free_port, mail_server
-from tests.reports import stored_report
+from tests.reports import TEST_CONSUMER, stored_report
 from tests.vendors import sf_contact
 
 pytestmark = pytest.mark.django_db(databases=["default", "legacy"])
@@ -53,7 +53,7 @@ def reported(vendors, legacy_customers, django_capture_on_commit_callbacks):
 
     def report() -> IncidentRequest:
         with django_capture_on_commit_callbacks(execute=True):
-            return incident_report(**REPORT)
+            return incident_report(**REPORT, consumer=TEST_CONSUMER)
 
     return report
 

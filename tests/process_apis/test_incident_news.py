@@ -8,7 +8,7 @@ from process_apis.incident_events import news as news_module
 from process_apis.incident_events.news import IncidentNews, NewsKind, incident_news_listen, incident_news_publish
 from process_apis.incident_events.services import PUSH, incident_change_apply
 from system_apis.servicenow.client import incident_change
-from tests.reports import stored_report
+from tests.reports import TEST_CONSUMER, stored_report
 from tests.vendors import sf_contact
 
 pytestmark = pytest.mark.django_db
@@ -50,6 +50,7 @@ def test_a_report_is_news_when_accepted_and_again_when_its_incident_is_created(h
         urgency=2,
         short_description="Parcel never came",
         description="Ordered on Monday.",
+        consumer=TEST_CONSUMER,
     )
 
     assert [(news.kind, news.request.reference, news.event.kind) for news in heard] == [

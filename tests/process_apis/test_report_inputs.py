@@ -6,7 +6,7 @@ from incidents_site.api_errors import exception_handler
 from process_apis.customer_incidents.inputs import REPORT_INPUT, ReportInputError, report_input_errors
 from process_apis.customer_incidents.services import incident_report
 from process_apis.models import IncidentRequest
-from tests.reports import ADA_REPORT
+from tests.reports import ADA_REPORT, TEST_CONSUMER
 
 pytestmark = pytest.mark.django_db(databases=["default", "legacy"])
 
@@ -28,7 +28,12 @@ def test_the_definition_takes_its_lengths_choices_and_required_fields_from_the_s
         "description",
     ]
     assert {name: field.max_length for name, field in REPORT_INPUT.items() if field.max_length} == LIMITS
-    assert [name for name, field in REPORT_INPUT.items() if not field.required] == ["order_number"]
+    # The customer's name and a description beyond the one line are for consumers to ask (the form does).
+    assert [name for name, field in REPORT_INPUT.items() if not field.required] == [
+        "name",
+        "order_number",
+        "description",
+    ]
     assert [choice for choice, _ in REPORT_INPUT["category"].choices] == [
         "order",
         "payment",
@@ -44,7 +49,7 @@ def test_an_over_long_field_is_refused_in_process_by_name_and_nothing_is_looked_
     value = too_long(field, limit)
 
     with pytest.raises(ReportInputError) as refused:
-        incident_report(**{**ADA_REPORT, field: value})
+        incident_report(**{**ADA_REPORT, field: value}, consumer=TEST_CONSUMER)
 
     assert refused.value.message == "The report is not valid."
     assert refused.value.extra == {
@@ -57,16 +62,25 @@ def test_an_over_long_field_is_refused_in_process_by_name_and_nothing_is_looked_
 def test_values_outside_the_choices_missing_text_and_a_bad_email_are_all_listed_at_once(vendors):
     with pytest.raises(ReportInputError) as refused:
         incident_report(
-            **{**ADA_REPORT, "email": "nope", "name": "   ", "category": "weather", "urgency": 7, "description": None}
+            **{
+                **ADA_REPORT,
+                "email": "nope",
+                "category": "weather",
+                "urgency": 7,
+                "short_description": "   ",
+                "description": None,
+            },
+            filed_by="x" * 201,
+            consumer=TEST_CONSUMER,
         )
 
     assert refused.value.extra == {
         "fields": {
             "email": ["Enter a valid email address."],
-            "name": ["This field is required."],
             "category": ["Select a valid choice. weather is not one of the available choices."],
             "urgency": ["Select a valid choice. 7 is not one of the available choices."],
-            "description": ["This field is required."],
+            "short_description": ["This field is required."],
+            "filed_by": ["Ensure this value has at most 200 characters (it has 201)."],
         }
     }
     assert not IncidentRequest.objects.exists()
@@ -75,7 +89,7 @@ def test_values_outside_the_choices_missing_text_and_a_bad_email_are_all_listed_
 
 def test_the_refusal_is_answered_as_a_400_in_the_one_error_shape():
     with pytest.raises(ReportInputError) as refused:
-        incident_report(**{**ADA_REPORT, "urgency": "urgent"})
+        incident_report(**{**ADA_REPORT, "urgency": "urgent"}, consumer=TEST_CONSUMER)
 
     response = exception_handler(refused.value, {})
 

@@ -7,7 +7,7 @@ from django.utils import timezone
 from kernel.models import Work
 from kernel.work import work_run, work_sweep
 from process_apis.customer_incidents.services import incident_report
-from tests.reports import stored_report
+from tests.reports import TEST_CONSUMER, stored_report
 from tests.vendors import SLACK_POST, SN_INCIDENTS
 
 pytestmark = pytest.mark.django_db(databases=["default", "legacy"])
@@ -29,7 +29,7 @@ def created_but_never_announced(vendors, legacy_customers, django_capture_on_com
     vendors.salesforce_knows()
     vendors.servicenow_creates()
     with django_capture_on_commit_callbacks(execute=False):
-        request = incident_report(**REPORT)
+        request = incident_report(**REPORT, consumer=TEST_CONSUMER)
     Work.objects.filter(kind="notification").update(updated_at=LONG_AGO)
     return request
 
@@ -85,7 +85,7 @@ def test_the_sweeper_retries_a_servicenow_create_that_is_due(
     vendors.salesforce_knows()
     vendors.servicenow_fails(503)
     with django_capture_on_commit_callbacks(execute=False):
-        request = incident_report(**REPORT)
+        request = incident_report(**REPORT, consumer=TEST_CONSUMER)
     Work.objects.filter(pk=request.sync_work_id).update(next_attempt_at=LONG_AGO)
     vendors.mock.add("GET", SN_INCIDENTS, json={"result": []})
     vendors.servicenow_creates("INC0010005")

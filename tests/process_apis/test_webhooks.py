@@ -63,7 +63,7 @@ def change(reference: str, mod_count: int, state: str, **fields: str):
 
 def created_report(client_id: str = "client-a"):
     return stored_report(
-        channel="api",
+        consumer="incidents_v1",
         api_client_id=client_id,
         sync_state="created",
         servicenow_sys_id=SYS_ID,

@@ -11,8 +11,8 @@ pytestmark = pytest.mark.django_db(databases=["default", "legacy"])
 
 
 def stored_report(reference: str, *, api_client_id: str = "", **fields: str) -> IncidentRequest:
-    channel = "api" if api_client_id else "web"
-    return reports.stored_report(reference=reference, channel=channel, api_client_id=api_client_id, **fields)
+    consumer = "incidents_v1" if api_client_id else "incident_form"
+    return reports.stored_report(reference=reference, consumer=consumer, api_client_id=api_client_id, **fields)
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def test_a_client_cannot_read_another_clients_report_or_a_web_report(two_clients
 def test_a_client_lists_only_its_own_reports_whatever_it_asks_for(two_clients):
     alice, bob = two_clients
 
-    for query in ({}, {"page_size": 100}, {"api_client_id": bob.api_client.client_id}, {"channel": "web"}):
+    for query in ({}, {"page_size": 100}, {"api_client_id": bob.api_client.client_id}, {"consumer": "incident_form"}):
         body = alice.get("/api/v1/incidents", query).json()
         assert [r["reference"] for r in body["results"]] == ["IH-A11CE00001"], query
     assert [r["reference"] for r in bob.get("/api/v1/incidents").json()["results"]] == ["IH-B0B0000001"]
