@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+import re
+
 from django.db.models import QuerySet
 
 from ..models import IncidentRequest, NotificationDelivery
 from ..service_incidents.types import RESOLVED_STATES, priority_text
+from .references import normalize_reference
 from .types import ReportSummary
+
+SERVICENOW_NUMBER = re.compile(r"[A-Z]{2,6}\d{4,12}")
 
 
 def incident_get(*, reference: str, api_client_id: str | None = None) -> IncidentRequest | None:
@@ -13,6 +18,15 @@ def incident_get(*, reference: str, api_client_id: str | None = None) -> Inciden
     if api_client_id is not None:
         reports = reports.filter(api_client_id=api_client_id)
     return reports.first()
+
+
+def incident_find(*, identifier: str) -> IncidentRequest | None:
+    """One report by what a person types for it: its reference (any case, O for 0...) or its ServiceNow number."""
+    typed = identifier.strip().upper()
+    if SERVICENOW_NUMBER.fullmatch(typed):
+        return IncidentRequest.objects.filter(servicenow_number=typed).first()
+    reference = normalize_reference(typed)
+    return incident_get(reference=reference) if reference else None
 
 
 def incident_list(*, api_client_id: str | None = None) -> QuerySet[IncidentRequest]:

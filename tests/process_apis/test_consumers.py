@@ -7,9 +7,11 @@ import responses
 
 from kernel.budget import time_left
 from process_apis.customer_incidents.inputs import ReportInputError
+from process_apis.customer_incidents.selectors import incident_find
 from process_apis.customer_incidents.services import incident_report
 from process_apis.customer_incidents.types import Consumer
 from process_apis.models import IncidentRequest
+from tests.reports import stored_report
 from tests.vendors import SN_INCIDENTS, sf_contact, sn_record
 
 pytestmark = pytest.mark.django_db(databases=["default", "legacy"])
@@ -109,3 +111,18 @@ def test_the_customer_without_a_name_is_greeted_without_one(
 
     [confirmation] = mailoutbox
     assert confirmation.body.startswith("Hello,\n")
+
+
+@pytest.mark.parametrize("typed", ["IH-7Q2M4K8P1Z", "ih-7q2m4k8p1z", " IH 7Q2M 4K8P 1Z ", "INC0010042", "inc0010042"])
+def test_a_report_is_found_by_its_reference_as_typed_or_its_servicenow_number(typed):
+    report = stored_report(reference="IH-7Q2M4K8P1Z", servicenow_number="INC0010042")
+    stored_report(reference="IH-0000000000", servicenow_number="INC0010043")
+
+    assert incident_find(identifier=typed) == report
+
+
+@pytest.mark.parametrize("typed", ["", "IH-", "INC0010099", "IH-0000000001", "hello"])
+def test_nothing_is_found_for_an_unknown_or_malformed_identifier(typed):
+    stored_report(reference="IH-0000000000", servicenow_number="INC0010043")
+
+    assert incident_find(identifier=typed) is None
