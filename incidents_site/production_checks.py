@@ -15,6 +15,7 @@ from django.core.checks import CheckMessage, Error, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
 from system_apis.email.client import email_server
+from system_apis.slack.response_urls import SLACK_RESPONSE_URL_PREFIX, is_slacks_own
 
 STAGING_OPT_IN = "INCIDENT_HUB_STAGING_ON_SANDBOX"
 DATABASE_CACHE = "incidents_site.cache.AtomicDatabaseCache"
@@ -104,7 +105,30 @@ def production_problems() -> list[Error]:
             )
             for name, what in _sandbox_leftovers()
         )
+        problems.extend(_slack_response_url_problems())
     return problems
+
+
+def _slack_response_url_problems() -> list[Error]:
+    """Answers to Slack go where a request says: anywhere but Slack's own hooks is somewhere a forger may point them."""
+    others = [prefix for prefix in settings.SLACK_RESPONSE_URL_PREFIXES if not _is_slacks_own(prefix)]
+    if not others:
+        return []
+    return [
+        Error(
+            f"SLACK_RESPONSE_URL_PREFIXES lets answers to Slack commands go elsewhere than Slack: {', '.join(others)}.",
+            hint=f"Set SLACK_RESPONSE_URL_PREFIXES={SLACK_RESPONSE_URL_PREFIX} (or leave it unset with SLACK_API_URL "
+            f"set), or {STAGING_OPT_IN}=true for a staging deployment on the sandbox.",
+            id="incident_hub.E109",
+        )
+    ]
+
+
+def _is_slacks_own(prefix: str) -> bool:
+    try:
+        return is_slacks_own(prefix)
+    except ImproperlyConfigured:
+        return False
 
 
 def email_warnings() -> list[Warning]:

@@ -362,6 +362,15 @@ SLACK_TIMEOUT = (
     env.float("SLACK_CONNECT_TIMEOUT", default=3.05),
     env.float("SLACK_READ_TIMEOUT", default=5.0),
 )
+# Where answers to a slash command or an interaction may be posted (its response_url, which the request names):
+# Slack's own hooks, and the sandbox's while Slack is the sandbox. Compared as parsed URLs (scheme, host, port, path).
+SLACK_RESPONSE_URL_PREFIXES = env.list(
+    "SLACK_RESPONSE_URL_PREFIXES",
+    default=[
+        "https://hooks.slack.com/",
+        *([f"{SANDBOX_URL}/slack/"] if SLACK_API_URL == f"{SANDBOX_URL}/slack/api/" else []),
+    ],
+)
 
 # Client webhooks (system_apis/webhooks): https only, and never to this machine or a private network, unless
 # these say otherwise (local development, a receiver on the same private network).

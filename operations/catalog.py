@@ -24,6 +24,7 @@ from django.views.decorators.cache import never_cache
 
 from experience_apis import catalog as experience_catalog
 from kernel.apis import CatalogApi, SystemOfRecord
+from kernel.tracing import TASK_API
 from process_apis import catalog as process_catalog
 from system_apis import catalog as system_catalog
 from system_apis.circuit import circuit_statuses
@@ -196,7 +197,8 @@ def dependency_graph(entries: Sequence[Entry], systems: Sequence[SystemEntry], c
     A layer whose APIs call each other (customer_incidents calls customers) takes one column per step, so
     that no edge runs inside a column; in each column the nodes sit in the order of their callers' heights,
     which keeps the edges from crossing where the network allows it. A column past the first that holds
-    an API nobody calls (the Celery worker's tasks) sits at the bottom, clear of the edges that pass it.
+    an API nobody calls (the Celery worker's tasks) sits at the bottom, clear of the edges that pass it; the
+    worker's tasks below any other API that nothing calls yet, since no consumer ever will call them.
     """
     edges = [(call.source, call.target) for call in calls]
     called = {callee for _, callee in edges}
@@ -215,7 +217,8 @@ def dependency_graph(entries: Sequence[Entry], systems: Sequence[SystemEntry], c
         x = MARGIN + index * COLUMN_PITCH
         if index == 0 or columns[index - 1][0] != layer:
             headings.append(GraphColumn(title=TITLES[layer], x=x))
-        ordered = sorted(column, key=height_of_callers)  # stable: ties keep the declared order
+        # Stable: ties keep the declared order.
+        ordered = sorted(column, key=lambda box: (height_of_callers(box), box.label == TASK_API))
         entry_points_inside = index > 0 and any(box.key not in called for box in ordered)
         offset = (rows - len(ordered)) * ROW_PITCH / (1 if entry_points_inside else 2)
         for row, box in enumerate(ordered):

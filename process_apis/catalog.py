@@ -34,6 +34,13 @@ APIS = (
         calls=("email",),
     ),
     CatalogApi(
+        name="team_chat",
+        title="Team chat (a form, and later answers, for one person in Slack)",
+        version="",
+        base_path="",
+        calls=("slack",),
+    ),
+    CatalogApi(
         name="customers",
         title="Customers (merged view)",
         version="v1",

@@ -111,14 +111,23 @@ class HttpClient(SystemClient):
         return self.base_url + path.lstrip("/")
 
     def _request(
-        self, method: str, path: str, *, operation: str, read: Reader | None = None, **kwargs: Any
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str,
+        read: Reader | None = None,
+        logged_path: str | None = None,
+        **kwargs: Any,
     ) -> requests.Response:
-        """One call; `read` reads its answer instead of the client's `read_answer`."""
+        """One call; `read` reads its answer instead of the client's `read_answer`; `logged_path` is logged instead
+        of the URL's path when the path itself is a secret (a capability URL)."""
         url = self.url(path)
         send = partial(self._round_trip, method, url, read or self.read_answer, kwargs)
         # The URL's path only: query strings (SOQL with an email), headers (Authorization) and bodies
         # (customer text) stay out of logs.
-        return self._call(operation, send, timeout=self.timeout, http_method=method, url_path=urlsplit(url).path)
+        url_path = urlsplit(url).path if logged_path is None else logged_path
+        return self._call(operation, send, timeout=self.timeout, http_method=method, url_path=url_path)
 
     def _round_trip(
         self, method: str, url: str, read: Reader, kwargs: dict[str, Any], timeout: Timeout

@@ -13,6 +13,9 @@ SN_INCIDENTS = f"{SN}/api/now/table/incident"
 SF_TOKEN = f"{SF}/services/oauth2/token"
 SF_QUERY = re.compile(rf"{re.escape(SF)}/services/data/v\d+\.\d+/query.*")
 SLACK_POST = f"{SLACK}chat.postMessage"
+SLACK_VIEWS_OPEN = f"{SLACK}views.open"
+# A slash command's response_url, as Slack sends it.
+SLACK_RESPONSE_URL = "https://hooks.slack.com/commands/T0INCIDENT/1234567890/AbCdEfGhIjKlMnOp"
 
 
 def sn_record(number: str = "INC0010001", correlation_id: str = "", state: str = "1", **extra: str) -> dict:
@@ -90,6 +93,12 @@ class Vendors:
 
     def slack_unavailable(self, status: int = 503) -> None:
         self.mock.add(responses.POST, SLACK_POST, json={"ok": False, "error": "service_unavailable"}, status=status)
+
+    def slack_opens_views(self, view_id: str = "V0INCIDENT1") -> None:
+        self.mock.add(responses.POST, SLACK_VIEWS_OPEN, json={"ok": True, "view": {"id": view_id, "type": "modal"}})
+
+    def slack_takes_answers(self, response_url: str = SLACK_RESPONSE_URL) -> None:
+        self.mock.add(responses.POST, response_url, body="ok", content_type="text/html")
 
     def calls_to(self, url_start: str) -> list:
         return [call for call in self.mock.calls if call.request.url.startswith(url_start)]

@@ -18,12 +18,14 @@ from operations.catalog import LAYERS, SYSTEMS_OF_RECORD, declared_calls, node_k
 from operations.models import TracedCall
 from process_apis import catalog as process_catalog
 from process_apis.customer_incidents.services import incident_report
+from process_apis.team_chat.services import team_chat_form_open, team_chat_reply
 from process_apis.webhooks.services import webhook_endpoint_create
 from system_apis import catalog as system_catalog
 from system_apis.circuit import SYSTEMS, SystemCircuit
 from tests.experience.test_rest_v1 import token_for
 from tests.process_apis.test_webhooks import HOOK, created_news, created_report, resolves_publicly
 from tests.reports import TEST_CONSUMER
+from tests.vendors import SLACK_RESPONSE_URL
 
 pytestmark = pytest.mark.django_db
 
@@ -216,6 +218,10 @@ def test_the_catalog_declares_exactly_the_apis_the_trace_records_in_a_whole_flow
     vendors.salesforce_knows()
     vendors.servicenow_creates("INC0010042")
     vendors.slack_accepts()
+    vendors.slack_opens_views()
+    vendors.slack_takes_answers()
+    team_chat_form_open(trigger="12345.98765.abcd2358fdea", form={"type": "modal", "blocks": []})
+    team_chat_reply(reply_url=SLACK_RESPONSE_URL, message={"text": "Reported"})
     client.get("/")
     client.post("/o/token/", {"grant_type": "client_credentials"})
     client.get("/api/v1/incidents")

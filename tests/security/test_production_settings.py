@@ -38,6 +38,8 @@ LAPTOP_DEFAULTS = {
     "EMAIL_URL": "incident_hub.E105",
     "SITE_URL": "incident_hub.E105",
 }
+# Left at the sandbox, SLACK_API_URL also lets answers to Slack commands go to the sandbox's response URLs.
+ALSO_REPORTED = {"SLACK_API_URL": "(incident_hub.E109) SLACK_RESPONSE_URL_PREFIXES "}
 CHECK_DEPLOY = (sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING")
 
 
@@ -67,6 +69,7 @@ def run(*args: str, **env: str) -> subprocess.CompletedProcess:
         "INCIDENT_HUB_STAGING_ON_SANDBOX",
         "WEBHOOK_ALLOW_HTTP",
         "WEBHOOK_ALLOW_PRIVATE_ADDRESSES",
+        "SLACK_RESPONSE_URL_PREFIXES",
     }
     clean = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_") and k not in ours}
     return subprocess.run(args, cwd=ROOT, env={**clean, **env}, capture_output=True, text=True, timeout=120)
@@ -147,7 +150,8 @@ def test_check_deploy_names_every_laptop_default_a_deployment_left():
     assert result.returncode == 1
     for variable, check in LAPTOP_DEFAULTS.items():
         assert f"({check}) {variable} " in result.stderr, variable
-    assert "System check identified 14 issues" in result.stderr
+    assert ALSO_REPORTED["SLACK_API_URL"] in result.stderr
+    assert "System check identified 15 issues" in result.stderr
 
 
 @pytest.mark.parametrize("variable", sorted(LAPTOP_DEFAULTS))
@@ -162,7 +166,11 @@ def test_check_deploy_fails_on_each_laptop_default_alone(variable):
     check = "incident_hub.E104" if variable == "CELERY_BROKER_URL" else LAPTOP_DEFAULTS[variable]
     assert result.returncode == 1
     assert f"({check}) {variable} " in result.stderr
-    assert "System check identified 1 issue " in result.stderr
+    if variable in ALSO_REPORTED:
+        assert ALSO_REPORTED[variable] in result.stderr
+        assert "System check identified 2 issues " in result.stderr
+    else:
+        assert "System check identified 1 issue " in result.stderr
 
 
 def test_the_broker_and_the_cache_may_not_share_a_redis_database():
@@ -181,6 +189,24 @@ def test_a_staging_deployment_may_say_it_runs_on_the_sandbox():
     allowed = run(*CHECK_DEPLOY, **on_sandbox, INCIDENT_HUB_STAGING_ON_SANDBOX="true")
 
     assert refused.returncode == 1 and "incident_hub.E105" in refused.stderr
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+
+
+def test_answers_to_slack_commands_may_go_only_to_slacks_own_hooks_unless_staging_on_the_sandbox():
+    relayed = {**PRODUCTION_ENV, "SLACK_RESPONSE_URL_PREFIXES": "https://hooks.slack.com/,https://relay.example/slack/"}
+    slacks_own = {**PRODUCTION_ENV, "SLACK_RESPONSE_URL_PREFIXES": "https://HOOKS.slack.com:443/"}
+
+    refused = run(*CHECK_DEPLOY, **relayed)
+    staging = run(*CHECK_DEPLOY, **relayed, INCIDENT_HUB_STAGING_ON_SANDBOX="true")
+    allowed = run(*CHECK_DEPLOY, **slacks_own)
+
+    assert refused.returncode == 1
+    assert (
+        "(incident_hub.E109) SLACK_RESPONSE_URL_PREFIXES lets answers to Slack commands go elsewhere than Slack: "
+        "https://relay.example/slack/." in refused.stderr
+    )
+    assert "System check identified 1 issue " in refused.stderr
+    assert staging.returncode == 0, staging.stdout + staging.stderr
     assert allowed.returncode == 0, allowed.stdout + allowed.stderr
 
 
