@@ -327,6 +327,7 @@ SANDBOX_SALESFORCE_CLIENT_ID = env("SANDBOX_SALESFORCE_CLIENT_ID", default="3MVG
 SANDBOX_SALESFORCE_CLIENT_SECRET = env("SANDBOX_SALESFORCE_CLIENT_SECRET", default="sandbox-salesforce-secret")
 SANDBOX_SALESFORCE_PAGE_SIZE = env.int("SANDBOX_SALESFORCE_PAGE_SIZE", default=2000)
 SANDBOX_SLACK_BOT_TOKEN = env("SANDBOX_SLACK_BOT_TOKEN", default="xoxb-sandbox-incident-hub")
+SANDBOX_SLACK_SIGNING_SECRET = env("SANDBOX_SLACK_SIGNING_SECRET", default="sandbox-slack-signing-secret")
 SANDBOX_SLACK_CHANNELS = {"incidents": "C0INCIDENTS", "general": "C0GENERAL01"}
 # Seconds after posting that a message may still be edited (chat.update), as a workspace can set; 0: no limit.
 SANDBOX_SLACK_EDIT_WINDOW = env.int("SANDBOX_SLACK_EDIT_WINDOW", default=0)
@@ -371,6 +372,8 @@ SLACK_RESPONSE_URL_PREFIXES = env.list(
         *([f"{SANDBOX_URL}/slack/"] if SLACK_API_URL == f"{SANDBOX_URL}/slack/api/" else []),
     ],
 )
+# The Slack app's signing secret: every slash command and modal submission from Slack is checked with it.
+SLACK_SIGNING_SECRET = env("SLACK_SIGNING_SECRET", default=SANDBOX_SLACK_SIGNING_SECRET)
 
 # Client webhooks (system_apis/webhooks): https only, and never to this machine or a private network, unless
 # these say otherwise (local development, a receiver on the same private network).

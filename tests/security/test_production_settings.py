@@ -35,6 +35,7 @@ LAPTOP_DEFAULTS = {
     "SALESFORCE_CLIENT_SECRET": "incident_hub.E105",
     "SLACK_API_URL": "incident_hub.E105",
     "SLACK_BOT_TOKEN": "incident_hub.E105",
+    "SLACK_SIGNING_SECRET": "incident_hub.E105",
     "EMAIL_URL": "incident_hub.E105",
     "SITE_URL": "incident_hub.E105",
 }
@@ -151,7 +152,7 @@ def test_check_deploy_names_every_laptop_default_a_deployment_left():
     for variable, check in LAPTOP_DEFAULTS.items():
         assert f"({check}) {variable} " in result.stderr, variable
     assert ALSO_REPORTED["SLACK_API_URL"] in result.stderr
-    assert "System check identified 15 issues" in result.stderr
+    assert "System check identified 16 issues" in result.stderr
 
 
 @pytest.mark.parametrize("variable", sorted(LAPTOP_DEFAULTS))
