@@ -327,6 +327,7 @@ SANDBOX_SALESFORCE_CLIENT_ID = env("SANDBOX_SALESFORCE_CLIENT_ID", default="3MVG
 SANDBOX_SALESFORCE_CLIENT_SECRET = env("SANDBOX_SALESFORCE_CLIENT_SECRET", default="sandbox-salesforce-secret")
 SANDBOX_SALESFORCE_PAGE_SIZE = env.int("SANDBOX_SALESFORCE_PAGE_SIZE", default=2000)
 SANDBOX_SLACK_BOT_TOKEN = env("SANDBOX_SLACK_BOT_TOKEN", default="xoxb-sandbox-incident-hub")
+SANDBOX_SLACK_SIGNING_SECRET = env("SANDBOX_SLACK_SIGNING_SECRET", default="sandbox-slack-signing-secret")
 SANDBOX_SLACK_CHANNELS = {"incidents": "C0INCIDENTS", "general": "C0GENERAL01"}
 # Seconds after posting that a message may still be edited (chat.update), as a workspace can set; 0: no limit.
 SANDBOX_SLACK_EDIT_WINDOW = env.int("SANDBOX_SLACK_EDIT_WINDOW", default=0)
