@@ -32,5 +32,12 @@ TEMPLATES[0]["OPTIONS"]["context_processors"] = ["django.template.context_proces
 _EVENTS_CLIENT_FILE = VAR_DIR / "sandbox-servicenow-events-client"
 if _EVENTS_CLIENT_FILE.exists() and not env("SANDBOX_SERVICENOW_EVENT_CLIENT_ID", default=""):
     SANDBOX_SERVICENOW_EVENT_CLIENT_ID, SANDBOX_SERVICENOW_EVENT_CLIENT_SECRET = _EVENTS_CLIENT_FILE.read_text().split()
+# The sandbox's Slack posts the /incident slash command and modal submissions to Incident Hub (sandbox/slack/
+# interactivity.py), signed with SANDBOX_SLACK_SIGNING_SECRET.
+_INCIDENT_HUB = f"http://127.0.0.1:{env('WEB_PORT', default='8000')}"
+SANDBOX_SLACK_COMMAND_URL = env("SANDBOX_SLACK_COMMAND_URL", default=f"{_INCIDENT_HUB}/api/slack/v1/commands")
+SANDBOX_SLACK_INTERACTIONS_URL = env(
+    "SANDBOX_SLACK_INTERACTIONS_URL", default=f"{_INCIDENT_HUB}/api/slack/v1/interactions"
+)
 # aiosmtpd logs every SMTP connection's steps at INFO; the sandbox's own line per mail says what matters.
 LOGGING["loggers"]["mail.log"] = {"level": "WARNING"}  # noqa: F405

@@ -55,12 +55,17 @@ def with_faults(system: str, answers: VendorFaultAnswers) -> Callable:
 
 
 def _wait(seconds: float) -> None:
-    """A slow vendor: this thread waits, and gives its pooled database connection back meanwhile, so that the
-    sandbox's pool serves every thread however many are waiting (the next query borrows one again)."""
+    """A slow vendor: this thread waits, and gives its pooled database connection back meanwhile."""
+    release_db_connections()
+    time.sleep(seconds)
+
+
+def release_db_connections() -> None:
+    """Give this thread's pooled database connections back before it waits (on a timer or on another server), so
+    that the sandbox's pool serves every thread however many are waiting (the next query borrows one again)."""
     for connection in connections.all(initialized_only=True):
         if connection.connection is not None and getattr(connection, "pool", None) and not connection.in_atomic_block:
             connection.close()
-    time.sleep(seconds)
 
 
 def update_faults(system: str, values: dict[str, Any]) -> Fault:

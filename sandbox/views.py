@@ -16,6 +16,7 @@ from .servicenow import events
 from .servicenow.choices import HOLD_REASONS, USERS, display_value, user_sys_id
 from .servicenow.models import Incident
 from .servicenow.views import CLOSE_CODES, DataPolicyError, update_incident
+from .slack import interactivity
 from .slack.models import Message
 from .slack.views import thread_replies
 
@@ -52,6 +53,7 @@ def index(request: HttpRequest, problem: str = "", status: int = 200) -> HttpRes
             "event_client_id": events.setting("SANDBOX_SERVICENOW_EVENT_CLIENT_ID"),
             "event_calls": events.sender.history(),
             "problem": problem,
+            **interactivity.page_context(),
         },
         status=status,
     )
@@ -132,3 +134,40 @@ def faults(request: HttpRequest, system: str) -> JsonResponse:
     except FaultSettingsError as exc:
         return JsonResponse({"error": str(exc)}, status=400)
     return JsonResponse(fault.as_dict())
+
+
+@csrf_exempt
+@require_POST
+def slack_command(request: HttpRequest) -> HttpResponse:
+    """The page's /incident box: send the typed command as the named user, or send the last one again as Slack's
+    retry would."""
+    try:
+        if request.POST.get("action") == "retry":
+            interactivity.command_retry()
+        else:
+            interactivity.command_send(text=request.POST.get("text", ""), user_name=request.POST.get("user_name", ""))
+    except interactivity.InteractivityError as exc:
+        return index(request, str(exc), status=exc.status)
+    return HttpResponseRedirect(f"{reverse('sandbox-index')}#slack-command")
+
+
+@csrf_exempt
+@require_POST
+def slack_view_submit(request: HttpRequest, view_id: str) -> HttpResponse:
+    """A modal's form: its fields are named by block_id."""
+    values = {name: value for name, value in request.POST.items() if name != "action"}
+    try:
+        interactivity.view_submit(view_id=view_id, values=values)
+    except interactivity.InteractivityError as exc:
+        return index(request, str(exc), status=exc.status)
+    return HttpResponseRedirect(f"{reverse('sandbox-index')}#slack-command")
+
+
+@csrf_exempt
+@require_POST
+def slack_view_close(request: HttpRequest, view_id: str) -> HttpResponse:
+    try:
+        interactivity.view_close(view_id=view_id)
+    except interactivity.InteractivityError as exc:
+        return index(request, str(exc), status=exc.status)
+    return HttpResponseRedirect(f"{reverse('sandbox-index')}#slack-command")

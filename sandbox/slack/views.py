@@ -99,8 +99,8 @@ def _refusal(error: SlackError, warnings: list[str]) -> JsonResponse:
 def post_message(request: HttpRequest) -> JsonResponse:
     warnings: list[str] = []
     try:
-        args, token = _arguments(request, warnings)
-        _authenticate(token)
+        args, token = call_arguments(request, warnings)
+        authenticate(token)
         channel_id = _channel_id(args.get("channel"))
         text = args.get("text")
         text = text if isinstance(text, str) else ("" if text is None else str(text))
@@ -127,8 +127,8 @@ def update_message(request: HttpRequest) -> JsonResponse:
     in it; blocks left out keep the message's own."""
     warnings: list[str] = []
     try:
-        args, token = _arguments(request, warnings)
-        _authenticate(token)
+        args, token = call_arguments(request, warnings)
+        authenticate(token)
         channel = args.get("channel")
         if channel not in settings.SANDBOX_SLACK_CHANNELS.values():
             raise SlackError("channel_not_found")
@@ -212,7 +212,7 @@ def thread_replies(messages: list[Message]) -> dict[tuple[str, str], list[Messag
     return threads
 
 
-def _arguments(request: HttpRequest, warnings: list[str]) -> tuple[dict[str, Any], str]:
+def call_arguments(request: HttpRequest, warnings: list[str]) -> tuple[dict[str, Any], str]:
     """The call's arguments and token, read the ways Slack reads them (JSON or form body)."""
     bearer = _bearer(request)
     content_type = request.content_type or ""
@@ -245,7 +245,7 @@ def _bearer(request: HttpRequest) -> str:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
-def _authenticate(token: str) -> None:
+def authenticate(token: str) -> None:
     if not token:
         raise SlackError("not_authed")
     if not constant_time_compare(token, settings.SANDBOX_SLACK_BOT_TOKEN):
@@ -286,20 +286,24 @@ def _block_problems(blocks: Any) -> list[str]:
         return [f"no more than {MAX_BLOCKS} items allowed [json-pointer:/blocks]"]
     problems: list[str] = []
     for index, block in enumerate(blocks):
-        where = f"/blocks/{index}"
-        if not isinstance(block, dict):
-            problems.append(f"must provide an object [json-pointer:{where}]")
-            continue
-        kind = block.get("type")
-        if kind not in KNOWN_BLOCK_TYPES:
-            problems.append(f"unsupported type: {kind} [json-pointer:{where}/type]")
-        elif kind == "header":
-            problems += _text_problems(block.get("text"), f"{where}/text", HEADER_TEXT_MAX, ("plain_text",))
-        elif kind == "section":
-            problems += _section_problems(block, where)
-        elif kind == "context":
-            problems += _context_problems(block.get("elements"), f"{where}/elements")
+        problems += block_problems(block, f"/blocks/{index}")
     return problems
+
+
+def block_problems(block: Any, where: str) -> list[str]:
+    """What Slack finds wrong with one block at json-pointer `where` (header, section and context are checked)."""
+    if not isinstance(block, dict):
+        return [f"must provide an object [json-pointer:{where}]"]
+    kind = block.get("type")
+    if kind not in KNOWN_BLOCK_TYPES:
+        return [f"unsupported type: {kind} [json-pointer:{where}/type]"]
+    if kind == "header":
+        return text_problems(block.get("text"), f"{where}/text", HEADER_TEXT_MAX, ("plain_text",))
+    if kind == "section":
+        return _section_problems(block, where)
+    if kind == "context":
+        return _context_problems(block.get("elements"), f"{where}/elements")
+    return []
 
 
 def _section_problems(block: dict[str, Any], where: str) -> list[str]:
@@ -307,13 +311,13 @@ def _section_problems(block: dict[str, Any], where: str) -> list[str]:
         return [f"must provide text or fields [json-pointer:{where}]"]
     problems: list[str] = []
     if "text" in block:
-        problems += _text_problems(block["text"], f"{where}/text", SECTION_TEXT_MAX)
+        problems += text_problems(block["text"], f"{where}/text", SECTION_TEXT_MAX)
     if "fields" in block:
         fields = block["fields"]
         if not isinstance(fields, list) or not 1 <= len(fields) <= SECTION_FIELDS_MAX:
             return [*problems, f"must provide 1 to {SECTION_FIELDS_MAX} items [json-pointer:{where}/fields]"]
         for index, field in enumerate(fields):
-            problems += _text_problems(field, f"{where}/fields/{index}", FIELD_TEXT_MAX)
+            problems += text_problems(field, f"{where}/fields/{index}", FIELD_TEXT_MAX)
     return problems
 
 
@@ -324,11 +328,11 @@ def _context_problems(elements: Any, where: str) -> list[str]:
     for index, element in enumerate(elements):
         if isinstance(element, dict) and element.get("type") == "image":
             continue
-        problems += _text_problems(element, f"{where}/{index}", SECTION_TEXT_MAX)
+        problems += text_problems(element, f"{where}/{index}", SECTION_TEXT_MAX)
     return problems
 
 
-def _text_problems(text: Any, where: str, limit: int, kinds: tuple[str, ...] = ("plain_text", "mrkdwn")) -> list[str]:
+def text_problems(text: Any, where: str, limit: int, kinds: tuple[str, ...] = ("plain_text", "mrkdwn")) -> list[str]:
     if not isinstance(text, dict):
         return [f"must provide an object [json-pointer:{where}]"]
     if text.get("type") not in kinds:
