@@ -7,3 +7,4 @@ class ExperienceApisConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the system checks)
+        from .slack import answers  # noqa: F401  (registers its kind of background work)

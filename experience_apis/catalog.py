@@ -3,6 +3,7 @@
 from kernel.apis import CatalogApi
 
 from .rest import consumer as rest
+from .slack import consumer as slack
 from .web import consumer as web
 
 APIS = (
@@ -16,6 +17,7 @@ APIS = (
         calls=("client_webhooks",),
     ),
     rest.API,
+    slack.API,
     CatalogApi(
         name="servicenow_events_v1",
         title="Incident events from ServiceNow (push)",

@@ -4,6 +4,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from oauth2_provider.models import Application
 
+from .slack.models import SlackAnswer  # noqa: F401  (the Slack command's answers owed, in this app's tables)
+
 # The scopes a client is given by name (`internal` follows the client's flag): the v1 API, and events pushed in.
 CLIENT_SCOPES = {
     "incidents": "Report incidents and read its own reports (/api/v1/)",

@@ -295,6 +295,7 @@ CELERY_TASK_ROUTES = {
     "process_apis.deliver_notification": {"queue": "slack"},
     "process_apis.send_customer_mail": {"queue": "email"},
     "process_apis.deliver_webhook": {"queue": "webhooks"},
+    "experience_apis.send_slack_answer": {"queue": "slack"},
     "process_apis.poll_servicenow": {"queue": "servicenow"},
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -374,6 +375,15 @@ SLACK_RESPONSE_URL_PREFIXES = env.list(
 )
 # The Slack app's signing secret: every slash command and modal submission from Slack is checked with it.
 SLACK_SIGNING_SECRET = env("SLACK_SIGNING_SECRET", default=SANDBOX_SLACK_SIGNING_SECRET)
+# Slack waits 3 s for the answer to /incident: a report gets this much of it, and what is not ready by then (the
+# ServiceNow incident) follows through the command's response_url, waited for up to SLACK_ANSWER_WAIT seconds
+# (a response_url lasts 30 minutes).
+SLACK_COMMAND_BUDGET = env.float("SLACK_COMMAND_BUDGET", default=2.0)
+SLACK_ANSWER_WAIT = env.float("SLACK_ANSWER_WAIT", default=1500.0)
+SLACK_ANSWER_MAX_ATTEMPTS = env.int("SLACK_ANSWER_MAX_ATTEMPTS", default=5)
+SLACK_ANSWER_RETRY_BASE = env.float("SLACK_ANSWER_RETRY_BASE", default=2.0)
+SLACK_ANSWER_RETRY_CAP = env.float("SLACK_ANSWER_RETRY_CAP", default=120.0)
+SLACK_ANSWER_LEASE = env.float("SLACK_ANSWER_LEASE", default=60.0)
 
 # Client webhooks (system_apis/webhooks): https only, and never to this machine or a private network, unless
 # these say otherwise (local development, a receiver on the same private network).

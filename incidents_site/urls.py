@@ -19,6 +19,7 @@ urlpatterns = [
     path("o/revoke_token/", oauth2_views.RevokeTokenView.as_view(), name="oauth2-revoke-token"),
     path("api/v1/", include("experience_apis.rest.urls")),
     path("api/events/servicenow/v1/", include("experience_apis.events.urls")),
+    path("api/slack/v1/", include("experience_apis.slack.urls")),
     path("api/schema/", api_docs.api_schema, name="api-schema"),
     path("api/docs/", api_docs.api_docs, name="api-docs"),
     path("api/redoc/", api_docs.api_redoc, name="api-redoc"),

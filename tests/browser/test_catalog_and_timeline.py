@@ -72,7 +72,7 @@ def test_staff_follow_a_report_in_the_api_catalog_and_its_call_trace(site, page,
         expect(page.locator(f"#node-{key} text.figures")).to_have_text(figures)
     expect(page.locator("#experience-oauth .call-count")).to_have_text("0")
     expect(page.locator("#node-systems-of-record-servicenow text.figures")).to_have_text("circuit closed")
-    expect(page.locator("#application-network path.edge")).to_have_count(25)
+    expect(page.locator("#application-network path.edge")).to_have_count(27)
     screenshot("catalog")
     assert blocked == [], "the catalog needs nothing the Content Security Policy refuses"
 

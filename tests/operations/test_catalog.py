@@ -18,11 +18,12 @@ from operations.catalog import LAYERS, SYSTEMS_OF_RECORD, declared_calls, node_k
 from operations.models import TracedCall
 from process_apis import catalog as process_catalog
 from process_apis.customer_incidents.services import incident_report
-from process_apis.team_chat.services import team_chat_form_open, team_chat_reply
+from process_apis.team_chat.services import team_chat_reply
 from process_apis.webhooks.services import webhook_endpoint_create
 from system_apis import catalog as system_catalog
 from system_apis.circuit import SYSTEMS, SystemCircuit
 from tests.experience.test_rest_v1 import token_for
+from tests.experience.test_slack_command import slash
 from tests.process_apis.test_webhooks import HOOK, created_news, created_report, resolves_publicly
 from tests.reports import TEST_CONSUMER
 from tests.vendors import SLACK_RESPONSE_URL
@@ -114,7 +115,7 @@ def test_staff_see_every_api_of_every_layer_and_every_system_of_record(staff_cli
     ]
     customer_incidents = row_of(html, "process-customer_incidents")
     assert cell(customer_incidents, "calls-to") == "customers, service_incidents, notifications"
-    assert cell(customer_incidents, "called-by") == "incidents_v1, incident_form, celery"
+    assert cell(customer_incidents, "called-by") == "incidents_v1, slack_command, incident_form, celery"
     assert response["Cache-Control"] == "max-age=0, no-cache, no-store, must-revalidate, private"
 
 
@@ -220,7 +221,7 @@ def test_the_catalog_declares_exactly_the_apis_the_trace_records_in_a_whole_flow
     vendors.slack_accepts()
     vendors.slack_opens_views()
     vendors.slack_takes_answers()
-    team_chat_form_open(trigger="12345.98765.abcd2358fdea", form={"type": "modal", "blocks": []})
+    slash(client, "")  # the Slack command's modal, opened through Team chat
     team_chat_reply(reply_url=SLACK_RESPONSE_URL, message={"text": "Reported"})
     client.get("/")
     client.post("/o/token/", {"grant_type": "client_credentials"})
