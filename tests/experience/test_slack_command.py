@@ -355,3 +355,13 @@ def test_other_interactions_are_acknowledged_and_do_nothing(client, vendors):
     assert interact(client, {"type": "block_actions"}).status_code == 200
     assert interact(client, {**submission({}), "view": {"callback_id": "something_else"}}).status_code == 200
     assert not IncidentRequest.objects.exists()
+
+
+def test_slack_needs_no_csrf_token_but_the_body_limit_holds(vendors, settings):
+    strict = Client(enforce_csrf_checks=True)
+    stored_report(reference="IH-0000000000")
+
+    assert slash(strict, "status IH-0000000000").status_code == 200
+    settings.API_MAX_BODY_BYTES = 200
+    assert slash(strict, "status IH-0000000000 " + "x" * 200).status_code == 413
+    assert strict.post("/", {"email": "a@example.com"}).status_code == 403, "the form still needs its token"
