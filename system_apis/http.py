@@ -106,7 +106,7 @@ class HttpClient(SystemClient):
         self.last_reading: Reading | None = None
 
     def url(self, path: str) -> str:
-        if path.startswith(("http://", "https://")):
+        if urlsplit(path).scheme in ("http", "https"):  # an absolute URL, its scheme in any case
             return path
         return self.base_url + path.lstrip("/")
 

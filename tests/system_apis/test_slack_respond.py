@@ -258,3 +258,13 @@ def test_the_call_is_logged_without_the_response_urls_secret_path(caplog):
     [call] = [record for record in caplog.records if getattr(record, "layer", "") == "system"]
     assert (call.operation, call.outcome, call.url_path) == ("respond", 200, "/commands/...")
     assert "AbCdEfGhIjKlMnOp" not in caplog.text
+
+
+@responses.activate
+def test_a_response_url_with_its_scheme_in_capitals_goes_where_the_guard_looked():
+    responses.post(RESPONSE_URL, body="ok", content_type="text/html")
+
+    make_client().respond("HTTPS://hooks.slack.com/commands/T0001/1234567890/AbCdEfGhIjKlMnOp", MESSAGE)
+
+    [sent] = responses.calls
+    assert sent.request.url == RESPONSE_URL, "never the Web API base with the URL appended"
