@@ -26,6 +26,7 @@ pytestmark = pytest.mark.django_db(databases=["default", "legacy"])
 CHANGELIST = reverse("admin:process_apis_incidentrequest_changelist")
 DELIVERIES = reverse("admin:process_apis_notificationdelivery_changelist")
 SYS_ID = "a" * 32
+REFUSED_SYS_ID = "c" * 32
 
 
 @pytest.fixture
@@ -64,6 +65,9 @@ def three_reports(file_report) -> dict[str, IncidentRequest]:
     )
     down = file_report(servicenow="fails", email="new.person@example.com", name="New Person", category="website")
     IncidentRequest.objects.filter(pk=sent.pk).update(created_at=timezone.now() - timedelta(days=40))
+    # ServiceNow's sys_ids are unique (the fake gives every incident the same one): a change finds one report.
+    IncidentRequest.objects.filter(pk=refused.pk).update(servicenow_sys_id=REFUSED_SYS_ID)
+    refused.refresh_from_db()
     return {"sent": sent, "refused": refused, "down": down}
 
 
@@ -407,7 +411,9 @@ def test_the_change_view_buttons_resend_and_refresh_the_one_report(
     vendors.mock.remove(responses.POST, SLACK_POST)
     vendors.slack_accepts()
     vendors.mock.add(
-        responses.GET, f"{SN_INCIDENTS}/{SYS_ID}", json={"result": sn_record(state="6", sys_mod_count="1")}
+        responses.GET,
+        f"{SN_INCIDENTS}/{REFUSED_SYS_ID}",
+        json={"result": sn_record(state="6", sys_mod_count="1", sys_id=REFUSED_SYS_ID)},
     )
 
     with django_capture_on_commit_callbacks(execute=True):
