@@ -10,7 +10,7 @@ from rest_framework.response import Response
 
 from kernel.errors import NotFoundError
 from kernel.rest import ErrorDocs
-from process_apis.customer_incidents.inputs import ReportInputSerializer
+from process_apis.customer_incidents.inputs import REPORT_INPUT, ReportInputSerializer
 from process_apis.customer_incidents.references import normalize_reference
 from process_apis.customer_incidents.selectors import incident_get, incident_list, incident_summary
 from process_apis.customer_incidents.services import incident_report
@@ -53,6 +53,13 @@ class IncidentOutputSerializer(serializers.Serializer):
 
 # The report's one definition; a field it does not know is refused, so a client's typo is not dropped unseen.
 class IncidentInputSerializer(ReportInputSerializer):
+    # v1 has always asked for the customer's name and a description, as the form does.
+    ASKED_FOR = ("name", "description")
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        return {**fields, **{name: REPORT_INPUT[name].serializer_field(required=True) for name in self.ASKED_FOR}}
+
     def validate(self, attrs: dict) -> dict:
         unknown = sorted(set(self.initial_data) - set(self.fields))
         if unknown:

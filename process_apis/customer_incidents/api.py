@@ -6,7 +6,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from kernel.errors import NotFoundError
+from kernel.errors import ApplicationError, NotFoundError
 
 from ..models import Category, IncidentRequest, Urgency
 from ..rest import ERRORS
@@ -73,28 +73,54 @@ class ReportCreateApi(APIView):
             )
         ],
         responses={201: ReportSummaryOutputSerializer},
-        errors=(400, 401, 403, 415, 503),
-        described={503: "Incident Hub cannot store the report right now; try again after Retry-After."},
+        errors=(400, 401, 403, 415, 422, 503),
+        described={
+            422: "This Idempotency-Key was already used for a different report; use a new key for a new report.",
+            503: "Incident Hub cannot store the report right now; try again after Retry-After.",
+        },
         description="The whole orchestration: customer lookup, local record, ServiceNow incident, Slack notice.",
     )
     def post(self, request: Request) -> Response:
         data = ProcessReportInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         caller = _caller(request)
+        intake_key = _intake_key(request, caller)
         report = incident_report(
             **data.validated_data,
             consumer=CONSUMER,
             api_client_id=caller,
             trace_id=getattr(request, "trace_id", ""),
-            intake_key=_intake_key(request, caller),
+            intake_key=intake_key,
         )
+        if intake_key and not _reports(report, data.validated_data):
+            raise IdempotencyKeyReused(
+                "This Idempotency-Key was already used for a different report; use a new key for a new report.",
+                extra={"reference": report.reference},
+            )
         return Response(ReportSummaryOutputSerializer(incident_summary(report)).data, status=status.HTTP_201_CREATED)
+
+
+class IdempotencyKeyReused(ApplicationError):
+    http_status = 422
+
+
+def _reports(report: IncidentRequest, values: dict[str, object]) -> bool:
+    """Whether `report` is the one `values` describe (as stored: text stripped, the email in any case; a name not
+    given may have been taken from the customer's records)."""
+    for name, value in values.items():
+        stored, given = getattr(report, name), value.strip() if isinstance(value, str) else value
+        if name == "email":
+            stored, given = stored.lower(), given.lower()
+        if stored != given and not (name == "name" and not given):
+            return False
+    return True
 
 
 def _caller(request: Request) -> str:
     """The internal client whose token was sent, or the staff member logged in."""
     application = getattr(request.auth, "application", None)
-    return f"client:{application.client_id}" if application is not None else f"staff:{request.user.get_username()}"
+    caller = f"client:{application.client_id}" if application is not None else f"staff:{request.user.get_username()}"
+    return caller[:100]
 
 
 def _intake_key(request: Request, caller: str) -> str | None:

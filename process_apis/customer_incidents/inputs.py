@@ -37,11 +37,12 @@ class ReportField:
         # What an API client reads about the field in the OpenAPI schema.
         self.help_text = help_text
 
-    def serializer_field(self) -> serializers.Field:
+    def serializer_field(self, *, required: bool | None = None) -> serializers.Field:
+        """The field for a REST face; `required`: a consumer that asks for more than the definition does."""
         options: dict[str, Any] = {"help_text": self.help_text} if self.help_text else {}
         if self.choices:
             return serializers.ChoiceField(choices=self.choices, **options)
-        if not self.required:
+        if not (self.required if required is None else required):
             options.update(required=False, allow_blank=True, default="")
         field_class = serializers.EmailField if isinstance(self.column, models.EmailField) else serializers.CharField
         return field_class(max_length=self.max_length, **options)
@@ -77,6 +78,12 @@ REPORT_INPUT: dict[str, ReportField] = {
 
 # What the consumer says of the report beside the customer's input: checked by the same rules.
 REPORT_ATTRIBUTION: dict[str, ReportField] = {field.name: field for field in (ReportField("filed_by"),)}
+# Everything `incident_report` checks: the above, and who called the consumer (which the consumer says, not its user).
+REPORT_CHECKED: dict[str, ReportField] = {
+    **REPORT_INPUT,
+    **REPORT_ATTRIBUTION,
+    "api_client_id": ReportField("api_client_id"),
+}
 
 
 class ReportInputError(ApplicationError):
@@ -93,8 +100,7 @@ class ReportInputSerializer(serializers.Serializer):
 
 def report_input_errors(values: Mapping[str, object]) -> dict[str, list[str]]:
     """Per field, why the report's `values` cannot be stored (fields not given are left to the signature)."""
-    fields = {**REPORT_INPUT, **REPORT_ATTRIBUTION}
-    checked = {name: field.errors(values[name]) for name, field in fields.items() if name in values}
+    checked = {name: field.errors(values[name]) for name, field in REPORT_CHECKED.items() if name in values}
     return {name: errors for name, errors in checked.items() if errors}
 
 

@@ -86,14 +86,15 @@ def incident_report(
             request = _store(
                 email=customer.email,
                 # Not given (a support agent filing by email): the name the customer's records know, if any.
-                name=name.strip() or " ".join(part for part in (customer.first_name, customer.last_name) if part),
+                name=(name or "").strip()
+                or " ".join(part for part in (customer.first_name, customer.last_name) if part),
                 category=category,
                 urgency=int(urgency),
                 impact=int(IMPACT_BY_CATEGORY.get(category, Impact.LOW)),
                 short_description=short_description.strip(),
-                description=description.strip(),
-                order_number=order_number.strip(),
-                filed_by=filed_by.strip(),
+                description=(description or "").strip(),
+                order_number=(order_number or "").strip(),
+                filed_by=(filed_by or "").strip(),
                 consumer=consumer.name,
                 consumer_label=consumer.label,
                 contact_type=consumer.contact_type,

@@ -168,3 +168,21 @@ def test_an_idempotency_key_that_is_not_1_to_255_printable_ascii_is_refused(admi
     assert response.status_code == 400
     assert "Idempotency-Key" in response.json()["extra"]["fields"]
     assert not IncidentRequest.objects.exists()
+
+
+def test_an_idempotency_key_used_again_for_a_different_report_is_refused(
+    admin_client, vendors, legacy_customers, django_capture_on_commit_callbacks
+):
+    vendors.salesforce_knows()
+    vendors.servicenow_creates()
+    vendors.slack_accepts()
+
+    first = post_report(admin_client, django_capture_on_commit_callbacks, key="ticket-77")
+    other = post_report(admin_client, django_capture_on_commit_callbacks, key="ticket-77", short_description="Other")
+    same = post_report(
+        admin_client, django_capture_on_commit_callbacks, key="ticket-77", email="GRACE.hopper@example.com"
+    )
+
+    assert (first.status_code, other.status_code, same.status_code) == (201, 422, 201)
+    assert other.json()["extra"] == {"reference": first.json()["reference"]}
+    assert IncidentRequest.objects.count() == 1

@@ -126,3 +126,16 @@ def test_nothing_is_found_for_an_unknown_or_malformed_identifier(typed):
     stored_report(reference="IH-0000000000", servicenow_number="INC0010043")
 
     assert incident_find(identifier=typed) is None
+
+
+def test_who_called_is_checked_like_the_rest_and_missing_text_is_empty_text(vendors, legacy_customers):
+    vendors.salesforce_knows()
+    vendors.servicenow_creates()
+    vendors.slack_accepts()
+
+    with pytest.raises(ReportInputError) as refused:
+        incident_report(**BY_EMAIL_ONLY, consumer=CHAT, api_client_id="x" * 101)
+    report = incident_report(**BY_EMAIL_ONLY, consumer=CHAT, name=None, description=None, order_number=None)
+
+    assert list(refused.value.extra["fields"]) == ["api_client_id"]
+    assert (report.name, report.description, report.order_number) == ("Ada Lovelace", "", "")  # the known name
