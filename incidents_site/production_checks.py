@@ -40,6 +40,10 @@ def _sandbox_leftovers() -> list[tuple[str, str]]:
         "SALESFORCE_CLIENT_SECRET": (s.SALESFORCE_CLIENT_SECRET == s.SANDBOX_SALESFORCE_CLIENT_SECRET, "its secret"),
         "SLACK_API_URL": (s.SLACK_API_URL.startswith(on_sandbox), "https://slack.com/api/"),
         "SLACK_BOT_TOKEN": (s.SLACK_BOT_TOKEN == s.SANDBOX_SLACK_BOT_TOKEN, "the app's bot token, xoxb-..."),
+        "SLACK_TEAM_IDS": (
+            s.SANDBOX_SLACK_TEAM_ID in s.SLACK_TEAM_IDS,
+            "your Slack workspace's team id (T...), the one whose people may use /incident",
+        ),
         "SLACK_SIGNING_SECRET": (
             s.SLACK_SIGNING_SECRET == s.SANDBOX_SLACK_SIGNING_SECRET,
             "the app's signing secret (Basic Information, App Credentials)",

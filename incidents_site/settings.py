@@ -329,6 +329,7 @@ SANDBOX_SALESFORCE_CLIENT_SECRET = env("SANDBOX_SALESFORCE_CLIENT_SECRET", defau
 SANDBOX_SALESFORCE_PAGE_SIZE = env.int("SANDBOX_SALESFORCE_PAGE_SIZE", default=2000)
 SANDBOX_SLACK_BOT_TOKEN = env("SANDBOX_SLACK_BOT_TOKEN", default="xoxb-sandbox-incident-hub")
 SANDBOX_SLACK_SIGNING_SECRET = env("SANDBOX_SLACK_SIGNING_SECRET", default="sandbox-slack-signing-secret")
+SANDBOX_SLACK_TEAM_ID = "T0SANDBOX01"
 SANDBOX_SLACK_CHANNELS = {"incidents": "C0INCIDENTS", "general": "C0GENERAL01"}
 # Seconds after posting that a message may still be edited (chat.update), as a workspace can set; 0: no limit.
 SANDBOX_SLACK_EDIT_WINDOW = env.int("SANDBOX_SLACK_EDIT_WINDOW", default=0)
@@ -375,6 +376,9 @@ SLACK_RESPONSE_URL_PREFIXES = env.list(
 )
 # The Slack app's signing secret: every slash command and modal submission from Slack is checked with it.
 SLACK_SIGNING_SECRET = env("SLACK_SIGNING_SECRET", default=SANDBOX_SLACK_SIGNING_SECRET)
+# The workspaces (team ids, T...) whose people may use /incident: the signing secret is the app's, and an app can be
+# installed in other workspaces than yours.
+SLACK_TEAM_IDS = env.list("SLACK_TEAM_IDS", default=[SANDBOX_SLACK_TEAM_ID])
 # Slack waits 3 s for the answer to /incident: a report gets this much of it, and what is not ready by then (the
 # ServiceNow incident) follows through the command's response_url, waited for up to SLACK_ANSWER_WAIT seconds
 # (a response_url lasts 30 minutes).

@@ -51,8 +51,14 @@ def refused(errors: dict[str, list[str]]) -> Message:
     return usage("The report was not filed:\n" + "\n".join(lines))
 
 
-def report_standing(summary: ReportSummary, *, pending_follows: bool = False) -> Message:
-    """Where a report stands: its reference and, once it exists, its ServiceNow incident and state."""
+def modal_errors(errors: dict[str, list[str]]) -> Message:
+    """Slack's answer that keeps the modal open with each field's problem under it (`response_action: errors`)."""
+    return {"response_action": "errors", "errors": {field: " ".join(problems) for field, problems in errors.items()}}
+
+
+def report_standing(summary: ReportSummary, *, follows: bool = False) -> Message:
+    """Where a report stands: its reference and, once it exists, its ServiceNow incident and state. `follows`: the
+    incident is told in a message of its own once it exists."""
     reference = f"*{summary.reference}*"
     about = f"{escape(summary.short_description)} ({escape(summary.customer['email'])})"
     if summary.servicenow_number:
@@ -61,10 +67,13 @@ def report_standing(summary: ReportSummary, *, pending_follows: bool = False) ->
         if summary.resolution_code or summary.resolution_notes:
             resolution = ": ".join(escape(part) for part in (summary.resolution_code, summary.resolution_notes) if part)
             text += f"\nResolution: {resolution}"
-    elif pending_follows:
-        text = f"{reference} is filed: {about}. Its ServiceNow incident follows here in a moment."
+    elif follows:
+        text = f"{reference} is filed: {about}. Its ServiceNow incident follows in a message to you."
     else:
-        text = f"{reference} is filed: {about}. {escape(summary.status)}."
+        text = (
+            f"{reference} is filed: {about}. ServiceNow has no incident for it yet; the team follows it up in "
+            f"Incident Hub (`/incident status {summary.reference}`)."
+        )
     return ephemeral(text)
 
 

@@ -11,6 +11,8 @@ class SlackAnswer(models.Model):
 
     reference = models.CharField(max_length=13)
     response_url = models.URLField(max_length=500)
+    # When to stop waiting for the incident and say where the report stands (a response_url lasts 30 minutes).
+    reply_by = models.DateTimeField()
     work = models.OneToOneField(Work, on_delete=models.PROTECT, related_name="+", editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -21,7 +21,7 @@ def slack_request_verified(request: HttpRequest, *, now: float | None = None) ->
     """Whether `request` carries Slack's valid, fresh signature of its exact body (`now`: for tests)."""
     timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
     signature = request.headers.get("X-Slack-Signature", "")
-    if not timestamp.isascii() or not timestamp.isdigit() or not signature or not settings.SLACK_SIGNING_SECRET:
+    if not (timestamp.isascii() and timestamp.isdigit() and signature.isascii() and settings.SLACK_SIGNING_SECRET):
         return False
     verifier = SignatureVerifier(settings.SLACK_SIGNING_SECRET, *([] if now is None else [_FixedClock(now)]))
     try:

@@ -141,7 +141,8 @@ def command_send(*, text: str, user_name: str = "", channel: str = DEFAULT_CHANN
             "user_id": command.user_id,
             "user_name": command.user_name,
             "command": command.command,
-            "text": command.text,
+            # As Slack sends what people type: &, < and > as HTML entities.
+            "text": command.text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"),
             "api_app_id": SANDBOX_APP,
             "is_enterprise_install": "false",
             "response_url": response_url_of(command),

@@ -4,13 +4,16 @@ import hashlib
 import hmac
 import json
 import time
+from unittest import mock
 from urllib.parse import urlencode
 
 import pytest
 from django.test import Client, RequestFactory
 
+from experience_apis.slack.commands import typed_text
 from experience_apis.slack.models import SlackAnswer
 from experience_apis.slack.signing import slack_request_verified
+from kernel.errors import NotAcceptedError
 from kernel.models import Work
 from kernel.work import work_run
 from operations.selectors import incident_timeline
@@ -70,6 +73,11 @@ def interact(client: Client, payload: dict, *, headers: dict | None = None):
     )
 
 
+@pytest.fixture(autouse=True)
+def our_workspace(settings):
+    settings.SLACK_TEAM_IDS = ["T0INCIDENT"]
+
+
 @pytest.fixture
 def vendors_up(vendors, legacy_customers):
     vendors.salesforce_knows(sf_contact("ada.lovelace@example.com"))
@@ -105,8 +113,9 @@ def test_slacks_own_published_signing_example_verifies(settings):
         signed(command_body("status IH-0000000000"), timestamp=int(time.time()) - 301),
         signed(command_body("status IH-0000000001")),  # a signature of another body
         {**signed(command_body("status IH-0000000000")), "HTTP_X_SLACK_REQUEST_TIMESTAMP": "soon"},
+        {**signed(command_body("status IH-0000000000")), "HTTP_X_SLACK_SIGNATURE": "v0=é"},
     ],
-    ids=["missing", "no-signature", "wrong-secret", "stale", "other-body", "bad-timestamp"],
+    ids=["missing", "no-signature", "wrong-secret", "stale", "other-body", "bad-timestamp", "not-ascii"],
 )
 def test_a_request_without_slacks_valid_fresh_signature_is_refused(client, vendors, headers):
     stored_report(reference="IH-0000000000")
@@ -125,7 +134,8 @@ def test_a_report_by_command_answers_its_reference_and_servicenow_number_and_say
     vendors_up.servicenow_creates("INC0010042")
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = slash(client, "report ada.lovelace@example.com order 2 Parcel never arrived <!channel>")
+        # Typed text comes &-escaped from Slack.
+        response = slash(client, "report ada.lovelace@example.com order 2 Parcel never arrived &lt;!channel&gt;")
 
     assert response.status_code == 200
     answer = response.json()
@@ -177,7 +187,7 @@ def test_servicenow_down_answers_at_once_and_the_full_answer_follows_once_it_is_
         again = slash(client, "report ada.lovelace@example.com website 1 Checkout is blank")  # Slack's retry
 
     report = IncidentRequest.objects.get()
-    assert "Its ServiceNow incident follows here in a moment" in response.json()["text"]
+    assert "Its ServiceNow incident follows in a message to you" in response.json()["text"]
     assert again.json() == response.json()
     answer = SlackAnswer.objects.get()
     assert (answer.reference, answer.response_url) == (report.reference, SLACK_RESPONSE_URL)
@@ -189,11 +199,10 @@ def test_servicenow_down_answers_at_once_and_the_full_answer_follows_once_it_is_
 
     vendors_up.mock.add("GET", SN_INCIDENTS, json={"result": []})  # the retry looks first: none made yet
     vendors_up.servicenow_creates("INC0010050")
-    Work.objects.filter(pk__in=[report.sync_work_id, answer.work_id]).update(next_attempt_at=None)  # both due now
+    Work.objects.filter(pk=report.sync_work_id).update(next_attempt_at=None)  # its retry is due
     with django_capture_on_commit_callbacks(execute=True):
-        work_run(work_id=report.sync_work_id)
-    work_run(work_id=answer.work_id)
-    work_run(work_id=answer.work_id)
+        work_run(work_id=report.sync_work_id)  # the incident is created: the answer is woken and sent
+    work_run(work_id=answer.work_id)  # nothing left to do
 
     [posted] = vendors_up.calls_to(SLACK_RESPONSE_URL)
     message = json.loads(posted.request.body)
@@ -270,7 +279,7 @@ def test_the_command_alone_opens_the_report_modal_with_the_forms_fields(client, 
         "short_description",
         "description",
     ]
-    assert json.loads(view["private_metadata"]) == {"response_url": SLACK_RESPONSE_URL}
+    assert json.loads(view["private_metadata"])["response_url"] == SLACK_RESPONSE_URL
     urgency = next(block for block in view["blocks"] if block["block_id"] == "urgency")
     assert [option["value"] for option in urgency["element"]["options"]] == ["1", "2", "3"]
 
@@ -352,7 +361,7 @@ def test_a_submitted_modal_files_the_report_once_and_shows_it_in_the_modal(
 
 
 def test_other_interactions_are_acknowledged_and_do_nothing(client, vendors):
-    assert interact(client, {"type": "block_actions"}).status_code == 200
+    assert interact(client, {"type": "block_actions", "team": {"id": "T0INCIDENT"}}).status_code == 200
     assert interact(client, {**submission({}), "view": {"callback_id": "something_else"}}).status_code == 200
     assert not IncidentRequest.objects.exists()
 
@@ -365,3 +374,83 @@ def test_slack_needs_no_csrf_token_but_the_body_limit_holds(vendors, settings):
     settings.API_MAX_BODY_BYTES = 200
     assert slash(strict, "status IH-0000000000 " + "x" * 200).status_code == 413
     assert strict.post("/", {"email": "a@example.com"}).status_code == 403, "the form still needs its token"
+
+
+def test_a_signed_request_from_a_workspace_not_ours_is_refused(client, vendors, settings):
+    settings.SLACK_TEAM_IDS = ["T0OTHER"]
+    stored_report(reference="IH-0000000000")
+
+    assert slash(client, "status IH-0000000000").status_code == 403
+    assert interact(client, submission({"email": "a@example.com"})).status_code == 403
+    assert len(vendors.mock.calls) == 0
+
+
+def test_the_text_is_read_as_typed_from_slacks_escaped_form(client, vendors_up, django_capture_on_commit_callbacks):
+    vendors_up.servicenow_creates("INC0010042")
+    # How Slack sends "report ada.lovelace@example.com order 2 R&D <b>parcel</b>", links and addresses escaped.
+    sent = "report <mailto:ada.lovelace@example.com|ada.lovelace@example.com> order 2 R&amp;D &lt;b&gt;parcel&lt;/b&gt;"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = slash(client, sent).json()
+
+    report = IncidentRequest.objects.get()
+    assert (report.email, report.short_description) == ("ada.lovelace@example.com", "R&D <b>parcel</b>")
+    assert "R&amp;D &lt;b&gt;parcel&lt;/b&gt;" in answer["text"], "escaped once, as Slack shows it"
+
+
+def test_a_retried_command_alone_does_not_open_a_second_modal(client, vendors):
+    vendors.slack_opens_views()
+    body = command_body("")
+
+    first = client.post(COMMANDS, body, content_type="application/x-www-form-urlencoded", **signed(body))
+    retried = client.post(
+        COMMANDS, body, content_type="application/x-www-form-urlencoded", HTTP_X_SLACK_RETRY_NUM="1", **signed(body)
+    )
+
+    assert (first.status_code, retried.status_code, retried.content) == (200, 200, b"")
+    assert len(vendors.calls_to(SLACK_VIEWS_OPEN)) == 1
+
+
+def test_a_modal_that_cannot_be_filed_now_stays_open_to_try_again(client, vendors, settings):
+    vendors.salesforce_knows()
+    values = {"email": "ada.lovelace@example.com", "category": "order", "urgency": "2", "short_description": "Lost"}
+
+    with mock.patch(
+        "experience_apis.slack.commands.incident_report", side_effect=NotAcceptedError("Try again in a minute.")
+    ):
+        answer = interact(client, submission(values)).json()
+
+    assert answer == {"response_action": "errors", "errors": {"short_description": "Not filed: Try again in a minute."}}
+
+
+def test_a_modal_filed_late_answers_within_the_commands_30_minutes(
+    client, vendors_up, django_capture_on_commit_callbacks
+):
+    vendors_up.servicenow_fails(503)
+    vendors_up.slack_takes_answers()
+    values = {"email": "ada.lovelace@example.com", "category": "order", "urgency": "2", "short_description": "Lost"}
+    payload = submission(values)
+    # The command was typed 26 minutes ago; the person took their time over the modal.
+    payload["view"]["private_metadata"] = json.dumps(
+        {"response_url": SLACK_RESPONSE_URL, "issued_at": int(time.time()) - 26 * 60}
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        interact(client, payload)
+
+    # Past the wait already: the answer goes at once, saying where the report stands.
+    [posted] = vendors_up.calls_to(SLACK_RESPONSE_URL)
+    assert "ServiceNow has no incident for it yet" in json.loads(posted.request.body)["text"]
+
+
+@pytest.mark.parametrize(
+    ("sent", "typed"),
+    [
+        ("a &amp;lt; b &amp;&amp; c", "a &lt; b && c"),
+        ("ask <@U0GRACE|grace> in <#C0SUPPORT|support>", "ask @grace in #support"),
+        ("<!here> see <https://shop.example/orders/7|order 7>", "@here see order 7"),
+        ("<mailto:ada@example.com|ada@example.com>", "ada@example.com"),
+    ],
+)
+def test_slacks_markup_and_entities_are_read_back_to_what_was_typed(sent, typed):
+    assert typed_text(sent) == typed

@@ -99,7 +99,7 @@ def test_the_full_answer_arrives_once_though_the_web_process_died_after_acknowle
     assert sent.status_code == 200, sent.text
     answer = sent.json()["answer"]
     assert (answer["status"], answer["elapsed_ms"] < SLACK_PATIENCE * 1000) == (200, True), answer
-    assert "Its ServiceNow incident follows here in a moment" in answer["message"]["text"], answer
+    assert "Its ServiceNow incident follows in a message to you" in answer["message"]["text"], answer
     deadline = time.monotonic() + 90
     while not (followed := answers_by_response_url(sandbox)) and time.monotonic() < deadline:
         time.sleep(1)

@@ -36,6 +36,7 @@ LAPTOP_DEFAULTS = {
     "SLACK_API_URL": "incident_hub.E105",
     "SLACK_BOT_TOKEN": "incident_hub.E105",
     "SLACK_SIGNING_SECRET": "incident_hub.E105",
+    "SLACK_TEAM_IDS": "incident_hub.E105",
     "EMAIL_URL": "incident_hub.E105",
     "SITE_URL": "incident_hub.E105",
 }
@@ -152,7 +153,7 @@ def test_check_deploy_names_every_laptop_default_a_deployment_left():
     for variable, check in LAPTOP_DEFAULTS.items():
         assert f"({check}) {variable} " in result.stderr, variable
     assert ALSO_REPORTED["SLACK_API_URL"] in result.stderr
-    assert "System check identified 16 issues" in result.stderr
+    assert "System check identified 17 issues" in result.stderr
 
 
 @pytest.mark.parametrize("variable", sorted(LAPTOP_DEFAULTS))
