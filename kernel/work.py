@@ -28,11 +28,10 @@ from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import DatabaseError, connections, models, router, transaction
-from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import F, Q
-from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 
+from .db import update_then_insert
 from .errors import ApplicationError, ServiceError
 from .models import Work, WorkAttempt
 from .retry import backoff_delay
@@ -278,53 +277,17 @@ def _claim(work_id: int | None) -> Work | None:
 
 def _under_claim(work: Work, *, attempt: WorkAttempt | None = None, **changes: Any) -> bool:
     """Write `changes` (to the row and the instance), and insert `attempt`, if the work is still under this run's
-    claim; False (nothing written) when it was taken over. On PostgreSQL the attempt goes in with the same statement:
-    every run of every kind records one."""
+    claim; False (nothing written) when it was taken over. The attempt goes in with the same statement where the
+    database can: every run of every kind records one."""
     changes = {"updated_at": timezone.now(), "claimed_at": None, **changes}
     claimed = Work.objects.filter(pk=work.pk, claim=work.claim, state=State.RUNNING)
-    connection = connections[router.db_for_write(Work)]
-    if attempt is not None and connection.vendor == "postgresql":
-        written = _updated_then_inserted(connection, claimed, changes, attempt)
-    else:
-        written = bool(claimed.update(**changes))
-        if written and attempt is not None:
-            attempt.save(force_insert=True)
+    written = update_then_insert(claimed, changes, attempt, "work") if attempt else bool(claimed.update(**changes))
     if not written:
         logger.warning("%s: its claim was taken over; this run's outcome is not recorded", work)
         return False
     for name, value in changes.items():
         if not hasattr(value, "resolve_expression"):
             setattr(work, name, value)
-    return True
-
-
-def _updated_then_inserted(
-    connection: BaseDatabaseWrapper, claimed: models.QuerySet[Work], changes: dict[str, Any], attempt: WorkAttempt
-) -> bool:
-    """`claimed.update(**changes)` and, for the row it updated (if any), the insert of `attempt`, in one statement."""
-    update = claimed.query.chain(UpdateQuery)
-    update.add_update_values(changes)
-    update_sql, update_params = update.get_compiler(connection.alias).as_sql()
-    holder = WorkAttempt._meta.get_field("work")
-    fields = [f for f in WorkAttempt._meta.concrete_fields if not f.primary_key and f is not holder]
-    values = [f.get_db_prep_save(f.pre_save(attempt, add=True), connection) for f in fields]
-    quote = connection.ops.quote_name
-    work_id = quote(Work._meta.pk.column)
-    # Django writes the UPDATE; only names from the models' own metadata, quoted, are added; values are parameters.
-    text = (
-        f"WITH claimed AS ({update_sql} RETURNING {work_id}) "  # noqa: S608
-        f"INSERT INTO {quote(WorkAttempt._meta.db_table)} ({quote(holder.column)}, "
-        f"{', '.join(quote(f.column) for f in fields)}) "
-        f"SELECT {work_id}, {', '.join(['%s'] * len(values))} FROM claimed "
-        f"RETURNING {quote(WorkAttempt._meta.pk.column)}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(text, [*update_params, *values])
-        inserted = cursor.fetchone()
-    if inserted is None:
-        return False
-    attempt.pk = inserted[0]
-    attempt._state.adding, attempt._state.db = False, connection.alias
     return True
 
 

@@ -14,8 +14,10 @@ import logging
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
+from django.utils import timezone
 
 from kernel.budget import time_budget
+from kernel.db import update_then_insert
 from kernel.errors import NotAcceptedError, NotFoundError
 from kernel.models import Work
 from kernel.tracing import annotate, traced_operation
@@ -155,13 +157,15 @@ def _sync_to_servicenow(work: Work, request: IncidentRequest | None = None) -> C
 
     def record_created() -> None:
         _apply_incident(request, incident)
-        request.sync_state = SyncState.CREATED
-        request.save(update_fields=[*INCIDENT_FIELDS, "sync_state", "updated_at"])
-        event = IncidentEvent.objects.create(
+        request.sync_state, request.updated_at = SyncState.CREATED, timezone.now()
+        event = IncidentEvent(
             request=request,
             kind="servicenow_adopted" if adopted else "servicenow_created",
             detail={"number": incident.number, "sys_id": incident.sys_id, "attempt": work.attempts},
         )
+        # The incident recorded and its event on the timeline, in one statement where the database can.
+        recorded = {name: getattr(request, name) for name in (*INCIDENT_FIELDS, "sync_state", "updated_at")}
+        update_then_insert(IncidentRequest.objects.filter(pk=request.pk), recorded, event, "request")
         incident_news_publish(IncidentNews(kind=NewsKind.CREATED, request=request, event=event))
 
     return record_created
