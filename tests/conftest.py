@@ -12,6 +12,7 @@ from system_apis import shared_state
 from system_apis.legacy_db.router import LEGACY_ALIAS
 from system_apis.legacy_db.schema import seed_demo_customers
 from system_apis.salesforce.client import remembered_grants
+from tests.migrating import migrate_to_latest
 from tests.vendors import SF, SLACK, SN, Vendors
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -81,3 +82,10 @@ def vendors(settings) -> Vendors:
 def legacy_customers() -> None:
     """The legacy database with its demo customers (tests need databases=["default", "legacy"])."""
     seed_demo_customers(LEGACY_ALIAS)
+
+
+@pytest.fixture
+def latest_schema_after():
+    """For a test that migrates back: the tests after it run on every migration, not on the one it stopped at."""
+    yield
+    migrate_to_latest()
