@@ -149,12 +149,14 @@ class HttpClient(SystemClient):
         except requests.RequestException as exc:
             message = f"cannot reach {self.system}: {type(exc).__name__}"
             raise TransportError("unreachable", SystemUnavailable, message) from exc
+        # A streamed success is read by its caller as it arrives (a large CSV); an error answer here, whole.
+        streamed = bool(kwargs.get("stream")) and response.status_code < 400
         reading = read(
             HttpAnswer(
                 status=response.status_code,
                 reason=response.reason or "",
                 headers=response.headers,
-                content=response.content,
+                content=b"" if streamed else response.content,
                 retry_after=parse_retry_after(response.headers.get("Retry-After")),
             )
         )
