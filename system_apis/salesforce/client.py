@@ -1,4 +1,5 @@
-"""Salesforce System API: contacts by email over the REST API, authorised by OAuth 2.0 client credentials.
+"""Salesforce System API: contacts by email over the REST API, and Bulk API 2.0 ingest jobs (upsert from CSV),
+authorised by OAuth 2.0 client credentials.
 
 The access token and its `instance_url` are kept in Django's cache, shared by every process, and
 used until Salesforce refuses them (401 INVALID_SESSION_ID); then one new token and one retry. Each
@@ -8,11 +9,14 @@ another process replaced is refused here once, forgotten, and the shared one rea
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import json
 import os
 import re
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -23,12 +27,23 @@ from django.core.cache.backends.base import BaseCache
 
 from kernel.cache import cache_guarded
 
-from ..errors import SystemAuthError, SystemBadRequest, SystemRateLimited
+from ..errors import SystemAuthError, SystemBadRequest, SystemRateLimited, SystemTimeout, SystemUnavailable
 from ..http import HttpAnswer, HttpClient, Reading, Timeout, read_status
-from .types import Contact
+from ..quota import quota_hold_of
+from .bulk_csv import RECEIVE_BLOCK_BYTES, MalformedCsv, SpooledCsv, csv_records
+from .types import BulkJob, BulkJobState, Contact
 
 # `api-usage=N/M`, possibly beside `per-app-api-usage=...` which must not be mistaken for it.
 API_USAGE = re.compile(r"(?:^|[\s;,])api-usage=(\d+)/(\d+)")
+
+# A Salesforce record id (a job's too): 15 characters, or 18 with the case-safe suffix.
+JOB_ID = re.compile(r"[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?")
+# An object's or a field's API name: `Contact`, `Legacy_Customer_Number__c`.
+API_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+# How a wait for a bulk job tells and passes time (tests move them).
+_clock = time.monotonic
+_sleep = time.sleep
 
 SOQL_ESCAPES = {"\\": "\\\\", "'": "\\'", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
@@ -82,6 +97,22 @@ def _read_error(answer: HttpAnswer) -> Reading:
     return read_status(answer, message, code)
 
 
+class BulkJobDataTooLarge(SystemBadRequest):
+    """A job's data would pass what Salesforce takes in one job: nothing was sent. `row` is the first row past it."""
+
+    def __init__(self, message: str, *, row: int, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.row = row
+
+
+class BulkJobDeadlinePassed(SystemTimeout):
+    """A bulk job was not finished by the deadline of the wait; `job` is how it was last seen (None: never)."""
+
+    def __init__(self, message: str, *, job: BulkJob | None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.job = job
+
+
 @dataclass(frozen=True)
 class AccessGrant:
     """A token from the token endpoint and the instance it is valid on."""
@@ -128,6 +159,9 @@ class SalesforceClient(HttpClient):
 
     TOKEN_PATH = "/services/oauth2/token"  # noqa: S105 - a path, not a secret
     QUERY_PATH = "/services/data/{version}/query"
+    INGEST_PATH = "/services/data/{version}/jobs/ingest"
+    # Salesforce takes 150 MB of a job's data once base64-encoded (a third more): 100 MB of CSV, as it advises.
+    MAX_JOB_DATA_BYTES = 100 * 1024 * 1024
     CONTACT_FIELDS = "Id, FirstName, LastName, Email, Phone, AccountId, Account.Name"
     # Several contacts may share an email, and without ORDER BY Salesforce promises no order: the most
     # recently modified comes first, and Id settles a tie (contacts a bulk load saved at the same moment).
@@ -191,6 +225,185 @@ class SalesforceClient(HttpClient):
         )
         return [self._contact(record, operation) for record in self._query_all(soql, operation)]
 
+    # --- Bulk API 2.0 ingest --------------------------------------------------------------------
+
+    def create_upsert_job(self, object_name: str, external_id_field: str) -> BulkJob:
+        """A new ingest job that upserts `object_name` records matched on `external_id_field`, open for its CSV data
+        (comma-separated, LF line endings)."""
+        operation = "create_bulk_job"
+        for what, name in (("object", object_name), ("external id field", external_id_field)):
+            if not API_NAME.fullmatch(name):
+                raise SystemBadRequest(f"{what} {name!r} is not a Salesforce API name", **self._where(operation))
+        job = {
+            "object": object_name,
+            "operation": "upsert",
+            "externalIdFieldName": external_id_field,
+            "contentType": "CSV",
+            "lineEnding": "LF",
+        }
+        return self._job_call("POST", self._ingest_path(), operation, job)
+
+    def upload_job_data(self, job_id: str, columns: Sequence[str], rows: Iterable[Mapping[str, str | None]]) -> int:
+        """Send an open job its data: a header of `columns`, then a record per row; how many rows were sent.
+
+        A column a row lacks, or holds None, is an empty field (Salesforce leaves that field of the record as it is).
+        Refused before anything is sent: no rows, a row with a field not among `columns`, or data past
+        MAX_JOB_DATA_BYTES (BulkJobDataTooLarge, which names the first row that did not fit).
+        """
+        operation = "upload_bulk_job_data"
+        path = self._job_path(job_id, operation) + "/batches"
+        if not columns or len(set(columns)) != len(columns) or not all(columns):
+            raise SystemBadRequest("the columns must be distinct names, at least one", **self._where(operation))
+        with SpooledCsv() as data:
+            count = self._write_rows(data, columns, rows, operation)
+            self._authorised(
+                "PUT", path, operation, headers={"Content-Type": "text/csv"}, data=data, before_each_try=data.rewind
+            )
+        return count
+
+    def close_job(self, job_id: str) -> BulkJob:
+        """Tell Salesforce the job's data is all there (UploadComplete): it queues the job, and takes no more data."""
+        operation = "close_bulk_job"
+        return self._job_call("PATCH", self._job_path(job_id, operation), operation, {"state": "UploadComplete"})
+
+    def abort_job(self, job_id: str) -> BulkJob:
+        """Abort the job: Salesforce processes no more of its records (those processed stay so)."""
+        operation = "abort_bulk_job"
+        return self._job_call("PATCH", self._job_path(job_id, operation), operation, {"state": "Aborted"})
+
+    def get_job_info(self, job_id: str) -> BulkJob:
+        """The job as Salesforce describes it now: its state, and how many records it processed and failed."""
+        operation = "get_bulk_job"
+        return self._job_call("GET", self._job_path(job_id, operation), operation)
+
+    def successful_results(self, job_id: str) -> Iterator[dict[str, str]]:
+        """The records the job saved, as Salesforce answers them: `sf__Id`, `sf__Created` ("true" for a record it
+        created, "false" for one it updated), then the columns sent. Read as they arrive: iterate to the end, or
+        close the iterator, to free the connection."""
+        return self._result_records(job_id, "successfulResults/", ("sf__Id", "sf__Created"), "bulk_successful_results")
+
+    def failed_results(self, job_id: str) -> Iterator[dict[str, str]]:
+        """The records the job refused: `sf__Id` (empty for a record not created), `sf__Error` (code, message and
+        fields, as `REQUIRED_FIELD_MISSING:Required fields are missing: [LastName]:LastName --`), then the columns
+        sent. Read as `successful_results`."""
+        return self._result_records(job_id, "failedResults/", ("sf__Id", "sf__Error"), "bulk_failed_results")
+
+    def unprocessed_records(self, job_id: str) -> Iterator[dict[str, str]]:
+        """The records a failed or aborted job never reached, with the columns sent. Read as `successful_results`."""
+        return self._result_records(job_id, "unprocessedrecords/", (), "bulk_unprocessed_records")
+
+    def wait_for_job(self, job_id: str, *, poll_interval: float, deadline: float) -> BulkJob:
+        """The job once finished (JobComplete, Failed or Aborted), asking for it every `poll_interval` seconds.
+
+        While Salesforce is on hold (its API quota past SALESFORCE_API_USAGE_CEILING, or a limit it answered) nothing
+        is asked: the wait goes on until the hold ends. Past `deadline` seconds, BulkJobDeadlinePassed (retryable:
+        the job goes on in Salesforce, and can be waited for again). Other errors of a poll end the wait.
+        """
+        operation = "wait_for_bulk_job"
+        if poll_interval <= 0 or deadline < 0:
+            raise ValueError("poll_interval must be positive and deadline not negative")
+        self._job_path(job_id, operation)
+        give_up_at = _clock() + deadline
+        last_seen: BulkJob | None = None
+        while True:
+            hold = quota_hold_of(self.system)
+            if hold is None:
+                try:
+                    last_seen = self.get_job_info(job_id)
+                except SystemRateLimited:
+                    pass  # the pipeline has put Salesforce on hold: waited out below
+                else:
+                    if last_seen.finished:
+                        return last_seen
+                hold = quota_hold_of(self.system)
+            left = give_up_at - _clock()
+            if left <= 0:
+                seen = f"last seen {last_seen.state}" if last_seen else "never seen"
+                held = f"; salesforce on hold ({hold.reason})" if hold else ""
+                message = f"bulk job {job_id} not finished within {deadline:g} s ({seen}{held})"
+                raise BulkJobDeadlinePassed(message, job=last_seen, **self._where(operation))
+            _sleep(min(max(poll_interval, hold.seconds_left() if hold else 0.0), left))
+
+    def _ingest_path(self) -> str:
+        return self.INGEST_PATH.format(version=self.api_version)
+
+    def _job_path(self, job_id: str, operation: str) -> str:
+        # The id goes into the URL's path: only what a Salesforce id can be.
+        if not JOB_ID.fullmatch(job_id):
+            raise SystemBadRequest(f"{job_id!r} is not a Salesforce job id", **self._where(operation))
+        return f"{self._ingest_path()}/{job_id}"
+
+    def _job_call(self, method: str, path: str, operation: str, body: dict[str, str] | None = None) -> BulkJob:
+        sent: dict[str, Any] = {}
+        if body is not None:
+            sent = {"data": json.dumps(body).encode(), "headers": {"Content-Type": "application/json; charset=UTF-8"}}
+        answer = self._json(self._authorised(method, path, operation, **sent), operation)
+        if not isinstance(answer, dict) or not isinstance(answer.get("id"), str) or not answer["id"]:
+            raise self._protocol_error("job answer has no id", operation)
+        try:
+            state = BulkJobState(answer.get("state"))
+        except ValueError:
+            raise self._protocol_error(f"job answer has an unknown state {answer.get('state')!r}", operation) from None
+        processed, failed = answer.get("numberRecordsProcessed", 0), answer.get("numberRecordsFailed", 0)
+        if not all(type(count) is int and count >= 0 for count in (processed, failed)):
+            raise self._protocol_error("job answer has record counts that are not counts", operation)
+        return BulkJob(
+            id=answer["id"],
+            state=state,
+            records_processed=processed,
+            records_failed=failed,
+            error_message=_text(answer.get("errorMessage")),
+        )
+
+    def _write_rows(
+        self, data: SpooledCsv, columns: Sequence[str], rows: Iterable[Mapping[str, str | None]], operation: str
+    ) -> int:
+        data.write_row(list(columns))
+        known, count = set(columns), 0
+        for count, row in enumerate(rows, start=1):
+            if unknown := row.keys() - known:
+                raise SystemBadRequest(
+                    f"row {count} has fields not among the columns: {', '.join(sorted(unknown))}",
+                    **self._where(operation),
+                )
+            try:
+                data.write_row(["" if row.get(column) is None else row[column] for column in columns])
+            except UnicodeEncodeError as exc:
+                raise SystemBadRequest(f"row {count} holds text that is not Unicode", **self._where(operation)) from exc
+            if len(data) > self.MAX_JOB_DATA_BYTES:
+                message = (
+                    f"the job's data passes {self.MAX_JOB_DATA_BYTES} bytes at row {count}, more than Salesforce"
+                    " takes in one job: send the rest in another"
+                )
+                raise BulkJobDataTooLarge(message, row=count, **self._where(operation))
+        if count == 0:
+            raise SystemBadRequest("no rows to upload", **self._where(operation))
+        return count
+
+    def _result_records(
+        self, job_id: str, resource: str, leading: tuple[str, ...], operation: str
+    ) -> Iterator[dict[str, str]]:
+        path = f"{self._job_path(job_id, operation)}/{resource}"
+        response = self._authorised("GET", path, operation, headers={"Accept": "text/csv"}, stream=True)
+        return self._streamed_records(response, leading, operation)
+
+    def _streamed_records(
+        self, response: requests.Response, leading: tuple[str, ...], operation: str
+    ) -> Iterator[dict[str, str]]:
+        # Read outside the pipeline, which ends with the answer's head: a failure reading the rest is typed here.
+        try:
+            yield from csv_records(response.iter_content(RECEIVE_BLOCK_BYTES), leading)
+        except (MalformedCsv, UnicodeDecodeError, csv.Error) as exc:
+            raise self._protocol_error(f"answer is not the CSV expected: {exc}", operation) from exc
+        except requests.RequestException as exc:
+            message = f"the answer broke off: {type(exc).__name__}"
+            raise SystemUnavailable(message, **self._where(operation)) from exc
+        finally:
+            response.close()
+
+    def _where(self, operation: str) -> dict[str, str]:
+        return {"system": self.system, "operation": operation}
+
     # --- queries -------------------------------------------------------------------------------
 
     def _query_all(self, soql: str, operation: str) -> list[Any]:
@@ -213,31 +426,38 @@ class SalesforceClient(HttpClient):
         raise self._protocol_error(f"query still not done after {self.MAX_PAGES} batches", operation)
 
     def _get(self, path: str, operation: str, *, params: dict[str, str] | None) -> dict[str, Any]:
-        for retry in (True, False):
+        body = self._json(self._authorised("GET", path, operation, params=params), operation)
+        if not isinstance(body, dict):
+            raise self._protocol_error("query answer is not an object", operation)
+        return body
+
+    def _authorised(
+        self,
+        method: str,
+        path: str,
+        operation: str,
+        *,
+        headers: dict[str, str] | None = None,
+        before_each_try: Callable[[], None] | None = None,
+        **kwargs: Any,
+    ) -> requests.Response:
+        """One call to the instance with the access token; `before_each_try` readies the body to be sent (again)."""
+        first_try = True
+        while True:
             grant = self._grant()
+            if before_each_try is not None:
+                before_each_try()
+            sent = {"Authorization": f"Bearer {grant.access_token}", "Accept": "application/json", **(headers or {})}
             try:
-                response = self._send(grant, path, operation, params)
-                break
+                return self._request(method, grant.instance_url + path, operation=operation, headers=sent, **kwargs)
             except SystemAuthError as exc:
                 if exc.status != 401:
                     raise
                 # A refused token is dropped: one new token and one retry, no more.
                 self._forget(grant)
-                if not retry:
+                if not first_try:
                     raise
-        body = self._json(response, operation)
-        if not isinstance(body, dict):
-            raise self._protocol_error("query answer is not an object", operation)
-        return body
-
-    def _send(self, grant: AccessGrant, path: str, operation: str, params: dict[str, str] | None) -> requests.Response:
-        return self._request(
-            "GET",
-            grant.instance_url + path,
-            operation=operation,
-            params=params,
-            headers={"Authorization": f"Bearer {grant.access_token}", "Accept": "application/json"},
-        )
+                first_try = False
 
     def _contact(self, record: Any, operation: str) -> Contact:
         if not isinstance(record, dict) or not isinstance(record.get("Id"), str):
