@@ -21,7 +21,7 @@ def legacy_db() -> LegacyCustomerDatabase:
 
 def insert_raw(*row: str) -> None:
     with connections[LEGACY_ALIAS].cursor() as cursor:
-        cursor.execute("INSERT INTO CUST_MASTER VALUES (%s, %s, %s, %s, %s, %s, %s)", list(row))
+        cursor.execute("INSERT INTO CUST_MASTER VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", [*row, "00000000000000"])
 
 
 def test_find_by_email_maps_the_old_padded_upper_case_row_to_a_customer(legacy_db):
