@@ -414,6 +414,9 @@ REPORT_DOWNSTREAM_BUDGET = env.float("REPORT_DOWNSTREAM_BUDGET", default=20.0)
 
 # Seconds a query of the legacy customer database may run before it is abandoned.
 LEGACY_DB_TIMEOUT = env.float("LEGACY_DB_TIMEOUT", default=5.0)
+# Where a legacy phone number without a country code is (ISO 3166 alpha-2, as the phonenumbers library knows it):
+# the customer migration writes such a number in E.164 with this region's code ("020 7946 0001" -> +442079460001).
+LEGACY_PHONE_REGION = env("LEGACY_PHONE_REGION", default="GB")
 
 # --- Idempotent intake ---------------------------------------------------------------------------
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)

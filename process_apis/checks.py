@@ -1,5 +1,6 @@
-"""Settings that must agree with each other for the guarantees to hold, checked at start-up."""
+"""Settings that must agree with each other, or with the libraries that read them, checked at start-up."""
 
+import phonenumbers
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, register
 
@@ -41,3 +42,18 @@ def leases_outlast_the_calls_they_cover(**kwargs: object) -> list[CheckMessage]:
             )
         )
     return problems
+
+
+@register()
+def legacy_phone_region_is_known(**kwargs: object) -> list[CheckMessage]:
+    """The customer migration reads legacy phone numbers without a country code as numbers of this region."""
+    region = settings.LEGACY_PHONE_REGION
+    if region in phonenumbers.SUPPORTED_REGIONS:
+        return []
+    return [
+        Error(
+            f"LEGACY_PHONE_REGION ({region!r}) is not a region the phonenumbers library knows: give an ISO 3166 "
+            "alpha-2 code in capitals, such as 'GB' or 'US'.",
+            id="process_apis.E004",
+        )
+    ]

@@ -1,4 +1,4 @@
-from process_apis.checks import leases_outlast_the_calls_they_cover
+from process_apis.checks import leases_outlast_the_calls_they_cover, legacy_phone_region_is_known
 
 
 def test_the_default_settings_pass():
@@ -17,3 +17,11 @@ def test_a_lease_shorter_than_the_call_it_covers_is_an_error(settings):
         "process_apis.E002",
         "process_apis.E003",
     ]
+
+
+def test_the_legacy_phone_region_must_be_one_phonenumbers_knows(settings):
+    assert legacy_phone_region_is_known() == []
+
+    settings.LEGACY_PHONE_REGION = "UK"
+
+    assert [problem.id for problem in legacy_phone_region_is_known()] == ["process_apis.E004"]
