@@ -794,6 +794,21 @@ def test_the_general_faults_apply_to_the_bulk_api_too(client, bearer):
 # --- inspection ----------------------------------------------------------------------------------
 
 
+def test_the_jobs_are_listed_as_json_and_on_the_sandbox_page(client, bearer):
+    done = run_job(client, bearer, rows("0000100001,Ada,Lovelace,,,Active", "0000100002,Bad,,,,Active"))
+    open_job = create(client, bearer).json()["id"]
+
+    listed = client.get("/salesforce/_sandbox/bulk-jobs").json()
+    page = client.get("/").content.decode()
+
+    assert [(j["id"], j["state"], j["numberRecordsProcessed"], j["numberRecordsFailed"]) for j in listed] == [
+        (open_job, "Open", 0, 0),
+        (done["id"], "JobComplete", 2, 1),
+    ]
+    assert listed[1]["externalIdFieldName"] == "Legacy_Customer_Number__c"
+    assert "Bulk jobs" in page and done["id"] in page and open_job in page and "JobComplete" in page
+
+
 def test_a_job_due_to_start_moves_on_when_it_is_listed(client, bearer):
     job_id = create(client, bearer).json()["id"]
     upload(client, bearer, job_id, rows("0000100001,Ada,Lovelace,,,Active"))
