@@ -36,17 +36,17 @@ def with_faults(system: str, answers: VendorFaultAnswers) -> Callable:
             fault = Fault.for_system(system)
             Fault.objects.filter(pk=fault.pk).update(requests_seen=F("requests_seen") + 1)
             if fault.latency_ms:
-                _wait(fault.latency_ms / 1000)
+                wait_released(fault.latency_ms / 1000)
             hang = fault.take("hang_next")
             if hang and fault.hang_phase == Fault.HANG_BEFORE:
-                _wait(fault.hang_seconds)
+                wait_released(fault.hang_seconds)
             if fault.take("rate_limit_next"):
                 return answers.rate_limited(fault.retry_after)
             if fault.take("fail_next") or (fault.error_rate and random.random() < fault.error_rate):
                 return answers.error(fault.error_status)
             response = view(request, *args, **kwargs)
             if hang and fault.hang_phase == Fault.HANG_AFTER:
-                _wait(fault.hang_seconds)
+                wait_released(fault.hang_seconds)
             return response
 
         return wrapped
@@ -54,7 +54,7 @@ def with_faults(system: str, answers: VendorFaultAnswers) -> Callable:
     return decorate
 
 
-def _wait(seconds: float) -> None:
+def wait_released(seconds: float) -> None:
     """A slow vendor: this thread waits, and gives its pooled database connection back meanwhile."""
     release_db_connections()
     time.sleep(seconds)
@@ -81,6 +81,9 @@ def update_faults(system: str, values: dict[str, Any]) -> Fault:
     misplaced = sorted(set(values) & set(Fault.MAIL_KNOBS)) if system != "mail" else []
     if misplaced:
         raise FaultSettingsError(f"{', '.join(misplaced)}: only the SMTP server (mail) has it")
+    misplaced = sorted(set(values) & set(Fault.BULK_KNOBS)) if system != "salesforce" else []
+    if misplaced:
+        raise FaultSettingsError(f"{', '.join(misplaced)}: only Salesforce has bulk jobs")
     misplaced = sorted(set(values) & set(Fault.NOT_FOR_MAIL)) if system == "mail" else []
     if misplaced:
         raise FaultSettingsError(f"{', '.join(misplaced)}: the SMTP server (mail) has no such knob")
@@ -108,7 +111,7 @@ def _checked(name: str, value: Any) -> Any:
             raise FaultSettingsError("hang_phase must be 'before' or 'after'")
         return value
     try:
-        number = float(value) if name in ("error_rate", "hang_seconds") else int(value)
+        number = float(value) if name in ("error_rate", "hang_seconds", "bulk_poll_hang_seconds") else int(value)
     except (TypeError, ValueError):
         raise FaultSettingsError(f"{name} must be a number, not {value!r}") from None
     if isinstance(value, bool) or number < 0:

@@ -31,9 +31,15 @@ class Fault(models.Model):
     reorder_events_next = models.PositiveIntegerField(default=0)
     # The SMTP server (sandbox.mail) refuses every mail while down.
     down = models.BooleanField(default=False)
+    # Salesforce's Bulk API 2.0: the next N jobs end Failed, every poll of a job waits this long before answering,
+    # the next N uploads of job data answer 503.
+    bulk_fail_next = models.PositiveIntegerField(default=0)
+    bulk_poll_hang_seconds = models.FloatField(default=0.0)
+    bulk_upload_503_next = models.PositiveIntegerField(default=0)
 
     EVENT_KNOBS = ("drop_events_next", "duplicate_events_next", "reorder_events_next")
     MAIL_KNOBS = ("down",)
+    BULK_KNOBS = ("bulk_fail_next", "bulk_poll_hang_seconds", "bulk_upload_503_next")
     # What an SMTP server has no use for (it is not HTTP: no 429, and it hangs before its answer only).
     NOT_FOR_MAIL = ("rate_limit_next", "retry_after", "hang_phase")
     SETTABLE = (
@@ -50,6 +56,9 @@ class Fault(models.Model):
         "duplicate_events_next",
         "reorder_events_next",
         "down",
+        "bulk_fail_next",
+        "bulk_poll_hang_seconds",
+        "bulk_upload_503_next",
     )
 
     def __str__(self) -> str:

@@ -11,6 +11,8 @@ from .faults import FaultSettingsError, reset_faults, update_faults
 from .mail.models import ReceivedMail
 from .models import SYSTEMS, Fault
 from .receiver.models import ReceivedWebhook
+from .salesforce import bulk
+from .salesforce.bulk_views import job_summary
 from .salesforce.models import Contact
 from .servicenow import events
 from .servicenow.choices import HOLD_REASONS, USERS, display_value, user_sys_id
@@ -22,6 +24,9 @@ from .slack.views import thread_replies
 
 # The name the instance records for changes made on the sandbox page (sys_updated_by).
 PAGE_USER = "admin"
+# A bulk migration leaves many contacts: the page lists the first of them and the newest bulk jobs.
+PAGE_CONTACTS = 100
+PAGE_BULK_JOBS = 20
 
 
 def index(request: HttpRequest, problem: str = "", status: int = 200) -> HttpResponse:
@@ -43,7 +48,9 @@ def index(request: HttpRequest, problem: str = "", status: int = 200) -> HttpRes
             "mails": ReceivedMail.objects.all()[:50],
             "webhooks": ReceivedWebhook.objects.all()[:50],
             "smtp_port": settings.SANDBOX_SMTP_PORT,
-            "contacts": Contact.objects.all(),
+            "contacts": Contact.objects.all()[:PAGE_CONTACTS],
+            "contacts_total": Contact.objects.count(),
+            "bulk_jobs": [job_summary(job) for job in bulk.recent_jobs(PAGE_BULK_JOBS)],
             "faults": [Fault.for_system(system) for system in SYSTEMS],
             "servicenow_fault": Fault.for_system("servicenow"),
             "users": USERS,

@@ -28,6 +28,8 @@ CONTACT_FIELDS = {
     "accountid": "AccountId",
     "createddate": "CreatedDate",
     "lastmodifieddate": "LastModifiedDate",
+    "legacy_customer_number__c": "Legacy_Customer_Number__c",
+    "legacy_account_status__c": "Legacy_Account_Status__c",
 }
 ACCOUNT_FIELDS = {"id": "Id", "name": "Name"}
 DATETIME_FIELDS = {"CreatedDate", "LastModifiedDate"}

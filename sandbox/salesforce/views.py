@@ -46,6 +46,8 @@ FIELD_ATTRIBUTES = {
     "Account.Name": "account_name",
     "CreatedDate": "created_date",
     "LastModifiedDate": "last_modified",
+    "Legacy_Customer_Number__c": "legacy_customer_number",
+    "Legacy_Account_Status__c": "legacy_account_status",
 }
 # Ids sort as they are spelled; text as Salesforce sorts it, without regard to case.
 EXACT_FIELDS = {"Id", "AccountId", "Account.Id"}
@@ -190,7 +192,14 @@ def query_more(request: HttpRequest, version: str, cursor: str) -> HttpResponse:
 
 
 def _refused(request: HttpRequest, version: str) -> HttpResponse | None:
-    """The answer when the session, method or version is not right; None when the call may go on."""
+    return api_refusal(request, version, ("GET", "HEAD"))
+
+
+def api_refusal(
+    request: HttpRequest, version: str, methods: tuple[str, ...], *, since: float = 0.0
+) -> HttpResponse | None:
+    """The answer when the session, method or API version (`since` the resource's first) is not right; None when
+    the call may go on."""
     scheme, _, access_token = request.headers.get("Authorization", "").partition(" ")
     known = (
         scheme.lower() in ("bearer", "oauth")
@@ -199,11 +208,13 @@ def _refused(request: HttpRequest, version: str) -> HttpResponse | None:
     )
     if not known:
         return data_error(401, "INVALID_SESSION_ID", "Session expired or invalid")
-    if request.method not in ("GET", "HEAD"):
+    if request.method not in methods:
         return data_error(
-            405, "METHOD_NOT_ALLOWED", f"HTTP Method '{request.method}' not allowed. Allowed are GET,HEAD"
+            405,
+            "METHOD_NOT_ALLOWED",
+            f"HTTP Method '{request.method}' not allowed. Allowed are {','.join(methods)}",
         )
-    if not API_VERSION.fullmatch(version):
+    if not API_VERSION.fullmatch(version) or float(version[1:]) < since:
         return data_error(404, "NOT_FOUND", "The requested resource does not exist")
     return None
 
@@ -305,7 +316,17 @@ def _record(contact: Contact, fields: tuple[str, ...], version: str) -> dict[str
 
 # --- inspection ----------------------------------------------------------------------------------
 
-CONTACT_KEYS = ("sf_id", "first_name", "last_name", "email", "phone", "account_id", "account_name")
+CONTACT_KEYS = (
+    "sf_id",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "account_id",
+    "account_name",
+    "legacy_customer_number",
+    "legacy_account_status",
+)
 
 
 def _contact_json(contact: Contact) -> dict[str, str]:

@@ -510,6 +510,8 @@ def test_contacts_are_listed_as_json(client):
         "phone": "+1 617 555 0123",
         "account_id": "",
         "account_name": "",
+        "legacy_customer_number": "",
+        "legacy_account_status": "",
     }
 
 

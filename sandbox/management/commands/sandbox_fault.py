@@ -36,6 +36,21 @@ class Command(BaseCommand):
             dest="reorder_events_next",
             help="servicenow: hold each of the next N events back and send it after the event that follows it",
         )
+        parser.add_argument(
+            "--bulk-fail-next", type=int, dest="bulk_fail_next", help="salesforce: the next N bulk jobs end Failed"
+        )
+        parser.add_argument(
+            "--bulk-poll-hang-seconds",
+            type=float,
+            dest="bulk_poll_hang_seconds",
+            help="salesforce: every poll of a bulk job waits this long before answering (0: none)",
+        )
+        parser.add_argument(
+            "--bulk-upload-503-next",
+            type=int,
+            dest="bulk_upload_503_next",
+            help="salesforce: the next N uploads of bulk job data answer 503",
+        )
 
     def handle(self, *args: object, **options: object) -> None:
         system = str(options["system"])
