@@ -294,6 +294,7 @@ CELERY_TASK_ROUTES = {
     "process_apis.sync_incident": {"queue": "servicenow"},
     "process_apis.deliver_notification": {"queue": "slack"},
     "process_apis.send_customer_mail": {"queue": "email"},
+    "process_apis.migrate_legacy_customers": {"queue": "celery"},
     "process_apis.deliver_webhook": {"queue": "webhooks"},
     "experience_apis.send_slack_answer": {"queue": "slack"},
     "process_apis.poll_servicenow": {"queue": "servicenow"},
@@ -446,6 +447,26 @@ EMAIL_MAX_ATTEMPTS = env.int("EMAIL_MAX_ATTEMPTS", default=12)
 EMAIL_RETRY_BASE = env.float("EMAIL_RETRY_BASE", default=30.0)
 EMAIL_RETRY_CAP = env.float("EMAIL_RETRY_CAP", default=3600.0)
 EMAIL_CLAIM_LEASE = env.float("EMAIL_CLAIM_LEASE", default=120.0)
+# A migration chunk whose attempt failed (Salesforce or the legacy database out, a Failed job) is tried again for
+# about an hour and a half before the run counts as failed.
+MIGRATION_MAX_ATTEMPTS = env.int("MIGRATION_MAX_ATTEMPTS", default=8)
+MIGRATION_RETRY_BASE = env.float("MIGRATION_RETRY_BASE", default=30.0)
+MIGRATION_RETRY_CAP = env.float("MIGRATION_RETRY_CAP", default=1800.0)
+# Longer than a chunk takes (reading, uploading and MIGRATION_JOB_WAIT_SECONDS of waiting): a run's claim older
+# than this belongs to a worker that died.
+MIGRATION_CLAIM_LEASE = env.float("MIGRATION_CLAIM_LEASE", default=1800.0)
+# How long a chunk waits for its Bulk job, asking every MIGRATION_JOB_POLL_SECONDS; past it the attempt is retried
+# and waits for the same job again.
+MIGRATION_JOB_WAIT_SECONDS = env.float("MIGRATION_JOB_WAIT_SECONDS", default=900.0)
+MIGRATION_JOB_POLL_SECONDS = env.float("MIGRATION_JOB_POLL_SECONDS", default=5.0)
+# A chunk's attempt reads, uploads and waits for its job: far longer than other tasks, so its own time limits.
+MIGRATION_TASK_SOFT_TIME_LIMIT = env.int("MIGRATION_TASK_SOFT_TIME_LIMIT", default=1200)
+CELERY_TASK_ANNOTATIONS = {
+    "process_apis.migrate_legacy_customers": {
+        "soft_time_limit": MIGRATION_TASK_SOFT_TIME_LIMIT,
+        "time_limit": MIGRATION_TASK_SOFT_TIME_LIMIT + 30,
+    }
+}
 SERVICENOW_MAX_ATTEMPTS = env.int("SERVICENOW_MAX_ATTEMPTS", default=8)
 # Retrying sooner than a read timeout invites a duplicate: ServiceNow may still be making the first one.
 SERVICENOW_RETRY_BASE = env.float("SERVICENOW_RETRY_BASE", default=15.0)

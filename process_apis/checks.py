@@ -41,6 +41,15 @@ def leases_outlast_the_calls_they_cover(**kwargs: object) -> list[CheckMessage]:
                 id="process_apis.E003",
             )
         )
+    migration_attempt = settings.CELERY_TASK_ANNOTATIONS["process_apis.migrate_legacy_customers"]["time_limit"]
+    if settings.MIGRATION_CLAIM_LEASE <= migration_attempt:
+        problems.append(
+            Error(
+                f"MIGRATION_CLAIM_LEASE ({settings.MIGRATION_CLAIM_LEASE} s) must be longer than a migration chunk's "
+                f"task may run ({migration_attempt} s), or a live chunk can be taken over and sent twice.",
+                id="process_apis.E004",
+            )
+        )
     return problems
 
 

@@ -261,5 +261,6 @@ class ServiceNowPoll(models.Model):
         return f"{self.name} up to {self.watermark:%Y-%m-%d %H:%M:%S}"
 
 
-# Kept in their own module (process_apis.webhooks), registered with the app here.
+# Kept in their own modules (process_apis.customer_migration, process_apis.webhooks), registered with the app here.
+from .customer_migration.models import MigrationRejection, MigrationRun  # noqa: E402, F401
 from .webhooks.models import WebhookDelivery, WebhookEndpoint  # noqa: E402, F401

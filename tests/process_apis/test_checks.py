@@ -11,11 +11,13 @@ def test_a_lease_shorter_than_the_call_it_covers_is_an_error(settings):
     settings.SERVICENOW_SYNC_LEASE = 15
     settings.EMAIL_TIMEOUT = 10.0
     settings.EMAIL_CLAIM_LEASE = 90
+    settings.MIGRATION_CLAIM_LEASE = 600
 
     assert [problem.id for problem in leases_outlast_the_calls_they_cover()] == [
         "process_apis.E001",
         "process_apis.E002",
         "process_apis.E003",
+        "process_apis.E004",
     ]
 
 
