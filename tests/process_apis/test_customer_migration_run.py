@@ -59,6 +59,7 @@ class FakeBulk:
         self.uploads: list[list[dict[str, str]]] = []
         self.contacts: set[str] = set()
         self.fail_next_jobs = 0
+        self.unavailable_uploads = 0
         add_token(rsps)
         rsps.assert_all_requests_are_fired = False
         rsps.add_callback("POST", JOBS_URL, callback=self.create)
@@ -89,6 +90,9 @@ class FakeBulk:
         return self._answer(self.jobs[job_id])
 
     def upload(self, request):
+        if self.unavailable_uploads:
+            self.unavailable_uploads -= 1
+            return 503, {"Content-Type": "application/json"}, json.dumps([{"errorCode": "SERVER_UNAVAILABLE"}])
         job = self._job(request)
         body = request.body if isinstance(request.body, bytes) else request.body.read()
         job["rows"] = list(csv.DictReader(io.StringIO(body.decode())))
@@ -261,6 +265,21 @@ def test_an_open_job_left_by_a_dead_worker_is_aborted_and_its_chunk_sent_anew(bu
     assert (run.state, run.sent, run.created) == (MigrationRun.State.DONE, 6, 5)
 
 
+def test_a_salesforce_outage_fails_the_attempt_and_the_retry_sends_the_chunk_in_a_new_job(bulk):
+    bulk.unavailable_uploads = 10
+
+    run = one_chunk(migration_run_start(chunk_size=7))
+    assert Work.objects.get(pk=run.work_id).state == Work.State.RETRYING
+    assert run.job_id and run.checkpoint == ""
+
+    bulk.unavailable_uploads = 0
+    run = drive(run)
+
+    assert [job["state"] for job in bulk.jobs.values()] == ["Aborted", "JobComplete"]
+    assert len(bulk.uploads) == 1
+    assert (run.state, run.sent, run.created) == (MigrationRun.State.DONE, 6, 5)
+
+
 def test_a_failed_job_fails_the_attempt_which_is_retried_without_doubling_the_rows(bulk):
     run = migration_run_start(chunk_size=3)
     one_chunk(run)
@@ -398,3 +417,21 @@ def test_the_command_refuses_while_another_run_is_active(bulk):
 
     with pytest.raises(CommandError, match="still pending"):
         call_command("migrate_legacy_customers", stdout=io.StringIO())
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_command_on_a_terminal_updates_one_progress_line(bulk):
+    out = Terminal()
+
+    call_command("migrate_legacy_customers", "--chunk", "3", stdout=out)
+
+    first, progress, summary, _ = out.getvalue().split("\n")
+    assert first.endswith("7 legacy customers to read, 3 a chunk.")
+    updates = progress.split("\r\033[K")[1:]
+    reads = [update.split("  ")[0] for update in updates]
+    assert reads == ["read 3/7 (43%)", "read 6/7 (86%)", "read 7/7 (100%)", "read 7/7 (100%)"]
+    assert "done: 7 read" in summary
