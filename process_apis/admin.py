@@ -503,5 +503,7 @@ class NotificationDeliveryAdmin(NotificationColumns, ReadOnlyAdminMixin, admin.M
         _queue_resends(self, request, queryset.select_related("request").order_by("pk"))
 
 
-# Client webhooks: their endpoints and deliveries (process_apis.webhooks).
+# Legacy-customer migration runs (process_apis.customer_migration); client webhooks, their endpoints and deliveries
+# (process_apis.webhooks).
+from .customer_migration import admin as customer_migration_admin  # noqa: E402, F401
 from .webhooks import admin as webhooks_admin  # noqa: E402, F401
