@@ -8,7 +8,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
+from django.contrib.admin.utils import flatten, unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
@@ -82,30 +82,8 @@ class MigrationRunAdmin(NoEditing, admin.ModelAdmin):
         ("work_state", "work_last_error"),
         "attempt_history",
     )
-    readonly_fields = (
-        "state",
-        "dry_run",
-        "retry_of",
-        "since",
-        "chunk_size",
-        "checkpoint",
-        "job_id",
-        "chunks",
-        "progress",
-        "read",
-        "sent",
-        "created",
-        "updated",
-        "failed",
-        "unmigratable",
-        "error",
-        "created_at",
-        "started_at",
-        "finished_at",
-        "work_state",
-        "work_last_error",
-        "attempt_history",
-    )
+    # Everything shown is read-only: the run's record says what happened.
+    readonly_fields = flatten(fields)
 
     @admin.display(description="Progress")
     def progress(self, run: MigrationRun) -> str:
