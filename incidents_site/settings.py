@@ -455,8 +455,8 @@ MIGRATION_RETRY_CAP = env.float("MIGRATION_RETRY_CAP", default=1800.0)
 # Longer than a chunk takes (reading, uploading and MIGRATION_JOB_WAIT_SECONDS of waiting): a run's claim older
 # than this belongs to a worker that died.
 MIGRATION_CLAIM_LEASE = env.float("MIGRATION_CLAIM_LEASE", default=1800.0)
-# How long a chunk waits for its Bulk job, asking every MIGRATION_JOB_POLL_SECONDS; past it the attempt is retried
-# and waits for the same job again.
+# How long a chunk waits for its Bulk job, asking after half a second, then twice as long each time up to
+# MIGRATION_JOB_POLL_SECONDS; past it the attempt is retried and waits for the same job again.
 MIGRATION_JOB_WAIT_SECONDS = env.float("MIGRATION_JOB_WAIT_SECONDS", default=900.0)
 MIGRATION_JOB_POLL_SECONDS = env.float("MIGRATION_JOB_POLL_SECONDS", default=5.0)
 # A chunk's attempt reads, uploads and waits for its job: far longer than other tasks, so its own time limits.

@@ -232,7 +232,7 @@ def _sent(run: MigrationRun, rows: list[dict[str, str]], outcome: ChunkOutcome) 
     salesforce = SalesforceClient.from_settings()
     job_id = _job_for(run, salesforce, rows)
     job = salesforce.wait_for_job(
-        job_id, poll_interval=settings.MIGRATION_JOB_POLL_SECONDS, deadline=settings.MIGRATION_JOB_WAIT_SECONDS
+        job_id, max_poll_interval=settings.MIGRATION_JOB_POLL_SECONDS, deadline=settings.MIGRATION_JOB_WAIT_SECONDS
     )
     if job.state != BulkJobState.JOB_COMPLETE:
         MigrationRun.objects.filter(pk=run.pk, job_id=job_id).update(job_id="")

@@ -41,6 +41,8 @@ JOB_ID = re.compile(r"[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?")
 # An object's or a field's API name: `Contact`, `Legacy_Customer_Number__c`.
 API_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
+# The first wait between two polls of a Bulk job; each next one is twice as long, up to the caller's longest.
+FIRST_POLL_WAIT = 0.5
 # How a wait for a bulk job tells and passes time (tests move them).
 _clock = time.monotonic
 _sleep = time.sleep
@@ -292,19 +294,22 @@ class SalesforceClient(HttpClient):
         """The records a failed or aborted job never reached, with the columns sent. Read as `successful_results`."""
         return self._result_records(job_id, "unprocessedrecords/", (), "bulk_unprocessed_records")
 
-    def wait_for_job(self, job_id: str, *, poll_interval: float, deadline: float) -> BulkJob:
-        """The job once finished (JobComplete, Failed or Aborted), asking for it every `poll_interval` seconds.
+    def wait_for_job(self, job_id: str, *, max_poll_interval: float, deadline: float) -> BulkJob:
+        """The job once finished (JobComplete, Failed or Aborted). It is asked for at once, then after FIRST_POLL_WAIT
+        seconds, each wait twice the one before up to `max_poll_interval`: a small job is seen done soon after it is,
+        a large one costs few polls of the org's API quota.
 
         While Salesforce is on hold (its API quota past SALESFORCE_API_USAGE_CEILING, or a limit it answered) nothing
         is asked: the wait goes on until the hold ends. Past `deadline` seconds, BulkJobDeadlinePassed (retryable:
         the job goes on in Salesforce, and can be waited for again). Other errors of a poll end the wait.
         """
         operation = "wait_for_bulk_job"
-        if poll_interval <= 0 or deadline < 0:
-            raise ValueError("poll_interval must be positive and deadline not negative")
+        if max_poll_interval <= 0 or deadline < 0:
+            raise ValueError("max_poll_interval must be positive and deadline not negative")
         self._job_path(job_id, operation)
         give_up_at = _clock() + deadline
         last_seen: BulkJob | None = None
+        poll_wait = min(FIRST_POLL_WAIT, max_poll_interval)
         while True:
             hold = quota_hold_of(self.system)
             if hold is None:
@@ -322,7 +327,8 @@ class SalesforceClient(HttpClient):
                 held = f"; salesforce on hold ({hold.reason})" if hold else ""
                 message = f"bulk job {job_id} not finished within {deadline:g} s ({seen}{held})"
                 raise BulkJobDeadlinePassed(message, job=last_seen, **self._where(operation))
-            _sleep(min(max(poll_interval, hold.seconds_left() if hold else 0.0), left))
+            _sleep(min(max(poll_wait, hold.seconds_left() if hold else 0.0), left))
+            poll_wait = min(poll_wait * 2, max_poll_interval)
 
     def _ingest_path(self) -> str:
         return self.INGEST_PATH.format(version=self.api_version)

@@ -229,7 +229,7 @@ def test_a_job_id_that_is_not_a_salesforce_id_is_refused_before_sending(rsps, jo
         lambda: client.abort_job(job_id),
         lambda: client.upload_job_data(job_id, COLUMNS, [ADA]),
         lambda: client.successful_results(job_id),
-        lambda: client.wait_for_job(job_id, poll_interval=1, deadline=1),
+        lambda: client.wait_for_job(job_id, max_poll_interval=1, deadline=1),
     ]
     if job_id == "750Hs00000Gt1kQ":  # 15 characters: a Salesforce id too
         add_token(rsps)
@@ -760,7 +760,7 @@ def end_the_hold() -> None:
     shared_state.forget()
 
 
-def test_wait_for_job_polls_at_the_interval_until_the_job_is_complete(rsps, fake_time):
+def test_wait_for_job_polls_until_the_job_is_complete(rsps, fake_time):
     add_token(rsps)
     for fixture in (
         "bulk_job_info_upload_complete.json",
@@ -769,11 +769,33 @@ def test_wait_for_job_polls_at_the_interval_until_the_job_is_complete(rsps, fake
     ):
         job_answer(rsps, "GET", JOB_URL, fixture)
 
-    job = make_client().wait_for_job(JOB_ID, poll_interval=5, deadline=600)
+    job = make_client().wait_for_job(JOB_ID, max_poll_interval=5, deadline=600)
 
     assert (job.state, job.records_processed, job.records_failed) == (BulkJobState.JOB_COMPLETE, 6, 2)
-    assert fake_time.sleeps == [5, 5]
+    assert fake_time.sleeps == [0.5, 1]
     assert [call.request.method for call in rsps.calls] == ["POST", "GET", "GET", "GET"]
+
+
+def test_the_waits_between_polls_double_up_to_the_longest_interval(rsps, fake_time):
+    add_token(rsps)
+    for _ in range(7):
+        job_answer(rsps, "GET", JOB_URL, "bulk_job_info_in_progress.json")
+    job_answer(rsps, "GET", JOB_URL, "bulk_job_info_complete.json")
+
+    make_client().wait_for_job(JOB_ID, max_poll_interval=5, deadline=600)
+
+    assert fake_time.sleeps == [0.5, 1, 2, 4, 5, 5, 5]
+
+
+def test_a_longest_interval_under_the_first_wait_is_every_wait(rsps, fake_time):
+    add_token(rsps)
+    job_answer(rsps, "GET", JOB_URL, "bulk_job_info_in_progress.json")
+    job_answer(rsps, "GET", JOB_URL, "bulk_job_info_in_progress.json")
+    job_answer(rsps, "GET", JOB_URL, "bulk_job_info_complete.json")
+
+    make_client().wait_for_job(JOB_ID, max_poll_interval=0.1, deadline=600)
+
+    assert fake_time.sleeps == [0.1, 0.1]
 
 
 @pytest.mark.parametrize(
@@ -785,8 +807,8 @@ def test_a_failed_or_aborted_job_ends_the_wait_too(rsps, fake_time, fixture, sta
     job_answer(rsps, "GET", JOB_URL, "bulk_job_info_in_progress.json")
     job_answer(rsps, "GET", JOB_URL, fixture)
 
-    assert make_client().wait_for_job(JOB_ID, poll_interval=2, deadline=60).state is state
-    assert fake_time.sleeps == [2]
+    assert make_client().wait_for_job(JOB_ID, max_poll_interval=2, deadline=60).state is state
+    assert fake_time.sleeps == [0.5]
 
 
 def test_a_job_not_finished_by_the_deadline_is_a_retryable_error_with_how_it_was_last_seen(rsps, fake_time):
@@ -794,10 +816,10 @@ def test_a_job_not_finished_by_the_deadline_is_a_retryable_error_with_how_it_was
     polls = job_answer(rsps, "GET", JOB_URL, "bulk_job_info_in_progress.json")
 
     with pytest.raises(BulkJobDeadlinePassed) as caught:
-        make_client().wait_for_job(JOB_ID, poll_interval=10, deadline=25)
+        make_client().wait_for_job(JOB_ID, max_poll_interval=10, deadline=25)
 
-    assert fake_time.sleeps == [10, 10, 5]
-    assert polls.call_count == 4  # at 0, 10, 20 and, last, at the deadline
+    assert fake_time.sleeps == [0.5, 1, 2, 4, 8, 9.5]
+    assert polls.call_count == 7  # at 0, 0.5, 1.5, 3.5, 7.5, 15.5 and, last, at the deadline
     error = caught.value
     assert isinstance(error, SystemTimeout) and error.retryable
     assert error.job is not None and error.job.state is BulkJobState.IN_PROGRESS
@@ -819,7 +841,7 @@ def test_a_poll_past_the_api_usage_ceiling_holds_the_next_until_the_hold_ends(rs
     )
     fake_time.meanwhile = [end_the_hold]
 
-    job = make_client().wait_for_job(JOB_ID, poll_interval=5, deadline=600)
+    job = make_client().wait_for_job(JOB_ID, max_poll_interval=5, deadline=600)
 
     assert job.state is BulkJobState.JOB_COMPLETE
     [held] = fake_time.sleeps
@@ -831,7 +853,7 @@ def test_no_poll_is_sent_while_salesforce_is_held_and_the_deadline_still_counts(
     quota_hold("salesforce", seconds=120, reason="the org's API quota is 14000/15000 used")
 
     with pytest.raises(BulkJobDeadlinePassed) as caught:
-        make_client().wait_for_job(JOB_ID, poll_interval=5, deadline=30)
+        make_client().wait_for_job(JOB_ID, max_poll_interval=5, deadline=30)
 
     assert len(rsps.calls) == 0
     assert fake_time.sleeps == [30]
@@ -846,7 +868,7 @@ def test_a_request_limit_answered_to_a_poll_is_waited_out(rsps, fake_time, setti
     job_answer(rsps, "GET", JOB_URL, "bulk_job_info_complete.json")
     fake_time.meanwhile = [end_the_hold]
 
-    assert make_client().wait_for_job(JOB_ID, poll_interval=5, deadline=600).state is BulkJobState.JOB_COMPLETE
+    assert make_client().wait_for_job(JOB_ID, max_poll_interval=5, deadline=600).state is BulkJobState.JOB_COMPLETE
     assert 43 < fake_time.sleeps[0] <= 45
     assert quota_hold_of("salesforce") is None
 
@@ -857,14 +879,14 @@ def test_another_error_of_a_poll_ends_the_wait(rsps, fake_time):
     job_answer(rsps, "GET", JOB_URL, "error_not_found.json", status=404)
 
     with pytest.raises(SystemNotFound):
-        make_client().wait_for_job(JOB_ID, poll_interval=5, deadline=600)
+        make_client().wait_for_job(JOB_ID, max_poll_interval=5, deadline=600)
 
-    assert fake_time.sleeps == [5]
+    assert fake_time.sleeps == [0.5]
 
 
 @pytest.mark.parametrize(("poll_interval", "deadline"), [(0, 10), (-1, 10), (5, -1)])
 def test_a_wait_needs_a_positive_interval_and_a_deadline(rsps, fake_time, poll_interval, deadline):
-    with pytest.raises(ValueError, match="poll_interval"):
-        make_client().wait_for_job(JOB_ID, poll_interval=poll_interval, deadline=deadline)
+    with pytest.raises(ValueError, match="max_poll_interval"):
+        make_client().wait_for_job(JOB_ID, max_poll_interval=poll_interval, deadline=deadline)
 
     assert len(rsps.calls) == 0
