@@ -24,19 +24,11 @@ from kernel.errors import ApplicationError
 
 from .customer_incidents.references import normalize_reference
 from .customer_incidents.services import incident_refresh_state, incident_retry_sync
+from .customers.types import sources_text
 from .delivery_admin import EMPTY, DeliveryStateFilter, DeliveryWorkColumns, attempt_table
 from .models import WORK_STATE, CustomerMail, IncidentEvent, IncidentRequest, NotificationDelivery
-from .notifications.services import SOURCE_LABELS, notification_resend
+from .notifications.services import notification_resend
 from .service_incidents.types import priority_text
-
-
-def _sources(sources: Iterable[str], errors: dict[str, str] | None = None) -> str:
-    errors = errors or {}
-    labels = []
-    for source in sources:
-        label = SOURCE_LABELS.get(source, source)
-        labels.append(f"{label} ({errors[source]})" if errors.get(source) else label)
-    return ", ".join(labels)
 
 
 def _plain(value: Any) -> str:
@@ -364,7 +356,7 @@ class IncidentRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if customer.is_new:
             found = "nowhere: a new customer"
         else:
-            found = _sources(customer.found_in) or "nowhere"
+            found = customer.found_in_text or "nowhere"
         rows = [
             ("Name", customer.display_name),
             ("Email", customer.email),
@@ -376,7 +368,7 @@ class IncidentRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             ("Salesforce contact id", customer.salesforce_contact_id),
             ("Salesforce account id", customer.salesforce_account_id),
             ("Found in", found),
-            ("Unavailable", _sources(customer.unavailable, customer.source_errors) or "none"),
+            ("Unavailable", sources_text(customer.unavailable, customer.source_errors) or "none"),
         ]
         return format_html(
             '<table class="merged-customer"><tbody>{}</tbody></table>',

@@ -262,5 +262,5 @@ class ServiceNowPoll(models.Model):
 
 
 # Kept in their own modules (process_apis.customer_migration, process_apis.webhooks), registered with the app here.
-from .customer_migration.models import MigrationRejection, MigrationRun  # noqa: E402, F401
+from .customer_migration.models import MigratedCustomer, MigrationRejection, MigrationRun  # noqa: E402, F401
 from .webhooks.models import WebhookDelivery, WebhookEndpoint  # noqa: E402, F401

@@ -180,18 +180,25 @@ def external_id(customer_number: str) -> str:
 
 def contact_name(first_name: str, last_name: str) -> ContactName:
     """FirstName and LastName from the legacy name fields (see the module's rules)."""
-    first, last = _collapsed(first_name), _collapsed(last_name)
-    whole = first if not last else last if not first else ""
-    split = _split_full_name(whole) if whole else None
-    if split:
-        first, last = split
-    first, last = _cased(first, surname=False), _cased(last, surname=True)
+    written = name_as_written(first_name, last_name)
+    first, last = written.first_name, written.last_name
     refusals = [*_name_refusals(FIRST_NAME, first, first_name), *_name_refusals(LAST_NAME, last, last_name)]
     if not last:
         refusals.append(Refusal(LAST_NAME, "is empty, and Salesforce requires a last name", last_name))
     if refusals:
         raise UnmigratableCustomer(refusals)
     return ContactName(first_name=first, last_name=last)
+
+
+def name_as_written(first_name: str, last_name: str) -> ContactName:
+    """The legacy name fields as the migration writes them (split and re-cased by the module's rules), never
+    refused: how the customer merge shows a customer Salesforce does not know."""
+    first, last = _collapsed(first_name), _collapsed(last_name)
+    whole = first if not last else last if not first else ""
+    split = _split_full_name(whole) if whole else None
+    if split:
+        first, last = split
+    return ContactName(first_name=_cased(first, surname=False), last_name=_cased(last, surname=True))
 
 
 def contact_email(email: str) -> str:
@@ -215,14 +222,18 @@ def contact_phone(phone: str, region: str) -> str:
     """
     if region not in phonenumbers.SUPPORTED_REGIONS:
         raise ValueError(f"{region!r} is not a region phonenumbers knows (ISO 3166 alpha-2 codes such as 'GB')")
-    given = phone.strip()
-    international = _e164(given, region)
-    if international:
-        return international
-    refusals = _text_refusals(PHONE, given, phone)
+    written = phone_as_written(phone, phone_region=region)
+    refusals = _text_refusals(PHONE, written, phone)
     if refusals:
         raise UnmigratableCustomer(refusals)
-    return given
+    return written
+
+
+def phone_as_written(phone: str, *, phone_region: str | None = None) -> str:
+    """The number as the migration writes it (E.164 where it can be, else as given less its padding), never
+    refused. `phone_region` defaults to the `LEGACY_PHONE_REGION` setting."""
+    given = phone.strip()
+    return _e164(given, phone_region or settings.LEGACY_PHONE_REGION) or given
 
 
 def account_status(letter: str) -> str:

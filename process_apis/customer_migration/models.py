@@ -84,3 +84,16 @@ class MigrationRejection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_number} rejected by {self.source} in run {self.run_id}"
+
+
+class MigratedCustomer(models.Model):
+    """A legacy customer a run upserted into Salesforce, and the Contact it is there: the customer merge reads it
+    to know the two records are one customer. The latest run to send the customer has the last word."""
+
+    customer_number = models.CharField(max_length=20, primary_key=True)
+    contact_id = models.CharField(max_length=18, db_index=True)
+    run = models.ForeignKey(MigrationRun, null=True, on_delete=models.SET_NULL, related_name="+")
+    migrated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"legacy customer {self.customer_number} is Salesforce contact {self.contact_id}"

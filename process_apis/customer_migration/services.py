@@ -40,11 +40,13 @@ from system_apis.salesforce.client import SalesforceClient
 from system_apis.salesforce.types import BulkJobState
 
 from .mapping import CONTACT_COLUMNS, CUSTOMER_NUMBER, LegacyCustomerValues, UnmigratableCustomer, contact_row
-from .models import MigrationRejection, MigrationRun
+from .models import MigratedCustomer, MigrationRejection, MigrationRun
 
 logger = logging.getLogger("process_apis.customer_migration")
 
 MIGRATION = "customer_migration"
+# Rows per INSERT of the migrated customers: under SQLite's and PostgreSQL's limits on a statement's parameters.
+LEDGER_BATCH = 2000
 CONTACT = "Contact"
 State = MigrationRun.State
 
@@ -80,6 +82,8 @@ class ChunkOutcome:
     created: int = 0
     updated: int = 0
     rejections: list[MigrationRejection] = field(default_factory=list)
+    # Legacy customer number -> the Contact Salesforce saved it as.
+    contacts: dict[str, str] = field(default_factory=dict)
 
     def counted(self, source: str) -> int:
         return sum(1 for rejection in self.rejections if rejection.source == source)
@@ -139,15 +143,14 @@ def migration_rejections_retry(run: MigrationRun) -> MigrationRun:
 
 
 def legacy_values(customer: LegacyCustomer) -> LegacyCustomerValues:
-    """The values the mapping takes, from a record as the legacy connector gives it. The connector title-cases names
-    ("MCDONALD" -> "Mcdonald"), so they are given back in the old system's upper case for the mapping's rules."""
+    """The values the mapping takes, from a record as the legacy connector gives it."""
     return LegacyCustomerValues(
         customer_number=customer.customer_number,
-        first_name=customer.first_name.upper(),
-        last_name=customer.last_name.upper(),
+        first_name=customer.first_name,
+        last_name=customer.last_name,
         email=customer.email,
         phone=customer.phone or "",
-        account_status=customer.account_status.value,
+        account_status=customer.account_status_code,
     )
 
 
@@ -248,6 +251,7 @@ def _sent(run: MigrationRun, rows: list[dict[str, str]], outcome: ChunkOutcome) 
             outcome.created += 1
         else:
             outcome.updated += 1
+        outcome.contacts[record[CUSTOMER_NUMBER]] = record["sf__Id"]
     for record in salesforce.failed_results(job_id):
         row = {column: record.get(column, "") for column in CONTACT_COLUMNS}
         outcome.rejections.append(
@@ -277,6 +281,17 @@ def _recorded(run: MigrationRun, outcome: ChunkOutcome) -> None:
         )
         if advanced:
             MigrationRejection.objects.bulk_create(outcome.rejections)
+            now = timezone.now()
+            MigratedCustomer.objects.bulk_create(
+                [
+                    MigratedCustomer(customer_number=number, contact_id=contact, run=run, migrated_at=now)
+                    for number, contact in outcome.contacts.items()
+                ],
+                update_conflicts=True,
+                unique_fields=["customer_number"],
+                update_fields=["contact_id", "run", "migrated_at"],
+                batch_size=LEDGER_BATCH,
+            )
 
 
 def _migrate_chunk(work: Work) -> Commit | None:

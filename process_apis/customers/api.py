@@ -21,6 +21,12 @@ class CustomerOutputSerializer(serializers.Serializer):
     salesforce_account_id = serializers.CharField(allow_null=True)
     found_in = serializers.ListField(child=serializers.CharField())
     unavailable = serializers.ListField(child=serializers.CharField(), help_text="Sources that could not be asked.")
+    migrated = serializers.BooleanField(
+        help_text="The Salesforce contact is the legacy record migrated there: one customer, Salesforce's details."
+    )
+    differences = serializers.ListField(
+        child=serializers.CharField(), help_text="Fields the two sources disagree on (Salesforce's value is shown)."
+    )
     is_new = serializers.BooleanField()
     degraded = serializers.BooleanField()
 

@@ -1,7 +1,7 @@
 """Customers Process API: one customer view, merged from the legacy database and Salesforce.
 
 Precedence, field by field (Salesforce is the maintained CRM, the legacy DB the old truth):
-- name and phone: Salesforce, else the legacy record;
+- name and phone: Salesforce, else the legacy record written as the migration to Salesforce writes it;
 - account name and ids: Salesforce; customer number, account status, customer since: legacy;
 - email: as the reporter typed it, lower-cased.
 Both sources are asked at once; one that fails is listed as unavailable instead of failing the lookup.
@@ -15,7 +15,7 @@ import contextvars
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
@@ -28,6 +28,8 @@ from system_apis.legacy_db.types import LegacyCustomer
 from system_apis.salesforce.client import SalesforceClient
 from system_apis.salesforce.types import Contact
 
+from ..customer_migration.mapping import ContactName, name_as_written, phone_as_written
+from ..customer_migration.selectors import migrated_contacts
 from .types import LEGACY_DB, SALESFORCE, Customer
 
 logger = logging.getLogger("process_apis.customers")
@@ -69,7 +71,9 @@ def customer_find(*, email: str) -> Customer:
     contacts_future = _lookup_pool().submit(contextvars.copy_context().run, _salesforce_contacts, email)
     legacy = _ask(LEGACY_DB, errors, lambda: LegacyCustomerDatabase.from_settings().find_by_email(email))
     contacts = _ask(SALESFORCE, errors, contacts_future.result)
-    return merge_customer(email=email, legacy=legacy, contacts=contacts, errors=errors)
+    # Only a customer both sources know can have been migrated from one to the other.
+    migrated = migrated_contacts(record.customer_number for record in legacy) if legacy and contacts else {}
+    return merge_customer(email=email, legacy=legacy, contacts=contacts, migrated=migrated, errors=errors)
 
 
 def merge_customer(
@@ -77,18 +81,30 @@ def merge_customer(
     email: str,
     legacy: list[LegacyCustomer] | None,
     contacts: list[Contact] | None,
+    migrated: Mapping[str, str] | None = None,
     errors: dict[str, str] | None = None,
 ) -> Customer:
-    """Merge what each source answered (None: the source was unavailable) into one Customer."""
-    record = legacy[0] if legacy else None
-    contact = contacts[0] if contacts else None
+    """Merge what each source answered (None: the source was unavailable) into one Customer.
+
+    `migrated` maps legacy customer numbers to the Salesforce Contacts the migration made them: such a pair is one
+    customer, whose details are Salesforce's. Otherwise the first record of each source is taken, and the legacy
+    record is read as the migration would write it, so that only details that truly differ are listed as such.
+    """
+    migrated = migrated or {}
+    record, contact = _migrated_pair(legacy or [], contacts or [], migrated)
+    is_migrated = record is not None
+    if not is_migrated:
+        record = legacy[0] if legacy else None
+        contact = contacts[0] if contacts else None
     found_in = tuple(source for source, hit in ((LEGACY_DB, record), (SALESFORCE, contact)) if hit)
     unavailable = tuple(source for source, answer in ((LEGACY_DB, legacy), (SALESFORCE, contacts)) if answer is None)
+    legacy_name = name_as_written(record.first_name, record.last_name) if record else None
+    legacy_phone = phone_as_written(record.phone) if record and record.phone else None
     return Customer(
         email=email,
-        first_name=_first(contact and contact.first_name, record and record.first_name),
-        last_name=_first(contact and contact.last_name, record and record.last_name),
-        phone=_first(contact and contact.phone, record and record.phone),
+        first_name=_first(contact and contact.first_name, legacy_name and legacy_name.first_name),
+        last_name=_first(contact and contact.last_name, legacy_name and legacy_name.last_name),
+        phone=_first(contact and contact.phone, legacy_phone),
         account_name=contact.account_name if contact else None,
         legacy_customer_number=record.customer_number if record else None,
         legacy_account_status=record.account_status.name.lower() if record else None,
@@ -97,7 +113,34 @@ def merge_customer(
         salesforce_account_id=contact.account_id if contact else None,
         found_in=found_in,
         unavailable=unavailable,
+        migrated=is_migrated,
+        differences=() if is_migrated else _differences(contact, legacy_name, legacy_phone),
         source_errors=dict(errors or {}),
+    )
+
+
+def _migrated_pair(
+    legacy: list[LegacyCustomer], contacts: list[Contact], migrated: Mapping[str, str]
+) -> tuple[LegacyCustomer | None, Contact | None]:
+    by_id = {contact.id: contact for contact in contacts}
+    for record in legacy:
+        contact = by_id.get(migrated.get(record.customer_number, ""))
+        if contact is not None:
+            return record, contact
+    return None, None
+
+
+def _differences(contact: Contact | None, legacy_name: ContactName | None, legacy_phone: str | None) -> tuple[str, ...]:
+    """The fields on which the two sources disagree, each read as the migration writes it; empty ones agree."""
+    if contact is None or legacy_name is None:
+        return ()
+    pairs = (
+        ("first_name", contact.first_name, legacy_name.first_name),
+        ("last_name", contact.last_name, legacy_name.last_name),
+        ("phone", contact.phone and phone_as_written(contact.phone), legacy_phone),
+    )
+    return tuple(
+        name for name, salesforce, old in pairs if salesforce and old and salesforce.casefold() != old.casefold()
     )
 
 

@@ -26,7 +26,7 @@ from system_apis.errors import SystemAPIError, SystemPaced
 from system_apis.slack.client import SlackClient
 from system_apis.slack.types import Notice
 
-from ..customers.types import LEGACY_DB, SALESFORCE, Customer
+from ..customers.types import Customer, sources_text
 from ..incident_events.news import IncidentNews, NewsKind, incident_news_listen
 from ..models import Category, IncidentEvent, IncidentRequest, NotificationDelivery, Urgency
 from ..service_incidents.types import priority_text
@@ -36,7 +36,6 @@ logger = logging.getLogger("process_apis.notifications")
 State = NotificationDelivery.State
 NOTIFICATION = "notification"
 NEW_INCIDENT, STATE_CHANGE = NotificationDelivery.NEW_INCIDENT, NotificationDelivery.STATE_CHANGE
-SOURCE_LABELS = {LEGACY_DB: "legacy DB", SALESFORCE: "Salesforce"}
 # The changes told in the thread; others (priority, work notes) ride along with them or stay in ServiceNow.
 ANNOUNCED = frozenset({"state", "assigned_to", "close_code", "close_notes"})
 # How long a reply waits for the message before it: above the engine's early tolerance (1 s), so a reply held back
@@ -291,8 +290,8 @@ def state_change_notice(delivery: NotificationDelivery, *, thread_ts: str | None
 
 
 def _known_in(customer: Customer) -> str:
-    found = ", ".join(SOURCE_LABELS[source] for source in customer.found_in) or "new customer"
-    missing = ", ".join(SOURCE_LABELS[source] for source in customer.unavailable)
+    found = customer.found_in_text or "new customer"
+    missing = sources_text(customer.unavailable)
     return f"{found} ({missing} unavailable)" if missing else found
 
 

@@ -21,7 +21,6 @@ logger = logging.getLogger("system_apis.legacy_db")
 COLUMNS = "CUST_NO, FIRST_NM, LAST_NM, EMAIL_ADDR, PHONE_NO, ACCT_STAT, OPEN_DT"
 CUST_NO_WIDTH = 10
 LEGACY_TIMESTAMP = "%Y%m%d%H%M%S"
-STATUS_BY_LETTER = {status.value: status for status in AccountStatus if status is not AccountStatus.UNKNOWN}
 STATUS_ORDER = {AccountStatus.ACTIVE: 0, AccountStatus.INACTIVE: 1, AccountStatus.CLOSED: 2, AccountStatus.UNKNOWN: 3}
 
 
@@ -124,11 +123,11 @@ def to_customer(row: tuple[Any, ...]) -> LegacyCustomer:
     number, first, last, email, phone, status, opened, *changed = (str(value or "").strip() for value in row)
     return LegacyCustomer(
         customer_number=number,
-        first_name=first.title(),
-        last_name=last.title(),
+        first_name=first,
+        last_name=last,
         email=email.lower(),
         phone=phone or None,
-        account_status=STATUS_BY_LETTER.get(status.upper(), AccountStatus.UNKNOWN),
+        account_status_code=status,
         opened_on=parse_legacy_date(opened),
         last_changed_at=parse_legacy_timestamp(changed[0]) if changed else None,
     )

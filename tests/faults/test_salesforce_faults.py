@@ -30,7 +30,7 @@ def test_salesforce_down_degrades_to_the_legacy_customer_and_the_report_goes_thr
     assert request.customer_degraded is True
     customer = request.customer
     assert (customer["found_in"], customer["unavailable"]) == (["legacy_db"], ["salesforce"])
-    assert (customer["first_name"], customer["last_name"], customer["phone"]) == ("Ada", "Lovelace", "020 7946 0001")
+    assert (customer["first_name"], customer["last_name"], customer["phone"]) == ("Ada", "Lovelace", "+442079460001")
     assert (customer["legacy_customer_number"], customer["salesforce_contact_id"]) == ("0000100001", None)
     assert set(customer["source_errors"]) == {"salesforce"}
     assert request.events.get(kind="accepted").detail["customer_sources_unavailable"] == ["salesforce"]

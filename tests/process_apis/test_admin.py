@@ -192,7 +192,7 @@ def test_the_change_view_shows_the_merged_customer_servicenow_incident_deliverie
 
     assert response.status_code == 200
     html = response.content.decode()
-    assert "<tr><th>Found in</th><td>legacy DB, Salesforce</td></tr>" in html
+    assert "<tr><th>Found in</th><td>legacy DB, Salesforce (they differ on phone)</td></tr>" in html
     assert "<tr><th>Unavailable</th><td>none</td></tr>" in html
     assert "<tr><th>Legacy customer number</th><td>0000100001</td></tr>" in html
     assert "<tr><th>Salesforce contact id</th><td>0035g00000AdaLv1AB</td></tr>" in html

@@ -14,7 +14,7 @@ from django.db import IntegrityError, connections, transaction
 from kernel.models import Work
 from kernel.work import work_run
 from process_apis.customer_migration import services
-from process_apis.customer_migration.models import MigrationRejection, MigrationRun
+from process_apis.customer_migration.models import MigratedCustomer, MigrationRejection, MigrationRun
 from process_apis.customer_migration.services import (
     MigrationRunActive,
     NothingToRetry,
@@ -57,7 +57,7 @@ class FakeBulk:
     def __init__(self, rsps: responses.RequestsMock) -> None:
         self.jobs: dict[str, dict] = {}
         self.uploads: list[list[dict[str, str]]] = []
-        self.contacts: set[str] = set()
+        self.contacts: dict[str, str] = {}  # legacy customer number -> the Contact's id
         self.fail_next_jobs = 0
         self.unavailable_uploads = 0
         add_token(rsps)
@@ -114,7 +114,7 @@ class FakeBulk:
                     job["failed"].append(row)
                 else:
                     job["updated" if number in self.contacts else "created"].append(row)
-                    self.contacts.add(number)
+                    self.contacts.setdefault(number, f"003Hs00004{int(number):08d}")
         return self._answer(job)
 
     def info(self, request):
@@ -131,8 +131,10 @@ class FakeBulk:
     def successful(self, request):
         job = self._job(request)
         rows = job["created"] + job["updated"]
-        flags = [["003Hs00004Abc" + f"{i:05d}", "true"] for i, _ in enumerate(job["created"])]
-        flags += [["003Hs00004Xyz" + f"{i:05d}", "false"] for i, _ in enumerate(job["updated"])]
+        flags = [
+            [self.contacts[row["Legacy_Customer_Number__c"]], "true" if row in job["created"] else "false"]
+            for row in rows
+        ]
         return self._csv(["sf__Id", "sf__Created"], flags, rows)
 
     def failed(self, request):
@@ -192,6 +194,26 @@ def test_a_run_sends_chunk_after_chunk_moving_its_checkpoint_and_counts_each_out
     assert run.started_at is not None and run.finished_at is not None
     assert Work.objects.get(pk=run.work_id).state == Work.State.DONE
     assert bulk.uploads[0][1]["LastName"] == "McDonald"
+
+
+def test_a_run_records_the_contact_each_migrated_customer_became_and_a_later_run_takes_them_over(bulk):
+    first = drive(migration_run_start(chunk_size=3))
+    migrated = {number: bulk.contacts[number] for number in NUMBERS if number not in ("0000000003", "0000000004")}
+
+    assert dict(MigratedCustomer.objects.values_list("customer_number", "contact_id")) == migrated
+    assert set(MigratedCustomer.objects.values_list("run", flat=True)) == {first.pk}
+
+    second = drive(migration_run_start(chunk_size=4))
+
+    assert (second.created, second.updated) == (0, 5)
+    assert dict(MigratedCustomer.objects.values_list("customer_number", "contact_id")) == migrated
+    assert set(MigratedCustomer.objects.values_list("run", flat=True)) == {second.pk}
+
+
+def test_a_dry_run_records_no_migrated_customer(bulk):
+    drive(migration_run_start(dry_run=True))
+
+    assert not MigratedCustomer.objects.exists()
 
 
 def test_rejected_rows_are_kept_with_salesforce_error_and_mapping_refusals_with_their_reasons(bulk):

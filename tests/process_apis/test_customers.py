@@ -3,11 +3,15 @@ import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.utils import timezone
 
+from process_apis.customer_migration.models import MigratedCustomer
 from process_apis.customers.services import LOOKUP_THREADS, _lookup_pool, customer_find, merge_customer
 from process_apis.customers.types import LEGACY_DB, SALESFORCE, Customer
 from system_apis.legacy_db.client import LegacyCustomerDatabase
+from system_apis.legacy_db.types import LegacyCustomer
 from system_apis.salesforce.client import SalesforceClient
+from system_apis.salesforce.types import Contact
 from tests.vendors import SF, SF_QUERY, SF_TOKEN, sf_contact
 
 pytestmark = pytest.mark.django_db(databases=["default", "legacy"])
@@ -31,8 +35,10 @@ def test_customer_in_both_sources_is_merged_with_salesforce_first_and_both_ids_k
         salesforce_account_id="0015g00000AnlEngAA",
         found_in=(LEGACY_DB, SALESFORCE),
         unavailable=(),
+        differences=("phone",),
     )
     assert not customer.is_new and not customer.degraded
+    assert customer.found_in_text == "legacy DB, Salesforce (they differ on phone)"
 
 
 def test_of_contacts_sharing_the_email_the_most_recently_modified_is_merged(vendors, legacy_customers):
@@ -61,7 +67,8 @@ def test_legacy_only_customer_takes_every_field_from_the_legacy_record(vendors, 
 
     customer = customer_find(email="alan.turing@example.com")
 
-    assert (customer.display_name, customer.phone, customer.found_in) == ("Alan Turing", "0161 496 0000", (LEGACY_DB,))
+    # As the migration to Salesforce would write them: the name re-cased, the phone in E.164.
+    assert (customer.display_name, customer.phone, customer.found_in) == ("Alan Turing", "+441614960000", (LEGACY_DB,))
     assert customer.salesforce_contact_id is None
 
 
@@ -72,6 +79,87 @@ def test_salesforce_fills_only_what_it_has_and_the_legacy_record_the_rest(vendor
 
     assert customer.phone == "495 555 0134"
     assert customer.found_in == (LEGACY_DB, SALESFORCE)
+
+
+def migrated(customer_number: str, contact_id: str) -> None:
+    MigratedCustomer.objects.create(customer_number=customer_number, contact_id=contact_id, migrated_at=timezone.now())
+
+
+def test_a_customer_migrated_to_salesforce_is_one_customer_with_salesforce_details(vendors, legacy_customers):
+    migrated("0000100001", "0035g00000AdaLv1AB")
+    vendors.salesforce_knows(sf_contact("ada.lovelace@example.com"))
+
+    customer = customer_find(email="ada.lovelace@example.com")
+
+    assert customer.migrated
+    assert customer.differences == ()
+    assert (customer.phone, customer.salesforce_contact_id) == ("+44 20 7946 0958", "0035g00000AdaLv1AB")
+    assert (customer.legacy_customer_number, customer.customer_since) == ("0000100001", "2019-03-12")
+    assert customer.found_in_text == "Salesforce (migrated from the legacy DB)"
+    assert customer.as_dict()["migrated"] is True
+
+
+def test_the_migrated_contact_is_merged_even_when_another_with_the_email_is_newer(vendors, legacy_customers):
+    migrated("0000100001", "0035g00000AdaLv1AB")
+    newer = {**sf_contact("ada.lovelace@example.com", first="Augusta Ada"), "Id": "0035g00000AdaNw2AB"}
+    vendors.salesforce_knows(newer, sf_contact("ada.lovelace@example.com"))
+
+    customer = customer_find(email="ada.lovelace@example.com")
+
+    assert (customer.migrated, customer.salesforce_contact_id, customer.first_name) == (
+        True,
+        "0035g00000AdaLv1AB",
+        "Ada",
+    )
+
+
+def test_a_record_migrated_to_a_contact_salesforce_no_longer_has_under_that_email_is_not_migrated_here(
+    vendors, legacy_customers
+):
+    migrated("0000100001", "0035g00000Gone0AAA")
+    vendors.salesforce_knows(sf_contact("ada.lovelace@example.com"))
+
+    customer = customer_find(email="ada.lovelace@example.com")
+
+    assert not customer.migrated
+    assert customer.differences == ("phone",)
+
+
+def legacy_record(first: str, last: str, phone: str | None) -> LegacyCustomer:
+    return LegacyCustomer("0000200001", first, last, "bob@example.com", phone, "A", None)
+
+
+def contact(first: str, last: str, phone: str | None) -> Contact:
+    return Contact("0035g00000BobMc1AB", first, last, "bob@example.com", phone, None, None)
+
+
+def test_the_legacy_record_is_read_as_the_migration_writes_it_so_only_true_differences_show():
+    customer = merge_customer(
+        email="bob@example.com",
+        legacy=[legacy_record("BOB", "MCDONALD", "020 7946 0123")],
+        contacts=[contact("Bob", "McDonald", "+44 20 7946 0123")],
+    )
+
+    assert (customer.migrated, customer.differences) == (False, ())
+    assert customer.found_in_text == "legacy DB, Salesforce"
+
+
+def test_names_and_phone_that_differ_after_the_mapping_are_listed_and_salesforce_is_shown():
+    customer = merge_customer(
+        email="bob@example.com",
+        legacy=[legacy_record("ROBERT", "MCDONALD", "020 7946 0999")],
+        contacts=[contact("Bob", "McDonald", "+44 20 7946 0123")],
+    )
+
+    assert customer.differences == ("first_name", "phone")
+    assert (customer.first_name, customer.phone) == ("Bob", "+44 20 7946 0123")
+    assert customer.found_in_text == "legacy DB, Salesforce (they differ on first name, phone)"
+
+
+def test_a_legacy_only_name_is_written_as_names_are():
+    customer = merge_customer(email="bob@example.com", legacy=[legacy_record("", "MCDONALD, BOB", None)], contacts=[])
+
+    assert (customer.first_name, customer.last_name, customer.phone) == ("Bob", "McDonald", None)
 
 
 def test_a_customer_in_neither_system_is_a_new_customer_not_an_error(vendors, legacy_customers):
@@ -92,7 +180,7 @@ def test_salesforce_down_degrades_to_the_legacy_record_and_says_so(vendors, lega
     assert customer.found_in == (LEGACY_DB,)
     assert customer.unavailable == (SALESFORCE,)
     assert customer.degraded and not customer.is_new
-    assert customer.phone == "020 7946 0001"
+    assert customer.phone == "+442079460001"
     assert "SystemUnavailable" in customer.source_errors[SALESFORCE]
 
 

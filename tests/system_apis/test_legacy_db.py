@@ -24,17 +24,17 @@ def insert_raw(*row: str) -> None:
         cursor.execute("INSERT INTO CUST_MASTER VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", [*row, "00000000000000"])
 
 
-def test_find_by_email_maps_the_old_padded_upper_case_row_to_a_customer(legacy_db):
+def test_find_by_email_gives_the_old_padded_upper_case_row_as_stored_less_its_padding(legacy_db):
     customers = legacy_db.find_by_email("Ada.Lovelace@Example.com ")
 
     assert customers == [
         LegacyCustomer(
             customer_number="0000100001",
-            first_name="Ada",
-            last_name="Lovelace",
+            first_name="ADA",
+            last_name="LOVELACE",
             email="ada.lovelace@example.com",
             phone="020 7946 0001",
-            account_status=AccountStatus.ACTIVE,
+            account_status_code="A",
             opened_on=date(2019, 3, 12),
         )
     ]
@@ -59,7 +59,7 @@ def test_duplicates_of_the_old_system_come_back_active_first(legacy_db):
 def test_get_customer_by_number(legacy_db):
     customer = legacy_db.get_customer("0000100003")
 
-    assert (customer.first_name, customer.account_status) == ("Alan", AccountStatus.INACTIVE)
+    assert (customer.first_name, customer.account_status) == ("ALAN", AccountStatus.INACTIVE)
 
 
 def test_get_unknown_customer_is_not_found(legacy_db):
@@ -109,8 +109,8 @@ def test_rest_face_finds_customers_by_email(admin_client, legacy_db):
     assert response.json() == [
         {
             "customer_number": "0000100002",
-            "first_name": "Grace",
-            "last_name": "Hopper",
+            "first_name": "GRACE",
+            "last_name": "HOPPER",
             "email": "grace.hopper@example.com",
             "phone": "202-555-0100",
             "account_status": "ACTIVE",
