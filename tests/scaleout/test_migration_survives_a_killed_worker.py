@@ -236,6 +236,7 @@ def test_a_run_whose_worker_was_killed_mid_chunk_resumes_at_that_chunk_and_sends
                 "SELECT customer_number, source FROM process_apis_migrationrejection WHERE run_id = %s", [run_id]
             ).fetchall()
         )
+        became = dict(database.execute("SELECT customer_number, contact_id FROM process_apis_migratedcustomer"))
     print(f"killed {killed - started:.1f} s into the run, done {finished - killed:.1f} s later")
     jobs = uploaded_rows_by_job(sandbox)
     contacts = requests.get(f"{sandbox}/salesforce/_sandbox/contacts", timeout=30).json()
@@ -277,3 +278,5 @@ def test_a_run_whose_worker_was_killed_mid_chunk_resumes_at_that_chunk_and_sends
     migrated = Counter(contact["legacy_customer_number"] for contact in contacts if contact["legacy_customer_number"])
     assert {number: times for number, times in migrated.items() if times != 1} == {}
     assert sorted(migrated) == created
+    # Which Contact each customer became is recorded for the customer merge, the killed chunk's customers too.
+    assert became == {c["legacy_customer_number"]: c["sf_id"] for c in contacts if c["legacy_customer_number"]}
