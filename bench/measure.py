@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import platform
+import subprocess  # noqa: S404
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -62,12 +64,23 @@ def parse_proc_stat(text: str) -> ProcStat:
     )
 
 
-def parse_rss_kib(status_text: str) -> int:
-    """VmRSS of a /proc/<pid>/status text, in KiB (0 for a process without one, e.g. a zombie)."""
+def parse_status_kib(status_text: str, name: str) -> int:
+    """A memory line of a /proc/<pid>/status text (VmRSS, VmHWM...), in KiB; 0 for a process without one
+    (e.g. a zombie)."""
     for line in status_text.splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{name}:"):
             return int(line.split()[1])
     return 0
+
+
+def parse_rss_kib(status_text: str) -> int:
+    """VmRSS (resident memory now) of a /proc/<pid>/status text, in KiB."""
+    return parse_status_kib(status_text, "VmRSS")
+
+
+def parse_peak_rss_kib(status_text: str) -> int:
+    """VmHWM (the highest resident memory the process has had) of a /proc/<pid>/status text, in KiB."""
+    return parse_status_kib(status_text, "VmHWM")
 
 
 def descendants(parents: Mapping[int, int], root: int) -> list[int]:
@@ -200,6 +213,13 @@ def rss_kib(pid: int) -> int:
         return 0
 
 
+def peak_rss_kib(pid: int) -> int:
+    try:
+        return parse_peak_rss_kib((PROC / str(pid) / "status").read_text())
+    except OSError:
+        return 0
+
+
 def tree_members(root: int) -> list[ProcStat]:
     """The live processes of the tree under `root` (root first)."""
     stats = read_stats()
@@ -325,3 +345,39 @@ def wait_for(condition: Callable[[], bool], timeout: float, poll: float = 0.25) 
             return False
         time.sleep(poll)
     return True
+
+
+def machine() -> dict:
+    """This machine as a benchmark's figures need it said: cores (and how many this process may use), CPU, memory."""
+    cpu_model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in (PROC / "cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory = next(
+        line.split()[1] for line in (PROC / "meminfo").read_text().splitlines() if line.startswith("MemTotal")
+    )
+    return {
+        "cores": os.cpu_count(),
+        "nproc": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "cpu": cpu_model,
+        "memory_gb": round(int(memory) / 1024 / 1024, 1),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "load_average": os.getloadavg(),
+    }
+
+
+def git_commit(root: Path) -> str:
+    try:
+        return subprocess.run(  # noqa: S603 - a fixed command line
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],  # noqa: S607
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"

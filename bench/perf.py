@@ -30,9 +30,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
-import platform
 import re
-import subprocess  # noqa: S404
 import sys
 import threading
 import time
@@ -57,7 +55,9 @@ from bench.measure import (
     busy_cores,
     difference,
     format_table,
+    git_commit,
     latency_summary,
+    machine,
     machine_cpu,
     own_cpu_seconds,
     per_report,
@@ -1086,40 +1086,6 @@ class Run:
             self.table(format_table("Issue 13's targets, as this run measured them", ["target", "measured", ""], rows))
 
 
-def machine() -> dict:
-    cpu_model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    memory = next(
-        line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")
-    )
-    return {
-        "cores": os.cpu_count(),
-        "cpu": cpu_model,
-        "memory_gb": round(int(memory) / 1024 / 1024, 1),
-        "kernel": platform.release(),
-        "python": platform.python_version(),
-        "load_average": os.getloadavg(),
-    }
-
-
-def git_commit() -> str:
-    try:
-        return subprocess.run(  # noqa: S603 - a fixed command line
-            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],  # noqa: S607
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (a few minutes), for trying it out")
@@ -1158,7 +1124,7 @@ def main(argv: list[str] | None = None) -> int:
     json_path = args.json or out_dir / "perf.json"
     meta = {
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
-        "commit": git_commit(),
+        "commit": git_commit(ROOT),
         "machine": machine(),
         "sizes": asdict(args.sizes),
         "phases": args.phases,

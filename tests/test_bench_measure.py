@@ -8,6 +8,7 @@ from bench.measure import (
     format_table,
     latency_summary,
     parse_machine_cpu,
+    parse_peak_rss_kib,
     parse_proc_stat,
     parse_rss_kib,
     percentile,
@@ -39,6 +40,13 @@ def test_resident_memory_is_read_in_kib_and_is_zero_without_a_vmrss_line():
 
     assert parse_rss_kib(status) == 123456
     assert parse_rss_kib("Name:\tzombie\nState:\tZ (zombie)\n") == 0
+
+
+def test_peak_memory_is_the_high_water_mark_not_the_resident_memory_now():
+    status = "Name:\tcelery\nVmPeak:\t  900000 kB\nVmHWM:\t  234567 kB\nVmRSS:\t  123456 kB\n"
+
+    assert (parse_peak_rss_kib(status), parse_rss_kib(status)) == (234567, 123456)
+    assert parse_peak_rss_kib("Name:\tzombie\nState:\tZ (zombie)\n") == 0
 
 
 def test_the_machines_busy_time_leaves_out_idle_and_iowait():
