@@ -58,6 +58,7 @@ from bench.measure import (
     write_json,
 )
 from bench.stack import Stack
+from system_apis.salesforce.client import FIRST_POLL_WAIT
 
 DEFAULT_SIZES = (1000, 10_000, 100_000)
 MIGRATION_QUEUE = "celery"
@@ -152,10 +153,28 @@ class CallTotal:
         return (self.layer, self.api, self.operation)
 
 
+def poll_sleeps(polls: int, jobs: int, poll_seconds: float) -> float:
+    """The time slept between the polls of `jobs` jobs asked for `polls` times in all, taken as evenly spread: the
+    Salesforce connector waits FIRST_POLL_WAIT after a job's first poll, then twice as long each time up to
+    `poll_seconds` (MIGRATION_JOB_POLL_SECONDS), and not after its last."""
+    if not jobs:
+        return 0.0
+    each, more = divmod(polls, jobs)
+
+    def slept(job_polls: int) -> float:
+        waits, wait = [], min(FIRST_POLL_WAIT, poll_seconds)
+        for _ in range(job_polls - 1):
+            waits.append(wait)
+            wait = min(wait * 2, poll_seconds)
+        return sum(waits)
+
+    return (jobs - more) * slept(each) + more * slept(each + 1)
+
+
 def where_time_goes(calls: Sequence[CallTotal], *, wall: float, poll_seconds: float) -> dict[str, float | int]:
     """The run's wall time shared out: its chunks' attempts (each a span), and within them the System calls, the
-    sleeps between job polls (every poll of a job but its last is followed by one `poll_seconds` sleep) and the
-    rest (mapping, recording, reading the results' bodies); outside them, the hops from one attempt to the next.
+    sleeps between job polls (`poll_sleeps`) and the rest (mapping, recording, reading the results' bodies);
+    outside them, the hops from one attempt to the next.
     """
     by_key = {call.key: call for call in calls}
     chunks = by_key.get(CHUNK_SPAN)
@@ -164,7 +183,7 @@ def where_time_goes(calls: Sequence[CallTotal], *, wall: float, poll_seconds: fl
     in_system = sum(call.seconds for call in system)
     polls = by_key[SALESFORCE_JOB_POLL].calls if SALESFORCE_JOB_POLL in by_key else 0
     jobs = by_key[SALESFORCE_JOB_CREATE].calls if SALESFORCE_JOB_CREATE in by_key else 0
-    sleeping = max(0, polls - jobs) * poll_seconds
+    sleeping = poll_sleeps(polls, jobs, poll_seconds)
     return {
         "wall_seconds": wall,
         "attempts": chunks.calls if chunks else 0,
@@ -453,7 +472,8 @@ def tables(results: Sequence[dict]) -> list[str]:
         "Where the wall time went (the call trace's rows of the run)",
         ["customers", "wall s", "attempts", "polls / jobs", "sleep s", "system calls s", "rest s", "between s"],
         time_rows,
-        note="sleep: between a job's polls (polls - jobs) × MIGRATION_JOB_POLL_SECONDS; system calls: every traced "
+        note="sleep: between a job's polls (0.5 s after the first, then twice as long each time up to "
+        "MIGRATION_JOB_POLL_SECONDS, the polls taken as evenly spread over the jobs); system calls: every traced "
         "legacy-database and Salesforce call (a poll's answer includes the sandbox working the job through); rest: "
         "the attempts' other time (mapping, recording, reading result bodies); between: from one attempt to the next.",
     )

@@ -5,7 +5,15 @@ import argparse
 import pytest
 
 from bench.deployment import procfile
-from bench.migration import CallTotal, celery_worker_for, node_name, parse_sizes, where_time_goes, with_pool
+from bench.migration import (
+    CallTotal,
+    celery_worker_for,
+    node_name,
+    parse_sizes,
+    poll_sleeps,
+    where_time_goes,
+    with_pool,
+)
 
 PROCFILE = {
     "release": ".venv/bin/python manage.py migrate --noinput",
@@ -61,10 +69,10 @@ def test_the_wall_time_is_shared_out_between_calls_sleeps_and_hops():
 
     split = where_time_goes(calls, wall=32.0, poll_seconds=5.0)
 
-    # Two jobs polled three times each: two sleeps a job.
-    assert split["sleeping_between_polls_seconds"] == 20.0
+    # Two jobs polled three times each: 0.5 s and 1 s of sleep a job.
+    assert split["sleeping_between_polls_seconds"] == 3.0
     assert split["system_seconds"] == pytest.approx(5.0)
-    assert split["rest_of_attempts_seconds"] == pytest.approx(5.0)
+    assert split["rest_of_attempts_seconds"] == pytest.approx(22.0)
     assert split["between_attempts_seconds"] == pytest.approx(2.0)
     assert (split["attempts"], split["jobs"], split["job_polls"], split["system_calls"]) == (3, 2, 6, 13)
 
@@ -85,3 +93,17 @@ def test_sizes_are_positive_counts():
     assert parse_sizes("1000,10_000, 100000") == [1000, 10000, 100000]
     with pytest.raises(argparse.ArgumentTypeError):
         parse_sizes("1000,0")
+
+
+@pytest.mark.parametrize(
+    ("polls", "jobs", "poll_seconds", "slept"),
+    [
+        (1, 1, 5.0, 0.0),  # done at the first poll
+        (7, 1, 5.0, 0.5 + 1 + 2 + 4 + 5 + 5),  # the waits double, then stay at the longest
+        (7, 2, 5.0, (0.5 + 1 + 2) + (0.5 + 1)),  # four polls for one job, three for the other
+        (3, 1, 0.2, 0.4),  # a longest wait under the first is every wait
+        (0, 0, 5.0, 0.0),
+    ],
+)
+def test_the_sleeps_between_polls_are_the_connectors_doubling_waits(polls, jobs, poll_seconds, slept):
+    assert poll_sleeps(polls, jobs, poll_seconds) == pytest.approx(slept)
