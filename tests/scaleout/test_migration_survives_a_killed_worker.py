@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import socket
 import time
 import uuid
@@ -36,15 +35,7 @@ from bench.deployment import (
     start_sandbox,
     wait_for_worker,
 )
-
-DATABASE_URL = os.environ.get("DATABASE_URL", "")
-REDIS_SERVER = os.environ.get("SCALE_OUT_REDIS_SERVER", "redis://127.0.0.1:6379")
-pytestmark = [
-    pytest.mark.services,
-    pytest.mark.skipif(
-        not DATABASE_URL.startswith("postgres"), reason="needs PostgreSQL (DATABASE_URL): run by .ci/run"
-    ),
-]
+from tests.scaleout import DATABASE_URL, REDIS_SERVER
 
 CHUNK = 200
 CHUNKS = 5

@@ -37,16 +37,9 @@ from bench.deployment import (
     wait_until_up,
 )
 from bench.load import api_session, get_token, report_body, set_faults, settle, submit
+from tests.scaleout import DATABASE_URL, REDIS_SERVER
 
-DATABASE_URL = os.environ.get("DATABASE_URL", "")
 RABBITMQ_URL = os.environ.get("RABBITMQ_URL", "")
-REDIS_SERVER = os.environ.get("SCALE_OUT_REDIS_SERVER", "redis://127.0.0.1:6379")
-pytestmark = [
-    pytest.mark.services,
-    pytest.mark.skipif(
-        not DATABASE_URL.startswith("postgres"), reason="needs PostgreSQL (DATABASE_URL): run by .ci/run"
-    ),
-]
 
 REPORTS = 90
 CLIENTS = 6

@@ -8,7 +8,6 @@ command's time budget. Runs in .ci/run's services tier (it needs DATABASE_URL on
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 
@@ -25,15 +24,8 @@ from bench.deployment import (
     wait_until_up,
 )
 from bench.load import set_faults
+from tests.scaleout import DATABASE_URL, REDIS_SERVER
 
-DATABASE_URL = os.environ.get("DATABASE_URL", "")
-REDIS_SERVER = os.environ.get("SCALE_OUT_REDIS_SERVER", "redis://127.0.0.1:6379")
-pytestmark = [
-    pytest.mark.services,
-    pytest.mark.skipif(
-        not DATABASE_URL.startswith("postgres"), reason="needs PostgreSQL (DATABASE_URL): run by .ci/run"
-    ),
-]
 # Slack gives up after 3 s; ServiceNow answers after 3.5 s, past the command's 2 s budget but within its timeout.
 SLACK_PATIENCE = 3.0
 SERVICENOW_LATENCY_MS = 3500
