@@ -31,6 +31,7 @@ import os
 import re
 import secrets
 import shlex
+import signal
 import sys
 import time
 import uuid
@@ -189,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = {**APP_ENV, "SLACK_SIGNING_SECRET": signing_secret, "SLACK_TEAM_IDS": SLACK_TEAM}
     web_config = {name: os.environ.get(name, "gunicorn.conf default") for name in ("WEB_CONCURRENCY", "WEB_THREADS")}
     print(f"web memory run; logs under {out_dir}; web {web_config}", flush=True)
+    # A SIGTERM ends the run as Ctrl-C does: the deployment is stopped and its databases dropped, not left running.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(f"{Path(__file__).name}: stopped by SIGTERM"))
     wait_for_lock()
     with Stack(postgres=args.postgres, redis_server=args.redis, logs=out_dir / "logs", settings=settings) as stack:
         assert stack.hub is not None
