@@ -83,6 +83,18 @@ def parse_peak_rss_kib(status_text: str) -> int:
     return parse_status_kib(status_text, "VmHWM")
 
 
+def parse_memory_kib(smaps_rollup_text: str) -> tuple[int, int, int]:
+    """RSS, PSS and USS of a /proc/<pid>/smaps_rollup text, in KiB: the resident pages; with each shared page divided
+    among the processes that share it; the pages of this process alone (zeros for a process without any)."""
+    kib = {}
+    for line in smaps_rollup_text.splitlines()[1:]:
+        name, _, value = line.partition(":")
+        kib[name] = int(value.split()[0])
+    if not kib:
+        return (0, 0, 0)
+    return kib["Rss"], kib["Pss"], kib["Private_Clean"] + kib["Private_Dirty"]
+
+
 def descendants(parents: Mapping[int, int], root: int) -> list[int]:
     """`root` and every process below it, given each process's parent (pid -> ppid)."""
     children: dict[int, list[int]] = {}
@@ -218,6 +230,14 @@ def peak_rss_kib(pid: int) -> int:
         return parse_peak_rss_kib((PROC / str(pid) / "status").read_text())
     except OSError:
         return 0
+
+
+def memory_kib(pid: int) -> tuple[int, int, int]:
+    """RSS, PSS and USS of a live process in KiB (zeros once it is gone)."""
+    try:
+        return parse_memory_kib((PROC / str(pid) / "smaps_rollup").read_text())
+    except OSError:
+        return (0, 0, 0)
 
 
 def tree_members(root: int) -> list[ProcStat]:

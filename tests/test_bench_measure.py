@@ -8,6 +8,7 @@ from bench.measure import (
     format_table,
     latency_summary,
     parse_machine_cpu,
+    parse_memory_kib,
     parse_peak_rss_kib,
     parse_proc_stat,
     parse_rss_kib,
@@ -47,6 +48,18 @@ def test_peak_memory_is_the_high_water_mark_not_the_resident_memory_now():
 
     assert (parse_peak_rss_kib(status), parse_rss_kib(status)) == (234567, 123456)
     assert parse_peak_rss_kib("Name:\tzombie\nState:\tZ (zombie)\n") == 0
+
+
+def test_memory_is_read_as_resident_proportional_and_unshared_kib():
+    rollup = (
+        "5625003fb000-7ffed632a000 ---p 00000000 00:00 0                          [rollup]\n"
+        "Rss:                1708 kB\nPss:                 242 kB\nPss_Dirty:           112 kB\n"
+        "Shared_Clean:       1552 kB\nShared_Dirty:          0 kB\nPrivate_Clean:        44 kB\n"
+        "Private_Dirty:       112 kB\nAnonymous:           112 kB\nSwap:                  0 kB\n"
+    )
+
+    assert parse_memory_kib(rollup) == (1708, 242, 156)
+    assert parse_memory_kib("") == (0, 0, 0)
 
 
 def test_the_machines_busy_time_leaves_out_idle_and_iowait():
