@@ -45,20 +45,16 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 # --- the sender: runs in the deployment's environment, as `python bench/slack_worker.py --sender N` --------------
 
 
-def sender(count: int) -> None:
-    """Store `count` notices, then hand them to Celery on request: reads `send N RATE` lines from stdin, answers
-    `sent N` once the next N are published (RATE a second, 0: at once); `ready` once they are stored."""
-    import django
-
-    django.setup()
+def store_notices(count: int) -> list:
+    """`count` reports' new-incident notices, stored as a report leaves them once its ServiceNow incident is
+    recorded, not yet handed to Celery; their works (Django set up)."""
     from unittest import mock
 
     from django.db import transaction
     from django.utils import timezone
 
     from kernel.models import Work
-    from kernel.tracing import correlation, traced
-    from kernel.work import work_create_for, work_enqueue
+    from kernel.work import work_create_for
     from process_apis.customer_incidents.references import new_reference
     from process_apis.customer_incidents.services import SERVICENOW_SYNC
     from process_apis.customers.types import LEGACY_DB, SALESFORCE, Customer
@@ -67,7 +63,6 @@ def sender(count: int) -> None:
 
     categories = list(Category)
     works: list[Work] = []
-    # Stored as a report leaves them once its ServiceNow incident is recorded; handed to Celery below, not here.
     with mock.patch("kernel.work.work_enqueue"):
         for number in range(count):
             reference, trace_id = new_reference(), uuid.uuid4().hex
@@ -115,8 +110,20 @@ def sender(count: int) -> None:
                 )
                 works.append(notification_queue(request=request).work)
             Work.objects.filter(pk=sync.pk).update(state=Work.State.DONE, claimed_at=None)
+    return works
+
+
+def sender(count: int) -> None:
+    """Store `count` notices, then hand them to Celery on request: reads `send N RATE` lines from stdin, answers
+    `sent N` once the next N are published (RATE a second, 0: at once); `ready` once they are stored."""
+    import django
+
+    django.setup()
+    from kernel.tracing import correlation, traced
+    from kernel.work import work_enqueue
+
+    queued = iter(store_notices(count))
     print("ready", flush=True)
-    queued = iter(works)
     for line in sys.stdin:
         _, how_many, rate = line.split()
         started = time.monotonic()
