@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import connections, models, router
+from django.db import connections, models, router, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.sql import UpdateQuery
 
 
@@ -50,3 +51,42 @@ def update_then_insert(rows: models.QuerySet, changes: dict[str, Any], new: mode
     new.pk = inserted[0]
     new._state.adding, new._state.db = False, connection.alias
     return True
+
+
+def update_returning(rows: models.QuerySet, changes: dict[str, Any]) -> models.Model | None:
+    """`rows.update(**changes)` for one row at most (`rows` matches one row at most), and that row as the update
+    left it; None, and nothing written, when no row matched. One statement where the database returns what it
+    updates (PostgreSQL, SQLite 3.35+); elsewhere the row's key is read first, the update is made on that row if it
+    still matches `rows`, and the row is read back."""
+    model = rows.model
+    connection = connections[router.db_for_write(model)]
+    if not _updates_return_rows(connection):
+        with transaction.atomic(using=connection.alias):
+            pk = rows.values_list("pk", flat=True).first()
+            if pk is None or not rows.filter(pk=pk).update(**changes):
+                return None
+            return model._base_manager.using(connection.alias).get(pk=pk)
+    update = rows.query.chain(UpdateQuery)
+    update.add_update_values(changes)
+    update_sql, update_params = update.get_compiler(connection.alias).as_sql()
+    fields = model._meta.concrete_fields
+    quote = connection.ops.quote_name
+    returning = ", ".join(quote(f.column) for f in fields)
+    with connection.cursor() as cursor:
+        cursor.execute(f"{update_sql} RETURNING {returning}", update_params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = []
+    for field, value in zip(fields, row, strict=True):
+        column = field.get_col(model._meta.db_table)
+        for convert in [*connection.ops.get_db_converters(column), *field.get_db_converters(connection)]:
+            value = convert(value, column, connection)
+        values.append(value)
+    return model.from_db(connection.alias, [f.attname for f in fields], values)
+
+
+def _updates_return_rows(connection: BaseDatabaseWrapper) -> bool:
+    return connection.vendor == "postgresql" or (
+        connection.vendor == "sqlite" and connection.features.can_return_columns_from_insert
+    )
