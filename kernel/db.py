@@ -18,10 +18,12 @@ def release_pooled_connections() -> None:
             connection.close()
 
 
-def update_then_insert(rows: models.QuerySet, changes: dict[str, Any], new: models.Model, link: str) -> bool:
+def update_then_insert(
+    rows: models.QuerySet, changes: dict[str, Any], new: models.Model, link: str, *, linked_by: str = ""
+) -> bool:
     """`rows.update(**changes)` and, if it updated a row, `new` inserted (its foreign key `link` already names that
-    row; `rows` matches one row at most): on PostgreSQL in one statement, elsewhere in two. False, and nothing
-    inserted, when no row matched."""
+    row, or the row that the updated row's column `linked_by` names; `rows` matches one row at most): on PostgreSQL
+    in one statement, elsewhere in two. False, and nothing inserted, when no row matched."""
     connection = connections[router.db_for_write(rows.model)]
     holder = new._meta.get_field(link)
     if connection.vendor != "postgresql":
@@ -35,13 +37,13 @@ def update_then_insert(rows: models.QuerySet, changes: dict[str, Any], new: mode
     fields = [f for f in new._meta.concrete_fields if not f.primary_key and f is not holder]
     values = [f.get_db_prep_save(f.pre_save(new, add=True), connection) for f in fields]
     quote = connection.ops.quote_name
-    row_pk = quote(rows.model._meta.pk.column)
+    linked = quote(rows.model._meta.get_field(linked_by).column if linked_by else rows.model._meta.pk.column)
     columns = ", ".join(quote(f.column) for f in [holder, *fields])
     # Django writes the UPDATE; only names from the models' own metadata, quoted, are added; values are parameters.
     text = (
-        f"WITH updated AS ({update_sql} RETURNING {row_pk}) "  # noqa: S608
+        f"WITH updated AS ({update_sql} RETURNING {linked}) "  # noqa: S608
         f"INSERT INTO {quote(new._meta.db_table)} ({columns}) "
-        f"SELECT {row_pk}, {', '.join(['%s'] * len(values))} FROM updated RETURNING {quote(new._meta.pk.column)}"
+        f"SELECT {linked}, {', '.join(['%s'] * len(values))} FROM updated RETURNING {quote(new._meta.pk.column)}"
     )
     with connection.cursor() as cursor:
         cursor.execute(text, [*update_params, *values])

@@ -37,6 +37,24 @@ def test_the_row_is_inserted_only_when_the_update_found_its_row():
     assert len(queries) == (1 if connection.vendor == "postgresql" else 2)
 
 
+def test_the_row_inserted_may_name_the_row_the_updated_one_names():
+    work = Work.objects.create(kind="notification", subject="IH-0000000001", state="running")
+    first = WorkAttempt.objects.create(work=work, number=1, outcome="running")
+
+    with CaptureQueriesContext(connection) as queries:
+        written = update_then_insert(
+            WorkAttempt.objects.filter(pk=first.pk),
+            {"outcome": "retrying"},
+            WorkAttempt(work_id=work.pk, number=2, outcome="done"),
+            "work",
+            linked_by="work",
+        )
+
+    assert written is True
+    assert list(work.history.values_list("number", "outcome")) == [(1, "retrying"), (2, "done")]
+    assert len(queries) == (1 if connection.vendor == "postgresql" else 2)
+
+
 def test_an_update_returns_the_row_as_it_left_it_in_one_statement():
     work = Work.objects.create(kind="notification", subject="IH-0000000001", state="pending", claim=3, attempts=1)
     now = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
