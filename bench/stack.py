@@ -1,9 +1,10 @@
 """A whole production deployment for a benchmark run, started from Procfile.production on this machine.
 
 PostgreSQL databases of the run's own (Incident Hub's, the legacy customers', the sandbox's), dropped at the
-end; Redis databases 8 (cache) and 9 (broker) of the local server, emptied before and after (so one run at a
-time: a lock file says so); the sandbox on gunicorn as the vendors; the release step; then the application's
-processes (web, a worker per queue, beat), which a run may restart with other settings.
+end; two Redis databases of the local server (cache and broker: 8 and 9 unless told otherwise), emptied before
+and after (so one run at a time on them: a lock file per pair says so); the sandbox on gunicorn as the vendors;
+the release step; then the application's processes (web, a worker per queue, beat, or some of them), which a run
+may restart with other settings.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ PROXY_HEADERS = {"X-Forwarded-Proto": "https"}
 APP_PROCESSES = ("web", "worker_servicenow", "worker_slack", "beat")
 WORKERS = {"worker_servicenow": "servicenow", "worker_slack": "slack"}
 LOCK_PATH = Path("/tmp/incident-hub-bench.lock")  # noqa: S108 - one machine-wide lock, by design
+REDIS_DATABASES = (8, 9)  # cache, broker
 SANDBOX_THREADS = 32
 
 
@@ -51,14 +53,31 @@ def with_port(url: str, port: int, query: str = "") -> str:
     return urlunsplit(parts._replace(netloc=netloc, query=query or parts.query))
 
 
+def lock_path(redis_databases: tuple[int, int]) -> Path:
+    """The lock of a pair of Redis databases on this machine (the usual pair's path is the one it always had)."""
+    if redis_databases == REDIS_DATABASES:
+        return LOCK_PATH
+    cache, broker = redis_databases
+    return LOCK_PATH.with_name(f"incident-hub-bench-redis-{cache}-{broker}.lock")
+
+
 class Stack:
     """The deployment of one run. Use as a context manager; `start_app()` starts the application's processes."""
 
-    def __init__(self, *, postgres: str, redis_server: str, logs: Path, settings: dict[str, str]) -> None:
+    def __init__(
+        self,
+        *,
+        postgres: str,
+        redis_server: str,
+        logs: Path,
+        settings: dict[str, str],
+        redis_databases: tuple[int, int] = REDIS_DATABASES,
+    ) -> None:
         self.run = time.strftime("%Y%m%d%H%M%S") + "_" + secrets.token_hex(3)
         self.postgres = postgres.rstrip("/")
-        self.cache_url = f"{redis_server.rstrip('/')}/8"
-        self.broker_url = f"{redis_server.rstrip('/')}/9"
+        self.cache_url = f"{redis_server.rstrip('/')}/{redis_databases[0]}"
+        self.broker_url = f"{redis_server.rstrip('/')}/{redis_databases[1]}"
+        self.lock_path = lock_path(redis_databases)
         self.logs = logs
         self.settings = settings
         self.processes = procfile()
@@ -94,11 +113,14 @@ class Stack:
             self._lock.close()
 
     def _start(self) -> None:
-        self._lock = LOCK_PATH.open("w")
+        self._lock = self.lock_path.open("w")
         try:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise SystemExit(f"another benchmark run holds {LOCK_PATH} (Redis databases 8 and 9 are its)") from None
+            databases = f"{self.cache_url.rsplit('/', 1)[1]} and {self.broker_url.rsplit('/', 1)[1]}"
+            raise SystemExit(
+                f"another benchmark run holds {self.lock_path} (Redis databases {databases} are its)"
+            ) from None
         server = f"{self.postgres}/postgres"
         main, legacy, sandbox_db = self._exit.enter_context(postgres_databases(server, *self.names.values()))
         self.urls = {"main": main, "legacy": legacy, "sandbox": sandbox_db}
@@ -134,20 +156,23 @@ class Stack:
         beat: bool = True,
         common: dict[str, str] | None = None,
         per_process: dict[str, dict[str, str]] | None = None,
+        only: tuple[str, ...] = APP_PROCESSES,
     ) -> None:
-        """Web, a worker per queue and (unless told otherwise) beat, with `common` and then `per_process[name]`
-        over the run's settings."""
+        """Web, a worker per queue and (unless told otherwise) beat, or `only` some of them, with `common` and then
+        `per_process[name]` over the run's settings."""
         assert self.hub is not None
-        names = [name for name in APP_PROCESSES if beat or name != "beat"]
+        names = [name for name in APP_PROCESSES if name in only and (beat or name != "beat")]
         for name in names:
             environment = {**(common or {}), **(per_process or {}).get(name, {})}
             if name == "web":
                 environment["PORT"] = self.web.rsplit(":", 1)[1]
             self.hub.start(name, self.processes[name], **environment)
-        wait_until_up(f"{self.web}/health/live")
-        for queue in WORKERS.values():
-            wait_for_worker(self.control, f"{queue}@{socket.gethostname()}", timeout=120)
-        if not self.token:
+        if "web" in names:
+            wait_until_up(f"{self.web}/health/live")
+        for name, queue in WORKERS.items():
+            if name in names:
+                wait_for_worker(self.control, f"{queue}@{socket.gethostname()}", timeout=120)
+        if "web" in names and not self.token:
             self.token = get_token(
                 self.web, self.credentials["client_id"], self.credentials["client_secret"], PROXY_HEADERS
             )

@@ -31,7 +31,7 @@ from django.db import DatabaseError, connections, models, router, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from .db import update_then_insert
+from .db import update_returning, update_then_insert
 from .errors import ApplicationError, ServiceError
 from .models import Work, WorkAttempt
 from .retry import backoff_delay
@@ -88,7 +88,10 @@ def register(kind: Kind) -> None:
     """Make `kind` runnable: its Celery task (named `task_name`, routed by CELERY_TASK_ROUTES) runs its work."""
 
     def run_work(work_id: int) -> None:
-        work_run(work_id=work_id)
+        # The task is the kind's own: the claim need not read the work to learn it.
+        work = _claim(work_id, kind)
+        if work is not None:
+            work_run(work=work)
 
     run_work.__name__ = run_work.__qualname__ = kind.task_name.rsplit(".", 1)[-1]
     per_second = getattr(settings, kind.per_second_setting) if kind.per_second_setting else 0
@@ -254,25 +257,30 @@ def _queued_messages(kind: Kind) -> int | None:
         return None
 
 
-def _claim(work_id: int | None) -> Work | None:
-    work = Work.objects.filter(pk=work_id).first()
-    if work is None:
-        return None
+def _claim(work_id: int | None, kind: Kind | None = None) -> Work | None:
+    """The work, claimed for this run, if it is due and nobody else is on it (of `kind`, when the caller knows it:
+    then the claim is one statement where the database returns what it updates)."""
+    if kind is None:
+        name = Work.objects.filter(pk=work_id).values_list("kind", flat=True).first()
+        if name is None:
+            return None
+        kind = _kinds[name]
     now = timezone.now()
     due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + EARLY_TOLERANCE)
     claimable = (Q(state__in=[State.PENDING, State.RETRYING]) & due) | Q(
-        state=State.RUNNING, claimed_at__lt=now - _kinds[work.kind].lease
+        state=State.RUNNING, claimed_at__lt=now - kind.lease
     )
-    # Only from the claim read above, so the instance below is what the row now holds.
-    claimed = Work.objects.filter(claimable, pk=work.pk, claim=work.claim).update(
-        state=State.RUNNING, claimed_at=now, claim=F("claim") + 1, attempts=F("attempts") + 1, updated_at=now
+    claimed = update_returning(
+        Work.objects.filter(claimable, pk=work_id, kind=kind.name),
+        {
+            "state": State.RUNNING,
+            "claimed_at": now,
+            "claim": F("claim") + 1,
+            "attempts": F("attempts") + 1,
+            "updated_at": now,
+        },
     )
-    if not claimed:
-        return None
-    work.state, work.claimed_at, work.updated_at = State.RUNNING, now, now
-    work.claim += 1
-    work.attempts += 1
-    return work
+    return claimed if isinstance(claimed, Work) else None
 
 
 def _under_claim(work: Work, *, attempt: WorkAttempt | None = None, **changes: Any) -> bool:

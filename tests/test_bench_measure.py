@@ -16,7 +16,7 @@ from bench.measure import (
     ratio,
     tree_ticks,
 )
-from bench.stack import with_port
+from bench.stack import LOCK_PATH, lock_path, with_port
 
 
 def stat_line(pid: int, comm: str, ppid: int, user: int, system: int, cuser: int = 0, csys: int = 0, start: int = 1):
@@ -158,3 +158,9 @@ def test_a_url_is_pointed_at_another_local_port_keeping_its_user_database_and_op
         == "postgres://postgres@127.0.0.1:41000/ih_bench?sslmode=disable"
     )
     assert with_port("redis://127.0.0.1:6379/8", 41001) == "redis://127.0.0.1:41001/8"
+
+
+def test_each_pair_of_redis_databases_has_its_own_lock_and_the_usual_pair_keeps_its_path():
+    assert lock_path((8, 9)) == LOCK_PATH
+    assert lock_path((4, 5)) == LOCK_PATH.with_name("incident-hub-bench-redis-4-5.lock")
+    assert lock_path((4, 5)) != lock_path((5, 4))

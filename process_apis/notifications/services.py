@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from kernel.db import update_then_insert
 from kernel.errors import ApplicationError, NotFoundError
 from kernel.models import Work
 from kernel.tracing import annotate, current_correlation_id
@@ -99,13 +100,18 @@ def _deliver(work: Work) -> Commit:
         raise Paced(paced.retry_after or 1.0) from paced
 
     def record_sent() -> None:
-        NotificationDelivery.objects.filter(pk=delivery.pk).update(
-            slack_channel_id=posted.channel, slack_ts=posted.ts, sent_at=timezone.now(), updated_at=timezone.now()
-        )
-        IncidentEvent.objects.create(
-            request_id=delivery.request_id,
-            kind="notification_sent",
-            detail={"channel": posted.channel, "ts": posted.ts},
+        now = timezone.now()
+        # The delivery marked sent and the report's timeline told, in one statement where the database can.
+        update_then_insert(
+            NotificationDelivery.objects.filter(pk=delivery.pk),
+            {"slack_channel_id": posted.channel, "slack_ts": posted.ts, "sent_at": now, "updated_at": now},
+            IncidentEvent(
+                request_id=delivery.request_id,
+                kind="notification_sent",
+                detail={"channel": posted.channel, "ts": posted.ts},
+            ),
+            "request",
+            linked_by="request",
         )
         logger.info("notification %s sent to %s as %s", delivery.pk, posted.channel, posted.ts)
 

@@ -1,10 +1,14 @@
-"""An update and the row it calls for, written together: one statement on PostgreSQL, two elsewhere."""
+"""Writes that take one statement for two: an update and the row it calls for (one statement on PostgreSQL, two
+elsewhere); an update and the row it leaves (one statement where the database returns what it updates)."""
+
+from datetime import UTC, datetime
 
 import pytest
 from django.db import connection
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
-from kernel.db import update_then_insert
+from kernel.db import update_returning, update_then_insert
 from kernel.models import Work, WorkAttempt
 
 pytestmark = pytest.mark.django_db
@@ -31,3 +35,52 @@ def test_the_row_is_inserted_only_when_the_update_found_its_row():
     assert (written, missed, work.state) == (True, False, "done")
     assert list(work.history.values_list("number", "outcome")) == [(1, "done")]
     assert len(queries) == (1 if connection.vendor == "postgresql" else 2)
+
+
+def test_the_row_inserted_may_name_the_row_the_updated_one_names():
+    work = Work.objects.create(kind="notification", subject="IH-0000000001", state="running")
+    first = WorkAttempt.objects.create(work=work, number=1, outcome="running")
+
+    with CaptureQueriesContext(connection) as queries:
+        written = update_then_insert(
+            WorkAttempt.objects.filter(pk=first.pk),
+            {"outcome": "retrying"},
+            WorkAttempt(work_id=work.pk, number=2, outcome="done"),
+            "work",
+            linked_by="work",
+        )
+
+    assert written is True
+    assert list(work.history.values_list("number", "outcome")) == [(1, "retrying"), (2, "done")]
+    assert len(queries) == (1 if connection.vendor == "postgresql" else 2)
+
+
+def test_an_update_returns_the_row_as_it_left_it_in_one_statement():
+    work = Work.objects.create(kind="notification", subject="IH-0000000001", state="pending", claim=3, attempts=1)
+    now = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+
+    with CaptureQueriesContext(connection) as queries:
+        claimed = update_returning(
+            Work.objects.filter(pk=work.pk, state="pending"),
+            {"state": "running", "claimed_at": now, "claim": F("claim") + 1, "attempts": F("attempts") + 1},
+        )
+
+    assert isinstance(claimed, Work)
+    assert (claimed.pk, claimed.kind, claimed.subject, claimed.state) == (
+        work.pk,
+        "notification",
+        "IH-0000000001",
+        "running",
+    )
+    assert (claimed.claimed_at, claimed.claim, claimed.attempts) == (now, 4, 2)
+    assert claimed.created_at == work.created_at and claimed._state.adding is False
+    stored = Work.objects.get(pk=work.pk)
+    assert (stored.state, stored.claimed_at, stored.claim, stored.attempts) == ("running", now, 4, 2)
+    assert len(queries) == 1
+
+
+def test_an_update_that_matches_no_row_returns_none_and_writes_nothing():
+    work = Work.objects.create(kind="notification", subject="IH-0000000001", state="done", claim=3)
+
+    assert update_returning(Work.objects.filter(pk=work.pk, state="pending"), {"state": "running"}) is None
+    assert Work.objects.get(pk=work.pk).state == "done"

@@ -14,7 +14,7 @@ from experience_apis.clients.services import api_client_create
 from incidents_site.telemetry import call_trace_recorder
 from kernel import tracing
 from operations.models import TracedCall
-from operations.recorder import CallTraceRecorder, CallTraceWriter, store_flows
+from operations.recorder import CallRow, CallTraceRecorder, CallTraceWriter, store_flows
 from operations.selectors import api_figures, incident_timeline
 from process_apis.models import IncidentRequest
 from tests.reports import stored_report
@@ -155,6 +155,12 @@ def test_flows_stored_in_one_batch_keep_their_own_reference_and_correlation_id()
         ("IH-2", "flow-2", "customer_incidents"),
         ("IH-2", "flow-2", "incidents_v1"),
     ]
+
+
+def test_a_stored_row_has_a_value_for_every_column_of_the_call_trace():
+    assert CallRow._fields == tuple(
+        field.attname for field in TracedCall._meta.concrete_fields if not field.primary_key
+    )
 
 
 def test_a_flow_that_cannot_be_stored_is_dropped_alone_from_its_batch(caplog):

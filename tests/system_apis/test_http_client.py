@@ -1,4 +1,5 @@
 import pytest
+import requests
 import responses
 
 from system_apis.errors import SystemRateLimited, SystemUnavailable
@@ -65,6 +66,44 @@ def test_each_thread_has_its_own_session():
         theirs = other_thread.submit(pooled_session, "slack").result()
 
     assert pooled_session("slack") is pooled_session("slack") is not theirs
+
+
+def test_a_pooled_session_takes_proxies_and_ca_bundle_from_the_environment_as_requests_does(monkeypatch):
+    from system_apis.http import PooledSession
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "slack.internal")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/company.pem")
+    pooled, plain = PooledSession(), requests.Session()
+
+    for url in ("https://slack.com/api/chat.postMessage", "https://slack.internal/api/chat.postMessage"):
+        for stream, verify in ((None, None), (True, False)):
+            assert pooled.merge_environment_settings(url, {}, stream, verify, None) == (
+                plain.merge_environment_settings(url, {}, stream, verify, None)
+            )
+    proxied = pooled.merge_environment_settings("https://slack.com/api/x", {}, None, None, None)
+    assert proxied["proxies"]["https"] == "http://proxy.internal:3128"
+    assert proxied["verify"] == "/etc/ssl/company.pem"
+    assert (
+        "https"
+        not in pooled.merge_environment_settings("https://slack.internal/api/x", {}, None, None, None)["proxies"]
+    )
+
+
+def test_a_pooled_session_reads_the_environment_once_per_origin(monkeypatch):
+    from system_apis.http import PooledSession
+
+    reads = []
+    monkeypatch.setattr(requests.sessions, "get_environ_proxies", lambda url, no_proxy=None: reads.append(url) or {})
+    session = PooledSession()
+
+    for path in ("chat.postMessage", "chat.update", "chat.postMessage"):
+        settings = session.merge_environment_settings(f"https://slack.com/api/{path}", {}, None, None, None)
+        settings["proxies"]["https"] = "changed by a caller"
+    session.merge_environment_settings("https://hooks.slack.com/commands/1", {}, None, None, None)
+
+    assert reads == ["https://slack.com/api/chat.postMessage", "https://hooks.slack.com/commands/1"]
+    assert session.merge_environment_settings("https://slack.com/api/x", {}, None, None, None)["proxies"] == {}
 
 
 def basic(user: str, password: str) -> str:
