@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from celery import Task, shared_task
@@ -266,21 +267,35 @@ def _claim(work_id: int | None, kind: Kind | None = None) -> Work | None:
             return None
         kind = _kinds[name]
     now = timezone.now()
-    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + EARLY_TOLERANCE)
-    claimable = (Q(state__in=[State.PENDING, State.RETRYING]) & due) | Q(
-        state=State.RUNNING, claimed_at__lt=now - kind.lease
-    )
+    connection = connections[router.db_for_write(Work)]
+    counts, claimable = _claim_sql(connection.alias)
     claimed = update_returning(
-        Work.objects.filter(claimable, pk=work_id, kind=kind.name),
-        {
-            "state": State.RUNNING,
-            "claimed_at": now,
-            "claim": F("claim") + 1,
-            "attempts": F("attempts") + 1,
-            "updated_at": now,
-        },
+        Work,
+        {"pk": work_id, "kind": kind.name},
+        {"state": State.RUNNING, "claimed_at": now, "updated_at": now},
+        also_set=counts,
+        also_where=claimable,
+        also_params=[
+            State.PENDING,
+            State.RETRYING,
+            connection.ops.adapt_datetimefield_value(now + EARLY_TOLERANCE),
+            State.RUNNING,
+            connection.ops.adapt_datetimefield_value(now - kind.lease),
+        ],
     )
     return claimed if isinstance(claimed, Work) else None
+
+
+@cache
+def _claim_sql(alias: str) -> tuple[tuple[str, ...], str]:
+    """A claim's counts raised, and what makes work claimable: pending or retrying and due, or running under a
+    claim older than the kind's lease."""
+    claim, attempts, state, due, claimed_at = (
+        connections[alias].ops.quote_name(Work._meta.get_field(name).column)
+        for name in ("claim", "attempts", "state", "next_attempt_at", "claimed_at")
+    )
+    counts = (f"{claim} = {claim} + 1", f"{attempts} = {attempts} + 1")
+    return counts, f"({state} IN (%s, %s) AND ({due} IS NULL OR {due} <= %s)) OR ({state} = %s AND {claimed_at} < %s)"
 
 
 def _under_claim(work: Work, *, attempt: WorkAttempt | None = None, **changes: Any) -> bool:
@@ -288,8 +303,11 @@ def _under_claim(work: Work, *, attempt: WorkAttempt | None = None, **changes: A
     claim; False (nothing written) when it was taken over. The attempt goes in with the same statement where the
     database can: every run of every kind records one."""
     changes = {"updated_at": timezone.now(), "claimed_at": None, **changes}
-    claimed = Work.objects.filter(pk=work.pk, claim=work.claim, state=State.RUNNING)
-    written = update_then_insert(claimed, changes, attempt, "work") if attempt else bool(claimed.update(**changes))
+    claimed = {"pk": work.pk, "claim": work.claim, "state": State.RUNNING}
+    if attempt:
+        written = update_then_insert(Work, claimed, changes, attempt, "work")
+    else:
+        written = bool(Work.objects.filter(**claimed).update(**changes))
     if not written:
         logger.warning("%s: its claim was taken over; this run's outcome is not recorded", work)
         return False

@@ -165,7 +165,7 @@ def _sync_to_servicenow(work: Work, request: IncidentRequest | None = None) -> C
         )
         # The incident recorded and its event on the timeline, in one statement where the database can.
         recorded = {name: getattr(request, name) for name in (*INCIDENT_FIELDS, "sync_state", "updated_at")}
-        update_then_insert(IncidentRequest.objects.filter(pk=request.pk), recorded, event, "request")
+        update_then_insert(IncidentRequest, {"pk": request.pk}, recorded, event, "request")
         incident_news_publish(IncidentNews(kind=NewsKind.CREATED, request=request, event=event))
 
     return record_created

@@ -103,7 +103,8 @@ def _deliver(work: Work) -> Commit:
         now = timezone.now()
         # The delivery marked sent and the report's timeline told, in one statement where the database can.
         update_then_insert(
-            NotificationDelivery.objects.filter(pk=delivery.pk),
+            NotificationDelivery,
+            {"pk": delivery.pk},
             {"slack_channel_id": posted.channel, "slack_ts": posted.ts, "sent_at": now, "updated_at": now},
             IncidentEvent(
                 request_id=delivery.request_id,

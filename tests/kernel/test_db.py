@@ -5,7 +5,6 @@ from datetime import UTC, datetime
 
 import pytest
 from django.db import connection
-from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
 from kernel.db import update_returning, update_then_insert
@@ -19,13 +18,15 @@ def test_the_row_is_inserted_only_when_the_update_found_its_row():
 
     with CaptureQueriesContext(connection) as queries:
         written = update_then_insert(
-            Work.objects.filter(pk=work.pk, claim=3),
+            Work,
+            {"pk": work.pk, "claim": 3},
             {"state": "done"},
             WorkAttempt(work=work, number=1, outcome="done"),
             "work",
         )
     missed = update_then_insert(
-        Work.objects.filter(pk=work.pk, claim=2),
+        Work,
+        {"pk": work.pk, "claim": 2},
         {"state": "failed"},
         WorkAttempt(work=work, number=2, outcome="failed"),
         "work",
@@ -43,7 +44,8 @@ def test_the_row_inserted_may_name_the_row_the_updated_one_names():
 
     with CaptureQueriesContext(connection) as queries:
         written = update_then_insert(
-            WorkAttempt.objects.filter(pk=first.pk),
+            WorkAttempt,
+            {"pk": first.pk},
             {"outcome": "retrying"},
             WorkAttempt(work_id=work.pk, number=2, outcome="done"),
             "work",
@@ -61,8 +63,10 @@ def test_an_update_returns_the_row_as_it_left_it_in_one_statement():
 
     with CaptureQueriesContext(connection) as queries:
         claimed = update_returning(
-            Work.objects.filter(pk=work.pk, state="pending"),
-            {"state": "running", "claimed_at": now, "claim": F("claim") + 1, "attempts": F("attempts") + 1},
+            Work,
+            {"pk": work.pk, "state": "pending"},
+            {"state": "running", "claimed_at": now},
+            also_set=('"claim" = "claim" + 1', '"attempts" = "attempts" + 1'),
         )
 
     assert isinstance(claimed, Work)
@@ -82,5 +86,24 @@ def test_an_update_returns_the_row_as_it_left_it_in_one_statement():
 def test_an_update_that_matches_no_row_returns_none_and_writes_nothing():
     work = Work.objects.create(kind="notification", subject="IH-0000000001", state="done", claim=3)
 
-    assert update_returning(Work.objects.filter(pk=work.pk, state="pending"), {"state": "running"}) is None
+    assert update_returning(Work, {"pk": work.pk, "state": "pending"}, {"state": "running"}) is None
     assert Work.objects.get(pk=work.pk).state == "done"
+
+
+def test_where_the_database_returns_nothing_the_update_and_a_read_of_the_row_take_its_place(monkeypatch):
+    work = Work.objects.create(kind="notification", subject="IH-0000000001", state="retrying", attempts=2)
+    monkeypatch.setattr("kernel.db.returns_rows", lambda connection: False)
+
+    claimed = update_returning(
+        Work,
+        {"pk": work.pk},
+        {"state": "running"},
+        also_where='"state" IN (%s, %s)',
+        also_params=["pending", "retrying"],
+    )
+    missed = update_returning(
+        Work, {"pk": work.pk}, {"state": "done"}, also_where='"state" IN (%s, %s)', also_params=["pending", "retrying"]
+    )
+
+    assert (claimed.pk, claimed.state, claimed.attempts, missed) == (work.pk, "running", 2, None)
+    assert Work.objects.get(pk=work.pk).state == "running"
