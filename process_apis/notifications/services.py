@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from kernel.db import update_then_insert
+from kernel.db import get_with_related, update_then_insert
 from kernel.errors import ApplicationError, NotFoundError
 from kernel.models import Work
 from kernel.tracing import annotate, current_correlation_id
@@ -88,7 +88,11 @@ def state_change_queue(*, request: IncidentRequest, event: IncidentEvent) -> Not
 
 def _deliver(work: Work) -> Commit:
     """Post the delivery (the work of kind NOTIFICATION)."""
-    delivery = NotificationDelivery.objects.select_related("request", "event").get(work=work)
+    # Every Slack post reads these: one join, its text written once.
+    delivery = get_with_related(NotificationDelivery, "request", {"work": work.pk})
+    if delivery is None:
+        raise NotificationDelivery.DoesNotExist(f"no notification delivery is {work}")
+    delivery.work = work
     annotate(reference=delivery.request.reference)
     if delivery.kind == STATE_CHANGE:
         return _deliver_state_change(work, delivery)

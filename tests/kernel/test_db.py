@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from kernel.db import update_returning, update_then_insert
+from kernel.db import get_with_related, update_returning, update_then_insert
 from kernel.models import Work, WorkAttempt
 
 pytestmark = pytest.mark.django_db
@@ -107,3 +107,18 @@ def test_where_the_database_returns_nothing_the_update_and_a_read_of_the_row_tak
 
     assert (claimed.pk, claimed.state, claimed.attempts, missed) == (work.pk, "running", 2, None)
     assert Work.objects.get(pk=work.pk).state == "running"
+
+
+def test_a_row_is_read_with_the_row_its_foreign_key_names_in_one_statement():
+    work = Work.objects.create(kind="notification", subject="IH-0000000001", state="done", claim=3)
+    attempt = WorkAttempt.objects.create(work=work, number=1, outcome="done", duration_ms=12)
+
+    with CaptureQueriesContext(connection) as queries:
+        read = get_with_related(WorkAttempt, "work", {"work": work.pk, "number": 1})
+        subject, claim = read.work.subject, read.work.claim
+    missing = get_with_related(WorkAttempt, "work", {"work": work.pk, "number": 2})
+
+    assert (read.pk, read.outcome, read.duration_ms, read.at) == (attempt.pk, "done", 12, attempt.at)
+    assert (subject, claim, read.work.created_at) == ("IH-0000000001", 3, work.created_at)
+    assert read._state.adding is False and missing is None
+    assert len(queries) == 1
