@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import socket
 import sys
@@ -57,7 +56,7 @@ from bench.measure import (
     tree_members,
     write_json,
 )
-from bench.stack import Stack
+from bench.stack import Stack, add_server_arguments
 from system_apis.salesforce.client import FIRST_POLL_WAIT
 
 DEFAULT_SIZES = (1000, 10_000, 100_000)
@@ -526,16 +525,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="SANDBOX_SALESFORCE_BULK_ROWS_PER_SECOND: how fast a job's rows are gone through (default: the setting's)",
     )
     parser.add_argument("--timeout", type=float, default=None, help="seconds a run may take (default 600 + size/20)")
-    parser.add_argument(
-        "--postgres",
-        default=os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432"),
-        help="PostgreSQL server (trust or password in the URL); the run makes and drops databases",
-    )
-    parser.add_argument(
-        "--redis",
-        default=os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379"),
-        help="Redis server; databases 8 (cache) and 9 (broker) are emptied and used",
-    )
+    add_server_arguments(parser)
     parser.add_argument("--json", type=Path, default=None, help="where to write the JSON (default: var/bench/...)")
     args = parser.parse_args(argv)
     if args.chunk < 1:

@@ -69,7 +69,7 @@ from bench.measure import (
     write_json,
 )
 from bench.p2p.views import TABLE_DDL
-from bench.stack import PROXY_HEADERS, WORKERS, Stack, with_port
+from bench.stack import PROXY_HEADERS, WORKERS, Stack, add_server_arguments, with_port
 from bench.wire import CountingProxies, tally_difference
 
 PHASES = ("counts", "throughput", "p2p", "vendors", "pacing", "rss", "trace")
@@ -1092,16 +1092,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--phases", default=",".join(PHASES), help=f"comma-separated, in order, of: {', '.join(PHASES)}"
     )
-    parser.add_argument(
-        "--postgres",
-        default=os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432"),
-        help="PostgreSQL server (trust or password in the URL); the run makes and drops databases",
-    )
-    parser.add_argument(
-        "--redis",
-        default=os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379"),
-        help="Redis server; databases 8 (cache) and 9 (broker) are emptied and used",
-    )
+    add_server_arguments(parser)
     parser.add_argument("--soak", type=int, default=None, help="reports sent before reading RSS (default: none)")
     parser.add_argument("--no-idempotency-key", action="store_true", help="send reports without an Idempotency-Key")
     parser.add_argument("--json", type=Path, default=None, help="where to write the JSON (default: var/bench/...)")

@@ -35,7 +35,7 @@ if __package__ in (None, ""):  # run as a script: `python bench/slack_worker.py`
 
 from bench.deployment import BIN, ROOT
 from bench.measure import busy_cores, format_table, machine_cpu, read_stat, tree_members, wait_for, write_json
-from bench.stack import Stack
+from bench.stack import Stack, add_server_arguments
 
 WORKER = "worker_slack"
 APP_ENV = {"SLACK_POSTS_PER_SECOND": "0"}
@@ -298,12 +298,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=3, help="measured rounds (the median is the figure)")
     parser.add_argument("--warmup", type=int, default=40, help="notices posted before measuring")
     parser.add_argument("--rate", type=float, default=30.0, help="notices handed to Celery a second (0: at once)")
-    parser.add_argument(
-        "--postgres",
-        default=os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432"),
-        help="PostgreSQL server (trust or password in the URL); the run makes and drops databases",
-    )
-    parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379"), help="Redis server")
+    add_server_arguments(parser, redis_help="Redis server")
     parser.add_argument(
         "--redis-databases",
         default="4,5",

@@ -9,7 +9,9 @@ may restart with other settings.
 
 from __future__ import annotations
 
+import argparse
 import fcntl
+import os
 import secrets
 import socket
 import time
@@ -43,6 +45,20 @@ WORKERS = {"worker_servicenow": "servicenow", "worker_slack": "slack"}
 LOCK_PATH = Path("/tmp/incident-hub-bench.lock")  # noqa: S108 - one machine-wide lock, by design
 REDIS_DATABASES = (8, 9)  # cache, broker
 SANDBOX_THREADS = 32
+
+
+def add_server_arguments(
+    parser: argparse.ArgumentParser,
+    *,
+    redis_help: str = "Redis server; databases 8 (cache) and 9 (broker) are emptied and used",
+) -> None:
+    """`--postgres` and `--redis`: the servers a run's Stack makes its databases on."""
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432"),
+        help="PostgreSQL server (trust or password in the URL); the run makes and drops databases",
+    )
+    parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379"), help=redis_help)
 
 
 def with_port(url: str, port: int, query: str = "") -> str:

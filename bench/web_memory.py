@@ -49,7 +49,7 @@ from bench.deployment import BIN, ROOT
 from bench.load import REFERENCE, report_body
 from bench.measure import format_table, memory_kib, tree_members
 from bench.perf import Reporter
-from bench.stack import LOCK_PATH, PROXY_HEADERS, WORKERS, Stack
+from bench.stack import LOCK_PATH, PROXY_HEADERS, WORKERS, Stack, add_server_arguments
 
 SLACK_TEAM = "T0BENCHRSS"
 STAFF = "bench-staff"
@@ -182,8 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reports", type=int, default=300, help="REST v1 reports sent first (default 300)")
     parser.add_argument("--rounds", type=int, default=5, help="visits of the other pages after them (default 5)")
     parser.add_argument("--imports", action="store_true", help="also print what loading the WSGI app imports")
-    parser.add_argument("--postgres", default=os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432"))
-    parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379"))
+    add_server_arguments(parser)
     args = parser.parse_args(argv)
     out_dir = ROOT / "var" / "bench" / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-web-memory"
     signing_secret = secrets.token_hex(16)

@@ -15,7 +15,6 @@ import csv
 import io
 import socket
 import time
-import uuid
 from collections import Counter
 from dataclasses import dataclass
 
@@ -24,18 +23,9 @@ import pytest
 import requests
 from celery import Celery
 
-from bench.deployment import (
-    BIN,
-    Deployment,
-    free_port,
-    postgres_databases,
-    procfile,
-    redis_databases,
-    staging_environment,
-    start_sandbox,
-    wait_for_worker,
-)
-from tests.scaleout import DATABASE_URL, REDIS_SERVER
+from bench.deployment import BIN, procfile, start_sandbox, wait_for_worker
+from tests.scaleout import REDIS_SERVER
+from tests.scaleout.staging import staging_deployment
 
 CHUNK = 200
 CHUNKS = 5
@@ -86,33 +76,16 @@ class RunRow:
 
 @pytest.fixture
 def hub(tmp_path):
-    run = uuid.uuid4().hex[:8]
-    names = (f"ih_kill_{run}", f"ih_kill_legacy_{run}", f"ih_kill_sandbox_{run}")
     broker_url, cache_url = f"{REDIS_SERVER}/7", f"{REDIS_SERVER}/6"
-    with postgres_databases(DATABASE_URL, *names) as (main, legacy, sandbox_db), redis_databases(broker_url, cache_url):
-        sandbox = f"http://127.0.0.1:{free_port()}"
-        (tmp_path / "logs").mkdir()
-        deployment = Deployment(
-            {
-                **staging_environment(
-                    main=main,
-                    legacy=legacy,
-                    sandbox_db=sandbox_db,
-                    cache_url=cache_url,
-                    broker_url=broker_url,
-                    sandbox=sandbox,
-                    state=tmp_path,
-                ),
-                **SLOW_BULK_JOBS,
-                **QUICK_RECOVERY,
-            },
-            tmp_path / "logs",
-        )
-        try:
-            yield deployment, sandbox, main, legacy
-        finally:
-            deployment.stop_all()
-            print(deployment.log_tails())  # shown when the test fails
+    with staging_deployment(
+        tmp_path,
+        "ih_kill",
+        broker_url=broker_url,
+        cache_url=cache_url,
+        redis=(broker_url, cache_url),
+        settings={**SLOW_BULK_JOBS, **QUICK_RECOVERY},
+    ) as staging:
+        yield staging.hub, staging.sandbox, staging.main, staging.legacy
 
 
 def run_row(database: psycopg.Connection, run_id: int) -> RunRow:

@@ -26,18 +26,17 @@ from bench.deployment import (
     BIN,
     Deployment,
     free_port,
-    postgres_databases,
     procfile,
     rabbitmq_vhost,
     redis_databases,
-    staging_environment,
     start_sandbox,
     tasks_held,
     wait_for_worker,
     wait_until_up,
 )
 from bench.load import api_session, get_token, report_body, set_faults, settle, submit
-from tests.scaleout import DATABASE_URL, REDIS_SERVER
+from tests.scaleout import REDIS_SERVER
+from tests.scaleout.staging import staging_deployment
 
 RABBITMQ_URL = os.environ.get("RABBITMQ_URL", "")
 
@@ -85,33 +84,11 @@ def broker(request):
 @pytest.fixture
 def deployment(broker, tmp_path):
     broker_url, cache_url = broker
-    run = uuid.uuid4().hex[:8]
-    names = (f"ih_scale_{run}", f"ih_scale_legacy_{run}", f"ih_scale_sandbox_{run}")
-    with postgres_databases(DATABASE_URL, *names) as (main, legacy, sandbox_db):
-        sandbox = f"http://127.0.0.1:{free_port()}"
-        (tmp_path / "logs").mkdir()
-        hub = Deployment(
-            {
-                **staging_environment(
-                    main=main,
-                    legacy=legacy,
-                    sandbox_db=sandbox_db,
-                    cache_url=cache_url,
-                    broker_url=broker_url,
-                    sandbox=sandbox,
-                    state=tmp_path,
-                ),
-                "WEB_CONCURRENCY": "2",
-                "WEB_THREADS": "4",
-                **QUICK_RECOVERY,
-            },
-            tmp_path / "logs",
-        )
-        try:
-            yield hub, sandbox
-        finally:
-            hub.stop_all()
-            print(hub.log_tails())  # shown when the test fails
+    settings = {"WEB_CONCURRENCY": "2", "WEB_THREADS": "4", **QUICK_RECOVERY}
+    with staging_deployment(
+        tmp_path, "ih_scale", broker_url=broker_url, cache_url=cache_url, settings=settings
+    ) as staging:
+        yield staging.hub, staging.sandbox
 
 
 def start_web(hub: Deployment, name: str, port: int, processes: dict[str, str]) -> str:

@@ -9,60 +9,59 @@ command's time budget. Runs in .ci/run's services tier (it needs DATABASE_URL on
 from __future__ import annotations
 
 import time
-import uuid
+from pathlib import Path
 
 import pytest
 import requests
 
-from bench.deployment import (
-    BIN,
-    Deployment,
-    free_port,
-    postgres_databases,
-    redis_databases,
-    start_sandbox,
-    wait_until_up,
-)
+from bench.deployment import BIN, free_port, start_sandbox, wait_until_up
 from bench.load import set_faults
-from tests.scaleout import DATABASE_URL, REDIS_SERVER
+from tests.scaleout import REDIS_SERVER
+from tests.scaleout.staging import staging_deployment
 
 # Slack gives up after 3 s; ServiceNow answers after 3.5 s, past the command's 2 s budget but within its timeout.
 SLACK_PATIENCE = 3.0
 SERVICENOW_LATENCY_MS = 3500
 
 
+def development_environment(
+    *, main: str, legacy: str, sandbox_db: str, cache_url: str, broker_url: str, sandbox: str, state: Path
+) -> dict[str, str]:
+    """The development settings on the run's databases and Redis, with the sandbox at `sandbox` as the vendors."""
+    return {
+        "DJANGO_SETTINGS_MODULE": "incidents_site.settings",
+        "DATABASE_URL": main,
+        "LEGACY_DATABASE_URL": legacy,
+        "SANDBOX_DATABASE_URL": sandbox_db,
+        "REDIS_URL": cache_url,
+        "CELERY_BROKER_URL": broker_url,
+        "INCIDENT_HUB_VAR_DIR": str(state / "var"),
+        "SANDBOX_URL": sandbox,
+        "SANDBOX_SERVICENOW_EVENT_URL": "",
+    }
+
+
 @pytest.fixture
 def hub(tmp_path):
-    run = uuid.uuid4().hex[:8]
-    names = (f"ih_slack_{run}", f"ih_slack_legacy_{run}", f"ih_slack_sandbox_{run}")
     broker_url, cache_url = f"{REDIS_SERVER}/11", f"{REDIS_SERVER}/10"
-    with postgres_databases(DATABASE_URL, *names) as (main, legacy, sandbox_db), redis_databases(broker_url, cache_url):
-        sandbox, web = f"http://127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}"
-        (tmp_path / "logs").mkdir()
-        deployment = Deployment(
-            {
-                "DJANGO_SETTINGS_MODULE": "incidents_site.settings",
-                "DATABASE_URL": main,
-                "LEGACY_DATABASE_URL": legacy,
-                "SANDBOX_DATABASE_URL": sandbox_db,
-                "REDIS_URL": cache_url,
-                "CELERY_BROKER_URL": broker_url,
-                "INCIDENT_HUB_VAR_DIR": str(tmp_path / "var"),
-                "SANDBOX_URL": sandbox,
-                "SANDBOX_SERVICENOW_EVENT_URL": "",
-                "SANDBOX_SLACK_COMMAND_URL": f"{web}/api/slack/v1/commands",
-                "EMAIL_URL": "console://",
-                "SERVICENOW_READ_TIMEOUT": "10",
-                "SERVICENOW_RETRY_BASE": "1",
-                "SERVICENOW_RETRY_CAP": "3",
-            },
-            tmp_path / "logs",
-        )
-        try:
-            yield deployment, sandbox, web
-        finally:
-            deployment.stop_all()
-            print(deployment.log_tails())  # shown when the test fails
+    web = f"http://127.0.0.1:{free_port()}"
+    settings = {
+        "SANDBOX_SLACK_COMMAND_URL": f"{web}/api/slack/v1/commands",
+        "EMAIL_URL": "console://",
+        "SERVICENOW_READ_TIMEOUT": "10",
+        "SERVICENOW_RETRY_BASE": "1",
+        "SERVICENOW_RETRY_CAP": "3",
+    }
+    with staging_deployment(
+        tmp_path,
+        "ih_slack",
+        broker_url=broker_url,
+        cache_url=cache_url,
+        redis=(broker_url, cache_url),
+        settings=settings,
+        environment=development_environment,
+    ) as staging:
+        yield staging.hub, staging.sandbox, web
 
 
 def answers_by_response_url(sandbox: str) -> list[dict]:
