@@ -1,4 +1,6 @@
-"""The embedded broker: kombu's filesystem transport, with messages that appear whole.
+"""kombu's transports as Incident Hub runs them: the embedded broker's, and Redis's with one client a channel.
+
+The embedded broker is kombu's filesystem transport, with messages that appear whole.
 
 kombu writes a message file under its final name and fills it afterwards, so a worker polling the
 folder can read it empty and die on the JSON error (celery/kombu#1551). Here a message is written
@@ -11,12 +13,15 @@ it before it kills it.
 
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from time import monotonic
 
 from celery.worker import state as worker_state
-from kombu.transport import filesystem
+from kombu.transport import TRANSPORT_ALIASES, filesystem, redis
 from kombu.utils.encoding import str_to_bytes
 from kombu.utils.json import dumps
+from redis import Redis
 
 
 class Channel(filesystem.Channel):
@@ -58,3 +63,30 @@ class Transport(filesystem.Transport):
                 return super().drain_events(connection, timeout=step)
             except TimeoutError:
                 continue
+
+
+class RedisChannel(redis.Channel):
+    """kombu's Redis channel makes a new client (and its table of commands) for every publish, every ack and every
+    message it takes; this one makes one for each connection pool it has (a new pool after a lost connection), which
+    every command shares: a client takes a connection from the pool for each command, so threads may share it."""
+
+    _shared_client: Redis | None = None
+
+    @contextmanager
+    def conn_or_acquire(self, client: Redis | None = None) -> Iterator[Redis]:
+        if client is None:
+            if self._shared_client is None or self._shared_client.connection_pool is not self.pool:
+                self._shared_client = self._create_client()
+            client = self._shared_client
+        yield client
+
+
+class RedisTransport(redis.Transport):
+    Channel = RedisChannel
+
+
+def use_shared_redis_clients() -> None:
+    """Make `redis://` broker URLs use RedisTransport. By kombu's alias rather than Celery's broker_transport
+    setting, so that logs and tools still name the broker redis://host:port/db."""
+    for scheme in ("redis", "rediss"):
+        TRANSPORT_ALIASES[scheme] = "incidents_site.broker:RedisTransport"

@@ -4,9 +4,11 @@ import os
 from celery import Celery, bootsteps
 from celery.signals import setup_logging, task_postrun, task_prerun
 
+from .broker import use_shared_redis_clients
 from .production_checks import refuse_to_start_on_laptop_defaults
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "incidents_site.settings")
+use_shared_redis_clients()
 
 app = Celery("incidents_site")
 app.config_from_object("django.conf:settings", namespace="CELERY")
