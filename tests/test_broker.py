@@ -62,3 +62,33 @@ def test_the_embedded_broker_does_not_warn_about_a_missing_host(tmp_path, caplog
 
     assert "No hostname was supplied" not in caplog.text
     assert described.startswith("incidents_site.broker:Transport://")
+
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+
+
+def test_a_redis_broker_url_names_redis_and_uses_the_channel_with_one_client():
+    connection = Connection("redis://127.0.0.1:6379/0")
+
+    assert connection.transport_cls == "redis" and connection.as_uri().startswith("redis://")
+    assert isinstance(connection.transport, broker.RedisTransport)
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="needs Redis (REDIS_URL): run by .ci/run's services tier")
+def test_a_redis_channel_shares_one_client_until_its_pool_is_replaced():
+    with Connection(REDIS_URL) as connection:
+        channel = connection.default_channel
+        queue = connection.SimpleQueue("broker-test-notices")
+        queue.clear()
+        with channel.conn_or_acquire() as first, channel.conn_or_acquire() as second:
+            assert first is second
+        queue.put({"delivery_id": 7})
+        message = queue.get(timeout=5)
+        message.ack()
+        assert message.payload == {"delivery_id": 7} and first.llen("broker-test-notices") == 0
+
+        channel._disconnect_pools()  # what kombu does when it has lost the connection
+        with channel.conn_or_acquire() as after:
+            assert after is not first and after.connection_pool is channel.pool
+            assert after.ping()
+        queue.close()
