@@ -1,8 +1,12 @@
 """The OAuth endpoints: one grant, tokens for active clients only, every secret check limited per address."""
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from oauth2_provider.models import AccessToken, get_application_model
 
+from experience_apis.clients.oauth import ApiClientOAuth2Validator
 from experience_apis.clients.services import api_client_create, api_client_set_active
 from tests.security.conftest import basic, token_for, token_response
 
@@ -69,3 +73,32 @@ def test_guessing_secrets_at_the_revocation_endpoint_is_limited_per_address_too(
 
     assert guesses == [401, 401, 401]
     assert blocked.status_code == 429 and int(blocked["Retry-After"]) >= 1
+
+
+def test_a_bearer_token_is_read_with_its_application_client_and_user_in_one_query(client):
+    api_client, secret = api_client_create(name="partner")
+    token = token_for(client, api_client.client_id, secret)
+    bare = get_application_model().objects.create(
+        name="no client", client_type="confidential", authorization_grant_type="client-credentials"
+    )
+    orphan = AccessToken.objects.create(application=bare, token="orphan-token", expires=api_client.created_at, scope="")
+    validator = ApiClientOAuth2Validator()
+
+    with CaptureQueriesContext(connection) as queries:
+        read = validator._load_access_token(token)
+        application, found, user = read.application, read.application.api_client, read.user
+    unknown = validator._load_access_token("no-such-token")
+    without_client = validator._load_access_token("orphan-token")
+
+    assert len(queries) == 1
+    assert (application.pk, found.pk, found.tier, found.active, user) == (
+        api_client.application_id,
+        api_client.pk,
+        api_client.tier,
+        True,
+        None,
+    )
+    assert read == AccessToken.objects.get(pk=read.pk) and read.scope == AccessToken.objects.get(pk=read.pk).scope
+    assert unknown is None and without_client.pk == orphan.pk
+    with pytest.raises(get_application_model().api_client.RelatedObjectDoesNotExist):
+        without_client.application.api_client  # noqa: B018
