@@ -100,9 +100,8 @@ def get_with_related(model: type[models.Model], related: str, where: dict[str, A
         row = cursor.fetchone()
     if row is None:
         return None
-    own = len(model._meta.concrete_fields)
-    instance = model_from_row(model, connection, row[:own])
-    setattr(instance, related, model_from_row(parent, connection, row[own:]))
+    instance, parent_instance = models_from_row(connection, row, model, parent)
+    setattr(instance, related, parent_instance)
     return instance
 
 
@@ -117,6 +116,22 @@ def model_from_row(model: type[models.Model], connection: BaseDatabaseWrapper, r
             value = convert(value, column, connection)
         values.append(value)
     return model.from_db(connection.alias, [f.attname for f in fields], values)
+
+
+def models_from_row(
+    connection: BaseDatabaseWrapper, row: Sequence[Any], *models_in_row: type[models.Model]
+) -> list[models.Model | None]:
+    """An instance of each model from a row of their `columns`, one model after the other; None for a model whose
+    primary key is NULL (a LEFT JOIN that found no row)."""
+    instances: list[models.Model | None] = []
+    start = 0
+    for model in models_in_row:
+        fields = model._meta.concrete_fields
+        values = row[start : start + len(fields)]
+        start += len(fields)
+        has_row = values[fields.index(model._meta.pk)] is not None
+        instances.append(model_from_row(model, connection, values) if has_row else None)
+    return instances
 
 
 @cache

@@ -19,7 +19,7 @@ from oauth2_provider import views as oauth2_views
 from oauth2_provider.models import get_access_token_model, get_application_model
 from oauth2_provider.oauth2_validators import OAuth2Validator
 
-from kernel.db import columns, model_from_row
+from kernel.db import columns, models_from_row
 
 from ..models import ApiClient
 
@@ -42,32 +42,20 @@ class ApiClientOAuth2Validator(OAuth2Validator):
             row = cursor.fetchone()
         if row is None:
             return None
-        token_row, application_row, client_row, user_row = _split(row, _token_models())
-        access_token = model_from_row(get_access_token_model(), connection, token_row)
-        access_token.user = model_from_row(get_user_model(), connection, user_row) if user_row[0] is not None else None
-        if application_row[0] is None:
-            access_token.application = None
+        access_token, application, client, user = models_from_row(connection, row, *_token_models())
+        access_token.user = user
+        access_token.application = application
+        if application is None:
             return access_token
-        application = model_from_row(get_application_model(), connection, application_row)
-        if client_row[0] is not None:
-            application.api_client = model_from_row(ApiClient, connection, client_row)
+        if client is not None:
+            application.api_client = client
         else:  # as select_related leaves it: reading application.api_client raises DoesNotExist
             ApiClient._meta.get_field("application").remote_field.set_cached_value(application, None)
-        access_token.application = application
         return access_token
 
 
 def _token_models() -> tuple[type[Model], ...]:
     return get_access_token_model(), get_application_model(), ApiClient, get_user_model()
-
-
-def _split(row: tuple[Any, ...], models: tuple[type[Model], ...]) -> list[tuple[Any, ...]]:
-    parts, start = [], 0
-    for model in models:
-        end = start + len(model._meta.concrete_fields)
-        parts.append(row[start:end])
-        start = end
-    return parts
 
 
 @cache
