@@ -1,17 +1,11 @@
 """The pinned connection over real TLS: it goes to the address checked, and TLS still names and verifies the host."""
 
-import datetime
-import ssl
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 import requests
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
+from bench.tls import https_server, self_signed
 from system_apis.webhooks.guard import Target, pinned_session
 
 HOST = "hooks.partner.test"
@@ -20,26 +14,7 @@ HOST = "hooks.partner.test"
 @pytest.fixture
 def tls_receiver(tmp_path):
     """An HTTPS server on 127.0.0.1 with a self-signed certificate for HOST; yields (port, cert path, seen)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, HOST)])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(1)
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(HOST)]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
+    cert_path, key_path = self_signed(tmp_path, HOST)
     seen: dict[str, str | None] = {}
 
     class Handler(BaseHTTPRequestHandler):
@@ -52,16 +27,8 @@ def tls_receiver(tmp_path):
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert_path, key_path)
-    context.sni_callback = lambda sock, server_name, ctx: seen.__setitem__("sni", server_name)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server.server_address[1], str(cert_path), seen
-    server.shutdown()
-    server.server_close()
+    with https_server(Handler, cert_path, key_path, on_sni=lambda name: seen.__setitem__("sni", name)) as port:
+        yield port, str(cert_path), seen
 
 
 def test_the_call_goes_to_the_checked_address_with_the_hosts_name_in_tls_and_host(tls_receiver):
