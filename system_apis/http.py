@@ -84,10 +84,19 @@ def read_status(answer: HttpAnswer, message: str | None = None, code: str | None
     return Reading.failed(kind, message, code=code, retry_after=answer.retry_after)
 
 
+def trust_context(bundle: str, *, tls_checks_hostname: bool = True) -> ssl.SSLContext:
+    """This process's TLS client context that trusts the CA bundle at `bundle` (a file, or a directory of them).
+
+    `tls_checks_hostname=False`: for connections that name the host to expect themselves (`assert_hostname`),
+    which urllib3 then checks against the certificate instead of OpenSSL.
+    """
+    return _trust_context(bundle, tls_checks_hostname)
+
+
 @cache
-def trust_context(bundle: str) -> ssl.SSLContext:
-    """This process's TLS client context that trusts the CA bundle at `bundle` (a file, or a directory of them)."""
+def _trust_context(bundle: str, tls_checks_hostname: bool) -> ssl.SSLContext:
     context = create_urllib3_context(cert_reqs=ssl.CERT_REQUIRED)
+    context.check_hostname = tls_checks_hostname
     if os.path.isdir(bundle):
         context.load_verify_locations(capath=bundle)
     else:
@@ -105,6 +114,9 @@ class SharedTrustAdapter(HTTPAdapter):
     connection does not change it.
     """
 
+    # An adapter whose connections set `assert_hostname` says False: urllib3 turns the check off in the context.
+    tls_checks_hostname = True
+
     def build_connection_pool_key_attributes(
         self, request: requests.PreparedRequest, verify: bool | str, cert: Any = None
     ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -113,7 +125,7 @@ class SharedTrustAdapter(HTTPAdapter):
         if bundle:
             pool_kwargs.pop("ca_certs", None)
             pool_kwargs.pop("ca_cert_dir", None)
-            pool_kwargs["ssl_context"] = trust_context(bundle)
+            pool_kwargs["ssl_context"] = trust_context(bundle, tls_checks_hostname=self.tls_checks_hostname)
         return host_params, pool_kwargs
 
     def cert_verify(self, conn: Any, url: str, verify: bool | str, cert: Any) -> None:

@@ -14,7 +14,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
+
+from system_apis.http import SharedTrustAdapter
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -122,9 +123,11 @@ def _ascii_host(hostname: str) -> str:
         raise AddressRefused(f"{hostname} is not a valid host name") from exc
 
 
-class PinnedAdapter(HTTPAdapter):
+class PinnedAdapter(SharedTrustAdapter):
     """Connects to the checked address whatever the URL's host resolves to by then; TLS still names and verifies
     the host (SNI and certificate), and the Host header is the URL's."""
+
+    tls_checks_hostname = False  # urllib3 checks the certificate against `assert_hostname`
 
     def __init__(self, target: Target) -> None:
         self.target = target
