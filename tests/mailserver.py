@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ class Received:
     mail_from: str
     to: list[str]
     message: EmailMessage
+    over_tls: bool = False
 
     def part(self, subtype: str) -> str:
         body = self.message.get_body(preferencelist=(subtype,))
@@ -59,14 +61,15 @@ class MailServer:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         message = message_from_bytes(envelope.original_content, policy=policy.default)
-        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message))
+        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message, session.ssl is not None))
         return "250 Message accepted for delivery"
 
 
 @contextmanager
-def mail_server(port: int | None = None) -> Iterator[MailServer]:
+def mail_server(port: int | None = None, *, tls: ssl.SSLContext | None = None) -> Iterator[MailServer]:
+    """The server, offering STARTTLS with `tls` when given."""
     server = MailServer(port=port or free_port())
-    controller = Controller(server, hostname="127.0.0.1", port=server.port, decode_data=False)
+    controller = Controller(server, hostname="127.0.0.1", port=server.port, decode_data=False, tls_context=tls)
     controller.start()
     try:
         yield server

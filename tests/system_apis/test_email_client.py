@@ -1,10 +1,19 @@
 import socket
+import ssl
 
 import pytest
 from django.core import mail as django_mail
 from django.core.exceptions import ImproperlyConfigured
 
-from system_apis.email.client import SMTP_BACKEND, EmailClient, EmailServer, email_server, new_message_id
+from bench.tls import self_signed
+from system_apis.email.client import (
+    SMTP_BACKEND,
+    EmailClient,
+    EmailServer,
+    default_tls_context,
+    email_server,
+    new_message_id,
+)
 from system_apis.email.types import Mail
 from system_apis.errors import SystemAuthError, SystemBadRequest, SystemTimeout, SystemUnavailable
 from tests.mailserver import free_port, mail_server
@@ -134,3 +143,44 @@ def test_console_and_locmem_send_nowhere(capsys):
 
     assert [message.subject for message in django_mail.outbox] == [MAIL.subject]
     assert "Subject: We received your report IH-0000000001" in capsys.readouterr().out
+
+
+@pytest.fixture
+def tls_server_context(tmp_path, monkeypatch):
+    """A STARTTLS server's context, its certificate trusted as the system's CAs (SSL_CERT_FILE) for this test."""
+    cert, key = self_signed(tmp_path, "127.0.0.1", "mail stand-in")
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    default_tls_context.cache_clear()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    yield context
+    default_tls_context.cache_clear()
+
+
+def test_mails_over_starttls_share_the_process_s_tls_context(tls_server_context, monkeypatch):
+    contexts = []
+    wrap = ssl.SSLContext.wrap_socket
+
+    def wrapped(context, *args, **kwargs):
+        if not kwargs.get("server_side"):  # the server's own
+            contexts.append(context)
+        return wrap(context, *args, **kwargs)
+
+    monkeypatch.setattr(ssl.SSLContext, "wrap_socket", wrapped)
+
+    with mail_server(tls=tls_server_context) as server:
+        for _ in range(2):
+            client_for(f"{server.url}?tls=1").send(MAIL)
+
+    assert [received.over_tls for received in server.received] == [True, True]
+    assert contexts == [default_tls_context()] * 2
+
+
+def test_a_starttls_server_whose_certificate_is_not_trusted_is_refused(tls_server_context, monkeypatch):
+    monkeypatch.delenv("SSL_CERT_FILE")
+    default_tls_context.cache_clear()
+
+    with mail_server(tls=tls_server_context) as server, pytest.raises(SystemUnavailable):
+        client_for(f"{server.url}?tls=1").send(MAIL)
+
+    assert server.received == []
