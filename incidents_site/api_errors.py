@@ -4,6 +4,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
@@ -13,6 +14,8 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from kernel.errors import ServiceError
 
 logger = logging.getLogger("incidents_site.api")
+# Seconds: about a database pool's wait for a connection, so a burst's retries do not come back all at once.
+DATABASE_RETRY_AFTER = 10
 
 
 def service_error_response(exc: ServiceError) -> Response:
@@ -29,11 +32,29 @@ def suspicious_request_response(exc: SuspiciousOperation) -> Response:
     return Response({"message": f"The request was refused: {exc}", "extra": {"code": "refused"}}, status=code)
 
 
+def database_unavailable_response(exc: OperationalError | InterfaceError, view: str) -> Response:
+    """The database could not be reached or gave no connection in time (an outage; a burst past the pool): a
+    condition to retry after, not a bug. A report retried with its Idempotency-Key is answered from what was
+    stored, if it was."""
+    logger.error("database unavailable in %s: %s", view, exc)
+    response = Response(
+        {
+            "message": "Incident Hub cannot reach its database right now; please try again shortly.",
+            "extra": {"code": "database_unavailable"},
+        },
+        status=503,
+    )
+    response["Retry-After"] = str(DATABASE_RETRY_AFTER)
+    return response
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ServiceError):
         return service_error_response(exc)
     if isinstance(exc, SuspiciousOperation):
         return suspicious_request_response(exc)
+    if isinstance(exc, OperationalError | InterfaceError):
+        return database_unavailable_response(exc, type(context.get("view")).__name__)
     response = drf_exception_handler(exc, context)
     if response is None:
         # A bug, not a client error: logged with its traceback, answered as JSON even in DEBUG.

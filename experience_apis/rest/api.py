@@ -168,7 +168,7 @@ class IncidentListCreateApi(ClientApi):
             409: "The first request with this Idempotency-Key is still being processed.",
             413: "The body is larger than the API accepts (API_MAX_BODY_BYTES, 64 KiB by default).",
             422: "This Idempotency-Key was already used with a different body.",
-            503: "The report could not be stored; retry later.",
+            503: "The report could not be stored, or the database could not be reached; retry after Retry-After.",
         },
         description=(
             "Report an incident. 201 once it is accepted; the ServiceNow number may follow later. "

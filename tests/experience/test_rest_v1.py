@@ -202,3 +202,33 @@ def test_create_api_client_prints_id_and_a_secret_that_works(client, capsys):
     out = dict(line.split("=", 1) for line in capsys.readouterr().out.strip().splitlines())
     assert ApiClient.objects.get(application__client_id=out["client_id"]).tier == "silver"
     assert token_for(client, out["client_id"], out["client_secret"])
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        "couldn't get a connection after 10.00 sec",  # psycopg_pool's PoolTimeout, as Django wraps it
+        "connection to server at 127.0.0.1, port 5432 failed: Connection refused",
+    ],
+)
+def test_a_database_that_cannot_be_reached_is_a_503_to_retry_not_an_internal_error(api, monkeypatch, failure, caplog):
+    from django.db import OperationalError
+
+    def unreachable(*args, **kwargs):
+        raise OperationalError(failure)
+
+    # The first thing a request reads: the bearer token.
+    monkeypatch.setattr("experience_apis.clients.oauth.ApiClientOAuth2Validator._load_access_token", unreachable)
+
+    response = api.post("/api/v1/incidents", REPORT, content_type="application/json")
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "10"
+    assert response.json() == {
+        "message": "Incident Hub cannot reach its database right now; please try again shortly.",
+        "extra": {"code": "database_unavailable"},
+    }
+    [logged] = [record for record in caplog.records if record.name == "incidents_site.api"]
+    assert logged.getMessage() == f"database unavailable in IncidentListCreateApi: {failure}"
+    assert logged.exc_info is None
+    assert not IncidentRequest.objects.exists()
