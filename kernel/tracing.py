@@ -15,7 +15,9 @@ from functools import wraps
 from typing import ParamSpec, TypeVar
 
 from opentelemetry import baggage, context, trace
-from opentelemetry.trace import Span, SpanKind
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+
+from kernel.errors import ServiceError
 
 LAYER = "incident_hub.layer"
 API = "incident_hub.api"
@@ -45,8 +47,36 @@ def traced(
     attributes = {LAYER: layer, API: api, OPERATION: operation}
     if system:
         attributes[SYSTEM] = system
-    with tracer.start_as_current_span(f"{api}.{operation}", kind=kind, attributes=attributes) as span:
-        yield span
+    with tracer.start_as_current_span(
+        f"{api}.{operation}", kind=kind, attributes=attributes, record_exception=False, set_status_on_exception=False
+    ) as span:
+        try:
+            yield span
+        except BaseException as exc:
+            record_failure(span, exc)
+            raise
+
+
+def record_failure(span: Span, exc: BaseException) -> None:
+    """The span failed with `exc`: its status and an "exception" event, as OpenTelemetry records one.
+
+    A ServiceError says what failed and where, and it passes through every span of the flow above the call that
+    raised it: its event has no stack trace, which would cost about 0.4 ms a span to format, each time a
+    vendor is down. Any other exception is a bug, recorded with its stack trace.
+    """
+    if isinstance(exc, ServiceError):
+        kind = type(exc)
+        span.add_event(
+            "exception",
+            {
+                "exception.type": f"{kind.__module__}.{kind.__qualname__}",
+                "exception.message": str(exc),
+                "exception.escaped": "True",
+            },
+        )
+    else:
+        span.record_exception(exc, escaped=True)
+    span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
 
 
 def traced_operation(layer: str, api: str, operation: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
