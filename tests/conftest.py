@@ -1,4 +1,5 @@
 import json
+import ssl
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,3 +90,18 @@ def latest_schema_after():
     """For a test that migrates back: the tests after it run on every migration, not on the one it stopped at."""
     yield
     migrate_to_latest()
+
+
+@pytest.fixture
+def tls_client_contexts(monkeypatch):
+    """The TLS context of each client connection made from now on (servers' own left out), in order."""
+    contexts = []
+    wrap = ssl.SSLContext.wrap_socket
+
+    def wrapped(context, *args, **kwargs):
+        if not kwargs.get("server_side"):
+            contexts.append(context)
+        return wrap(context, *args, **kwargs)
+
+    monkeypatch.setattr(ssl.SSLContext, "wrap_socket", wrapped)
+    return contexts

@@ -157,23 +157,13 @@ def tls_server_context(tmp_path, monkeypatch):
     default_tls_context.cache_clear()
 
 
-def test_mails_over_starttls_share_the_process_s_tls_context(tls_server_context, monkeypatch):
-    contexts = []
-    wrap = ssl.SSLContext.wrap_socket
-
-    def wrapped(context, *args, **kwargs):
-        if not kwargs.get("server_side"):  # the server's own
-            contexts.append(context)
-        return wrap(context, *args, **kwargs)
-
-    monkeypatch.setattr(ssl.SSLContext, "wrap_socket", wrapped)
-
+def test_mails_over_starttls_share_the_process_s_tls_context(tls_server_context, tls_client_contexts):
     with mail_server(tls=tls_server_context) as server:
         for _ in range(2):
             client_for(f"{server.url}?tls=1").send(MAIL)
 
     assert [received.over_tls for received in server.received] == [True, True]
-    assert contexts == [default_tls_context()] * 2
+    assert tls_client_contexts == [default_tls_context()] * 2
 
 
 def test_a_starttls_server_whose_certificate_is_not_trusted_is_refused(tls_server_context, monkeypatch):

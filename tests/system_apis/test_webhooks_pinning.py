@@ -1,6 +1,5 @@
 """The pinned connection over real TLS: it goes to the address checked, and TLS still names and verifies the host."""
 
-import ssl
 from http.server import BaseHTTPRequestHandler
 
 import pytest
@@ -57,22 +56,13 @@ def test_a_certificate_not_for_the_host_is_refused(tls_receiver):
 
 
 def test_messages_share_a_tls_context_of_their_own_and_leave_the_connectors_one_checking_host_names(
-    tls_receiver, monkeypatch
+    tls_receiver, tls_client_contexts
 ):
     port, cert, seen = tls_receiver
     target = Target("https", HOST, port, f"{HOST}:{port}", "127.0.0.1")
-    contexts = []
-    wrap = ssl.SSLContext.wrap_socket
-
-    def wrapped(context, *args, **kwargs):
-        if not kwargs.get("server_side"):  # the receiver's own
-            contexts.append(context)
-        return wrap(context, *args, **kwargs)
-
-    monkeypatch.setattr(ssl.SSLContext, "wrap_socket", wrapped)
 
     for _ in range(2):  # each message has a session of its own
         pinned_session(target).post(f"https://{HOST}:{port}/hook", data=b"{}", verify=cert, timeout=5)
 
-    assert contexts == [trust_context(cert, tls_checks_hostname=False)] * 2
+    assert tls_client_contexts == [trust_context(cert, tls_checks_hostname=False)] * 2
     assert trust_context(cert).check_hostname is True
