@@ -1,11 +1,13 @@
-"""One error shape for every REST API: `{"message": ..., "extra": {...}}`, never an HTML page."""
+"""One error shape for every REST API: `{"message": ..., "extra": {...}}`, never an HTML page; and what any view
+answers when the database cannot be reached."""
 
 import logging
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import InterfaceError, OperationalError
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -32,20 +34,37 @@ def suspicious_request_response(exc: SuspiciousOperation) -> Response:
     return Response({"message": f"The request was refused: {exc}", "extra": {"code": "refused"}}, status=code)
 
 
-def database_unavailable_response(exc: OperationalError | InterfaceError, view: str) -> Response:
+DATABASE_UNAVAILABLE = {
+    "message": "Incident Hub cannot reach its database right now; please try again shortly.",
+    "extra": {"code": "database_unavailable"},
+}
+
+
+def database_unavailable(exc: Exception) -> bool:
     """The database could not be reached or gave no connection in time (an outage; a burst past the pool): a
-    condition to retry after, not a bug. A report retried with its Idempotency-Key is answered from what was
-    stored, if it was."""
-    logger.error("database unavailable in %s: %s", view, exc)
-    response = Response(
-        {
-            "message": "Incident Hub cannot reach its database right now; please try again shortly.",
-            "extra": {"code": "database_unavailable"},
-        },
-        status=503,
-    )
-    response["Retry-After"] = str(DATABASE_RETRY_AFTER)
-    return response
+    condition to retry after, not a bug. A report retried with its Idempotency-Key, or a form sent again, is
+    answered from what was stored, if it was."""
+    return isinstance(exc, OperationalError | InterfaceError)
+
+
+def database_unavailable_logged(exc: Exception, where: str) -> None:
+    logger.error("database unavailable in %s: %s", where, exc)
+
+
+def database_unavailable_response(exc: Exception, view: str) -> Response:
+    database_unavailable_logged(exc, view)
+    return Response(DATABASE_UNAVAILABLE, status=503, headers={"Retry-After": str(DATABASE_RETRY_AFTER)})
+
+
+def database_unavailable_page(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """What a page other than a REST API's answers then: JSON under /api/, an HTML page elsewhere."""
+    database_unavailable_logged(exc, request.resolver_match.view_name if request.resolver_match else request.path)
+    headers = {"Retry-After": str(DATABASE_RETRY_AFTER)}
+    if request.path.startswith("/api/"):
+        return JsonResponse(DATABASE_UNAVAILABLE, status=503, headers=headers)
+    # Rendered without the request's context: the user menu and the messages would read the database again.
+    page = render_to_string("experience/database_unavailable.html", {"retry_after": DATABASE_RETRY_AFTER})
+    return HttpResponse(page, status=503, headers=headers)
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -53,7 +72,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return service_error_response(exc)
     if isinstance(exc, SuspiciousOperation):
         return suspicious_request_response(exc)
-    if isinstance(exc, OperationalError | InterfaceError):
+    if database_unavailable(exc):
         return database_unavailable_response(exc, type(context.get("view")).__name__)
     response = drf_exception_handler(exc, context)
     if response is None:

@@ -18,6 +18,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from experience_apis import catalog as experience_catalog
 from kernel import tracing
 
+from .api_errors import database_unavailable, database_unavailable_page
 from .log_format import request_route
 
 HEADER = "X-Correlation-ID"
@@ -89,3 +90,17 @@ class TraceIdMiddleware:
             )
         response[HEADER] = request.trace_id
         return response
+
+
+class DatabaseUnavailableMiddleware:
+    """A view (not a REST API's: those answer for themselves) that finds the database unreachable answers 503
+    with Retry-After, not Django's internal error page."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        return database_unavailable_page(request, exception) if database_unavailable(exception) else None

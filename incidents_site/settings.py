@@ -49,6 +49,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "incidents_site.middleware.TraceIdMiddleware",
+    "incidents_site.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "incidents_site.request_limits.ApiBodySizeLimitMiddleware",
