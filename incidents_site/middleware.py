@@ -1,4 +1,5 @@
-"""The trace of one request: its correlation id, its server span, and one access log event.
+"""The trace of one request: its correlation id, its server span, and one access log event; and the answer of a
+view that finds the database unreachable.
 
 The correlation id is the caller's X-Correlation-ID (or the trace id of its W3C traceparent) when sent,
 a new one otherwise; it is returned in the response and carried, as OpenTelemetry baggage, into every
