@@ -56,11 +56,16 @@ def database_unavailable_response(exc: Exception, view: str) -> Response:
     return Response(DATABASE_UNAVAILABLE, status=503, headers={"Retry-After": str(DATABASE_RETRY_AFTER)})
 
 
+def answers_in_json(request: HttpRequest) -> bool:
+    """Whether an error on this path is answered as JSON (the APIs under /api/), not as an HTML page."""
+    return request.path.startswith("/api/")
+
+
 def database_unavailable_page(request: HttpRequest, exc: Exception) -> HttpResponse:
     """What a page other than a REST API's answers then: JSON under /api/, an HTML page elsewhere."""
     database_unavailable_logged(exc, request.resolver_match.view_name if request.resolver_match else request.path)
     headers = {"Retry-After": str(DATABASE_RETRY_AFTER)}
-    if request.path.startswith("/api/"):
+    if answers_in_json(request):
         return JsonResponse(DATABASE_UNAVAILABLE, status=503, headers=headers)
     # Rendered without the request's context: the user menu and the messages would read the database again.
     page = render_to_string("experience/database_unavailable.html", {"retry_after": DATABASE_RETRY_AFTER})

@@ -7,7 +7,7 @@ from experience_apis.clients import oauth
 from operations.catalog import api_catalog
 
 from . import api_docs, health
-from .api_errors import json_not_found, json_server_error
+from .api_errors import answers_in_json, json_not_found, json_server_error
 
 urlpatterns = [
     path("", include("experience_apis.web.urls")),
@@ -34,6 +34,6 @@ urlpatterns = [
 
 
 def handler500(request):  # noqa: ANN001, ANN201
-    if request.path.startswith("/api/"):
+    if answers_in_json(request):
         return json_server_error(request)
     return server_error(request)
